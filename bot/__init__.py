@@ -1,0 +1,31 @@
+"""The Flask side: the app factory, the webhook, the workers, the CLI, the simulator."""
+from __future__ import annotations
+
+import logging
+
+from dotenv import load_dotenv
+from flask import Flask
+
+from bot import config as config_mod
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (tests pass their own)."""
+    load_dotenv(override=False)
+    cfg = config_mod.from_env()
+    if config:
+        cfg.update(config)
+    config_mod.validate(cfg)
+
+    app = Flask(__name__, instance_path=str(config_mod.INSTANCE))
+    app.config.update(cfg)
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 if not cfg["LOCAL_MODE"] else 12 * 1024 * 1024
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from bot import cli, extensions, health, simulator, webhook
+    extensions.init_app(app)
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(health.bp)
+    simulator.init_app(app)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,237 @@
+"""Process one stored event: route it, perform the outcome, reply.
+
+Order of effects, so that nothing is promised before it is true:
+1. under the conversation's lock, load the state and ask the router (pure);
+2. in one transaction: create the case (its number exists only now), add a follower,
+   record photos to fetch, write the outgoing messages, mark the event processed and
+   drop its raw text;
+3. after the commit: save or clear the state, enqueue photo downloads, send.
+A second run of the same event finds it processed and only sends what is unsent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot import queueing
+from bot.events import to_incoming
+from bot.extensions import Services
+from handlers.flow import Incoming, Outcome
+from handlers.router import route
+from services import submissions
+from services.knowledge import t
+from services.line import DeliveryError
+from services.messages import Text
+from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class DbContext:
+    """The read-only look-ups handlers may ask for, backed by the database."""
+
+    def __init__(self, svc: Services):
+        self.svc = svc
+
+    def nearby_open_cases(self, kind, category, lat, lng, radius_m, days):
+        with self.svc.db.session() as s:
+            return submissions.nearby_open(s, kind, category, lat, lng, radius_m, days)
+
+    def my_cases(self, user_id):
+        with self.svc.db.session() as s:
+            return submissions.cases_for_user(s, user_id)
+
+    def my_case(self, user_id, ref):
+        with self.svc.db.session() as s:
+            return submissions.case_for_user(s, user_id, ref)
+
+
+def process_event(svc: Services, row_id: int) -> None:
+    with svc.db.session() as s:
+        ev = s.get(InboundEvent, row_id)
+        if ev is None:
+            return
+        if ev.status != "received":
+            pending = _pending_outbox(s, row_id)
+        else:
+            pending = None
+            ev.attempts += 1
+            raw = json.loads(ev.payload or "{}")
+            received_at = ev.received_at
+    if pending is not None:
+        for ob_id in pending:
+            send_outbox(svc, ob_id)
+        return
+
+    inc = to_incoming(raw)
+    log.info("event %s kind=%s user=%s", inc.event_id, inc.kind, svc.user_hash(inc.user_id))
+    if inc.kind == "unsend":
+        _forget_message(svc, inc.message_id)
+        _finish(svc, row_id)
+        return
+    if inc.kind in ("unfollow", "follow"):
+        _set_blocked(svc, inc.user_id, inc.kind == "unfollow")
+        if inc.kind == "unfollow":
+            _finish(svc, row_id)
+            return
+    if inc.kind == "other" or not inc.user_id or not inc.chat_id:
+        _finish(svc, row_id)
+        return
+    rate = _rate(svc, inc)
+    if rate == "quiet":
+        _finish(svc, row_id)
+        return
+
+    with svc.state.lock(inc.chat_id, inc.user_id):
+        state = svc.state.load(inc.chat_id, inc.user_id)
+        if rate == "notice":
+            outcome = Outcome(replies=(Text(t("common.slow_down")),), keep_state=True)
+        else:
+            if _slow(state, inc):
+                svc.line.show_loading(inc.chat_id, 10)
+            outcome = route(state, inc, DbContext(svc), time.time())
+        committed = _commit(svc, row_id, raw, inc, outcome, received_at)
+        if committed is None:
+            return  # another worker finished this event first
+        outbox_id, attachment_ids = committed
+        if outcome.state is not None:
+            svc.state.save(inc.chat_id, inc.user_id, outcome.state)
+        elif not outcome.keep_state:
+            svc.state.clear(inc.chat_id, inc.user_id)
+    for att_id in attachment_ids:
+        queueing.enqueue_media(svc, att_id)
+    if outbox_id is not None:
+        send_outbox(svc, outbox_id)
+
+
+def _slow(state: dict[str, Any] | None, inc: Incoming) -> bool:
+    """Steps that read or write the database: worth the typing indicator in 1:1 chats."""
+    return inc.chat_type == "user" and (inc.kind == "location" or bool(state and state.get("step") == "confirm"))
+
+
+def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outcome: Outcome,
+            received_at: dt.datetime) -> tuple[int | None, list[int]] | None:
+    ins = postgresql.insert if svc.db.engine.dialect.name == "postgresql" else sqlite.insert
+    with svc.db.session() as s:
+        ev = s.execute(select(InboundEvent).where(InboundEvent.id == row_id).with_for_update()).scalar_one()
+        if ev.status != "received":
+            return None
+        values: dict[str, str] = {}
+        if outcome.submission is not None:
+            sub = submissions.create(s, outcome.submission)
+            values["ref"] = sub.ref
+            log.info("event %s stored case %s", inc.event_id, sub.ref)
+        if outcome.follow_ref and inc.user_id:
+            submissions.follow(s, outcome.follow_ref, inc.user_id, inc.event_id)
+        attachment_ids = []
+        for message_id in outcome.media:
+            row = s.execute(ins(Attachment).values(
+                line_message_id=message_id, user_hash=svc.user_hash(inc.user_id), status="pending",
+                created_at=utcnow()).on_conflict_do_nothing(index_elements=["line_message_id"])
+                .returning(Attachment.id)).first()
+            if row is not None:
+                attachment_ids.append(row[0])
+        outbox_id = None
+        replies = [r.fill(**values) for r in outcome.replies]
+        if replies:
+            ob = OutboundMessage(event_id=ev.id, to=inc.chat_id, reply_token=raw.get("replyToken"),
+                                 messages=[r.to_dict() for r in replies], event_ts=ev.event_ts,
+                                 received_at=received_at)
+            s.add(ob)
+            s.flush()
+            outbox_id = ob.id
+        ev.status = "processed"
+        ev.payload = None  # keep no message text once it has been handled
+        ev.processed_at = utcnow()
+    return outbox_id, attachment_ids
+
+
+def _pending_outbox(s, row_id: int) -> list[int]:
+    return list(s.execute(select(OutboundMessage.id).where(OutboundMessage.event_id == row_id,
+                                                            OutboundMessage.status.in_(("pending", "sending"))))
+                .scalars())
+
+
+def _finish(svc: Services, row_id: int) -> None:
+    with svc.db.session() as s:
+        ev = s.get(InboundEvent, row_id)
+        if ev is not None and ev.status == "received":
+            ev.status = "processed"
+            ev.payload = None
+            ev.processed_at = utcnow()
+
+
+def _set_blocked(svc: Services, user_id: str | None, blocked: bool) -> None:
+    if not user_id:
+        return
+    key = svc.user_hash(user_id)
+    with svc.db.session() as s:
+        row = s.get(LineUser, key)
+        if row is None:
+            s.add(LineUser(user_hash=key, blocked=blocked))
+        else:
+            row.blocked = blocked
+
+
+def _forget_message(svc: Services, message_id: str | None) -> None:
+    """An unsent photo: its files are deleted and it is never shown."""
+    if not message_id:
+        return
+    with svc.db.session() as s:
+        att = s.execute(select(Attachment).where(Attachment.line_message_id == message_id)).scalar_one_or_none()
+        if att is None:
+            # Not fetched yet: remember it so a later fetch is skipped.
+            s.add(Attachment(line_message_id=message_id, user_hash="-", status="unsent"))
+            return
+        svc.media.delete(att.original_key, att.clean_key)
+        att.status, att.original_key, att.clean_key, att.submission_id = "unsent", None, None, None
+
+
+def _rate(svc: Services, inc: Incoming) -> str:
+    """"ok", "notice" (the first message over the limit this minute) or "quiet"."""
+    limit = int(svc.config.get("SPAM_LIMIT_PER_MINUTE", 30))
+    count = svc.state.hit(svc.user_hash(inc.user_id), int(time.time() // 60))
+    if count <= limit:
+        return "ok"
+    return "notice" if count == limit + 1 else "quiet"
+
+
+def send_outbox(svc: Services, outbox_id: int) -> None:
+    """Send one stored message set: reply if fresh, else push with its retry key."""
+    with svc.db.session() as s:
+        ob = s.execute(select(OutboundMessage).where(OutboundMessage.id == outbox_id).with_for_update()).scalar_one()
+        if ob.status == "sent":
+            return
+        ob.status, ob.attempts = "sending", ob.attempts + 1
+        data = dict(to=ob.to, reply_token=ob.reply_token, messages=ob.messages, retry_key=ob.retry_key,
+                    received_at=ob.received_at.timestamp() if ob.received_at else None, event_ts=ob.event_ts,
+                    tried_reply=ob.attempts > 1)
+    texts = [Text.from_dict(m) for m in data["messages"]]
+    try:
+        # A reply is tried once only: a second attempt might be a duplicate of a delivered one.
+        token = None if data["tried_reply"] else data["reply_token"]
+        delivery = svc.line.deliver(to=data["to"], reply_token=token, texts=texts,
+                                    retry_key=data["retry_key"], received_at=data["received_at"],
+                                    event_ts_ms=data["event_ts"])
+    except DeliveryError as exc:
+        _mark(svc, outbox_id, "pending", None, str(exc))
+        raise
+    except Exception as exc:
+        _mark(svc, outbox_id, "failed", None, type(exc).__name__)
+        log.warning("outbox %s failed: %s", outbox_id, type(exc).__name__)
+        return
+    _mark(svc, outbox_id, "sent" if delivery.via != "none" else "failed", delivery.via, None)
+
+
+def _mark(svc: Services, outbox_id: int, status: str, via: str | None, error: str | None) -> None:
+    with svc.db.session() as s:
+        ob = s.get(OutboundMessage, outbox_id)
+        ob.status, ob.via, ob.last_error = status, via or ob.via, error
+        if status == "sent":
+            ob.sent_at = utcnow()

@@ -1,0 +1,61 @@
+"""Turn a stored LINE event (its raw JSON) into the handlers' ``Incoming``.
+
+The SDK's models validate the event; this module reads the few fields the bot uses.
+"""
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from handlers.flow import Incoming
+
+MAX_TEXT_CHARS = 2000
+HANDLED_TYPES = {"message", "postback", "follow", "unfollow", "unsend"}
+MESSAGE_KINDS = {"text", "image", "location", "sticker", "audio", "video", "file"}
+
+
+def chat_of(source: dict[str, Any]) -> tuple[str | None, str | None, str]:
+    kind = source.get("type", "user")
+    user = source.get("userId")
+    chat = source.get("groupId") if kind == "group" else source.get("roomId") if kind == "room" else user
+    return chat, user, kind
+
+
+def to_incoming(raw: dict[str, Any]) -> Incoming:
+    chat_id, user_id, chat_type = chat_of(raw.get("source") or {})
+    base = dict(event_id=raw["webhookEventId"], user_id=user_id, chat_id=chat_id, chat_type=chat_type,
+                timestamp_ms=int(raw.get("timestamp") or 0))
+    etype = raw.get("type")
+    if etype == "message":
+        msg = raw.get("message") or {}
+        mtype = msg.get("type")
+        if mtype not in MESSAGE_KINDS:
+            return Incoming(kind="other", **base)
+        if chat_type != "user" and not _mentions_bot(msg) and mtype != "image":
+            return Incoming(kind="other", **base)  # in groups the bot speaks only when called
+        if mtype == "text":
+            text = msg.get("text") or ""
+            return Incoming(kind="text", text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS,
+                            message_id=msg.get("id"), **base)
+        if mtype == "location":
+            return Incoming(kind="location", lat=msg.get("latitude"), lng=msg.get("longitude"),
+                            address=msg.get("address") or msg.get("title"), message_id=msg.get("id"), **base)
+        if mtype == "image":
+            provider = (msg.get("contentProvider") or {}).get("type", "line")
+            kind = "image" if provider == "line" else "other"
+            return Incoming(kind=kind, message_id=msg.get("id"), **base)
+        return Incoming(kind=mtype, message_id=msg.get("id"), **base)
+    if etype == "postback":
+        pb = raw.get("postback") or {}
+        data = dict(parse_qsl(pb.get("data") or "", keep_blank_values=True))
+        return Incoming(kind="postback", data=data, params=pb.get("params") or {}, **base)
+    if etype in ("follow", "unfollow"):
+        return Incoming(kind=etype, **base)
+    if etype == "unsend":
+        return Incoming(kind="unsend", message_id=(raw.get("unsend") or {}).get("messageId"), **base)
+    return Incoming(kind="other", **base)
+
+
+def _mentions_bot(msg: dict[str, Any]) -> bool:
+    mentionees = ((msg.get("mention") or {}).get("mentionees")) or []
+    return any(m.get("isSelf") for m in mentionees)

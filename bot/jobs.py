@@ -1,0 +1,45 @@
+"""RQ entry points. Thin: they take ids, find the app's services and call the real work.
+
+The worker binds its app with ``bind(app)``; a worker process started without one builds
+the app once, lazily.
+"""
+from __future__ import annotations
+
+import logging
+
+from bot import dispatch, sweeper
+from bot.extensions import Services, get_services
+from services import photos
+
+log = logging.getLogger(__name__)
+_app = None
+
+
+def bind(app) -> None:
+    global _app
+    _app = app
+
+
+def _services() -> Services:
+    global _app
+    if _app is None:
+        from bot import create_app
+        _app = create_app()
+    return get_services(_app)
+
+
+def process_event(row_id: int) -> None:
+    dispatch.process_event(_services(), row_id)
+
+
+def send_outbox(outbox_id: int) -> None:
+    dispatch.send_outbox(_services(), outbox_id)
+
+
+def fetch_media(attachment_id: int) -> None:
+    svc = _services()
+    photos.fetch(svc.db, svc.line, svc.media, attachment_id)
+
+
+def sweep() -> dict:
+    return sweeper.sweep(_services())

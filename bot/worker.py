@@ -1,0 +1,108 @@
+"""Running the queue workers: ``flask --app app worker`` in production, a thread in local mode.
+
+Queues, in priority order: events (conversations), send (messages), media (photos).
+One worker keeps each resident's events in order; the conversation lock keeps them safe
+when more workers run.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from rq import SimpleWorker
+from rq.job import Job
+from rq.timeouts import TimerDeathPenalty
+
+from bot import jobs, sweeper
+from bot.extensions import EVENTS_QUEUE, MEDIA_QUEUE, SEND_QUEUE, Services, get_services
+
+log = logging.getLogger(__name__)
+QUEUE_ORDER = (EVENTS_QUEUE, SEND_QUEUE, MEDIA_QUEUE)
+SWEEP_EVERY_S = 60
+
+
+class ThreadWorker(SimpleWorker):
+    """A worker that can run outside the main thread (local mode, tests, benchmarks)."""
+
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):  # signals can only be set in the main thread
+        pass
+
+
+def queues(svc: Services):
+    return [svc.queue(name) for name in QUEUE_ORDER]
+
+
+def promote_due_jobs(svc: Services) -> int:
+    """Move retries whose wait is over back onto their queues (what RQ's scheduler does)."""
+    moved = 0
+    for q in queues(svc):
+        registry = q.scheduled_job_registry
+        for job_id in registry.get_jobs_to_schedule(int(time.time())):
+            try:
+                job = Job.fetch(job_id, connection=q.connection)
+            except Exception:
+                registry.remove(job_id)
+                continue
+            registry.remove(job)
+            q.enqueue_job(job)
+            moved += 1
+    return moved
+
+
+def run_burst(app) -> bool:
+    """Process everything queued now, in this thread; used by tests and benchmarks."""
+    jobs.bind(app)
+    svc = get_services(app)
+    w = ThreadWorker(queues(svc), connection=svc.redis)
+    return w.work(burst=True, logging_level="WARNING")
+
+
+def _sweep_loop(app, stop: threading.Event, promote: bool) -> None:
+    svc = get_services(app)
+    last_sweep = 0.0
+    while not stop.wait(2.0):
+        try:
+            if promote:
+                promote_due_jobs(svc)
+            if time.time() - last_sweep >= SWEEP_EVERY_S:
+                last_sweep = time.time()
+                with app.app_context():
+                    sweeper.sweep(svc)
+        except Exception:
+            log.exception("sweeper loop error")
+
+
+def start_embedded(app) -> threading.Event:
+    """Local mode: a worker thread and a sweeper thread inside the web process."""
+    jobs.bind(app)
+    svc = get_services(app)
+    stop = threading.Event()
+
+    def work():
+        while not stop.is_set():
+            try:
+                ThreadWorker(queues(svc), connection=svc.redis).work(
+                    burst=False, logging_level="WARNING", max_idle_time=None)
+            except Exception:
+                log.exception("embedded worker stopped; restarting")
+                time.sleep(1)
+
+    threading.Thread(target=work, name="embedded-worker", daemon=True).start()
+    threading.Thread(target=_sweep_loop, args=(app, stop, True), name="sweeper", daemon=True).start()
+    return stop
+
+
+def run(app, burst: bool = False) -> None:
+    """Production: a worker on the real Redis, with RQ's scheduler for retries and the sweeper."""
+    jobs.bind(app)
+    svc = get_services(app)
+    stop = threading.Event()
+    threading.Thread(target=_sweep_loop, args=(app, stop, False), name="sweeper", daemon=True).start()
+    try:
+        SimpleWorker(queues(svc), connection=svc.redis).work(burst=burst, with_scheduler=True,
+                                                              logging_level="INFO")
+    finally:
+        stop.set()

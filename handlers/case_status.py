@@ -1,0 +1,42 @@
+"""Case status: "我的案件", a case number, or the rich-menu postback. A reply, never a push."""
+from __future__ import annotations
+
+from handlers.common import menu_buttons
+from handlers.flow import Context, Outcome
+from handlers.road import category_label
+from services.knowledge import t
+from services.messages import Text
+from services.submissions import CaseView, TAIPEI
+
+LIST_LIMIT = 5
+
+
+def _date(view: CaseView) -> str:
+    return view.created_at.astimezone(TAIPEI).strftime("%Y/%m/%d")
+
+
+def _status(view: CaseView) -> str:
+    return t(f"status.{view.status}")
+
+
+def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool) -> Outcome:
+    buttons = menu_buttons(active=active)
+    if not user_id:
+        return Outcome(replies=(Text(t("case_status.none"), buttons),), keep_state=True)
+    if ref:
+        view = ctx.my_case(user_id, ref)
+        if view is None:
+            return Outcome(replies=(Text(t("case_status.not_found", ref=ref), buttons),), keep_state=True)
+        text = t("case_status.one", ref=view.ref, category=category_label(view.category),
+                 place=" ".join(p for p in (view.village, view.place_text) if p) or "-",
+                 status=_status(view), date=_date(view))
+        return Outcome(replies=(Text(text, buttons),), keep_state=True)
+    views = ctx.my_cases(user_id)
+    if not views:
+        return Outcome(replies=(Text(t("case_status.none"), buttons),), keep_state=True)
+    lines = [t("case_status.list_header", count=len(views))]
+    lines += [t("case_status.item", ref=v.ref, category=category_label(v.category), status=_status(v), date=_date(v))
+              for v in views]
+    if len(views) >= LIST_LIMIT:
+        lines.append(t("case_status.more", shown=len(views)))
+    return Outcome(replies=(Text("\n".join(lines), buttons),), keep_state=True)

@@ -1,0 +1,71 @@
+"""Global commands and answers that need no conversation: menu, cancel, back, human,
+welcome, and kind answers to stickers, voice, video and files."""
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.flow import Flow, Outcome, ask
+from services.knowledge import t
+from services.messages import QuickReply, Text, postback
+
+
+def menu_buttons(active: bool = False) -> tuple[QuickReply, ...]:
+    items = [postback(t("common.label.road"), "flow=road"),
+             postback(t("common.label.my_cases"), "action=my_cases"),
+             postback(t("common.label.human"), "cmd=human")]
+    if active:
+        items.insert(0, postback(t("common.label.continue"), "cmd=continue"))
+    return tuple(items)
+
+
+def flow_name(flow_id: str) -> str:
+    return t(f"flows.{flow_id}")
+
+
+def welcome() -> Outcome:
+    return Outcome(replies=(Text(t("common.welcome"), menu_buttons()),), keep_state=True)
+
+
+def menu(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+    if flow and state:
+        return Outcome(replies=(Text(t("common.menu_with_flow", flow_name=flow_name(flow.id)),
+                                     menu_buttons(active=True)),), keep_state=True)
+    return Outcome(replies=(Text(t("common.menu"), menu_buttons()),), keep_state=True)
+
+
+def cancel(state: dict[str, Any] | None) -> Outcome:
+    if state:
+        return Outcome(replies=(Text(t("common.cancelled"), menu_buttons()),), state=None)
+    return Outcome(replies=(Text(t("common.nothing_to_cancel"), menu_buttons()),), keep_state=True)
+
+
+def human(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+    replies = [Text(t("common.human"))]
+    if flow and state:
+        replies.append(Text(t("common.human_with_flow"), menu_buttons(active=True)))
+    else:
+        replies[0] = Text(replies[0].text, menu_buttons())
+    return Outcome(replies=tuple(replies), keep_state=True)
+
+
+def resume(flow: Flow, state: dict[str, Any]) -> Outcome:
+    return Outcome(replies=tuple(ask(flow, state)), keep_state=True)
+
+
+def media_answer(kind: str, flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+    """A sticker, voice message, video or file: say kindly what the bot can take."""
+    key = {"sticker": "common.sticker", "audio": "common.audio", "video": "common.video"}.get(kind, "common.file")
+    if flow and state:
+        again = ask(flow, state)
+        return Outcome(replies=(Text(t(key)), again[-1]), keep_state=True)
+    return Outcome(replies=(Text(t(key), menu_buttons()),), keep_state=True)
+
+
+def fallback(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+    return Outcome(replies=(Text(t("common.fallback"), menu_buttons(active=bool(state))),), keep_state=True)
+
+
+def ask_switch(current: Flow, target: str) -> Outcome:
+    items = (postback(t("common.switch_yes"), f"cmd=switch&flow={target}"),
+             postback(t("common.switch_no"), "cmd=continue"))
+    return Outcome(replies=(Text(t("common.busy_switch", flow_name=flow_name(current.id)), items),), keep_state=True)

@@ -1,0 +1,173 @@
+"""Which handler answers an input, in one place.
+
+Precedence:
+1. follow events, and stickers / voice / video / files (kind answers);
+2. an expired conversation is cleared with a friendly note, then the input is routed anew;
+3. global commands: cancel, back, menu, human, continue (text or postback ``cmd=``);
+4. case-status look-ups (a case number, 我的案件, ``action=my_cases``): answered without
+   leaving the active flow;
+5. the active flow; a rich-menu tap on another flow first asks before switching;
+6. the entry of a flow (menu postback ``flow=<id>``, a routed text, a photo, a location);
+7. the fallback, always with the office phone.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from handlers import case_status, common, road
+from handlers.flow import Context, Flow, Incoming, Outcome, advance, ask, back, begin, is_expired
+from handlers.parsers import command
+from services.knowledge import t
+from services.messages import Text
+from services.nlu import classify
+
+FLOWS: dict[str, Flow] = {road.FLOW.id: road.FLOW}
+STARTERS = {road.FLOW.id: road.start}
+INTENT_FLOW = {"road_report": road.FLOW.id}
+MEDIA_KINDS = ("sticker", "audio", "video", "file")
+
+
+def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] | None]:
+    if not state:
+        return None, None
+    flow = FLOWS.get(state.get("flow", ""))
+    return (flow, state) if flow else (None, None)
+
+
+def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
+    flow, state = _active(state)
+    pre: list[Text] = []
+
+    if inc.kind == "follow":
+        return common.welcome()
+    if flow and state and is_expired(flow, state, now):
+        pre.append(Text(t("common.expired")))
+        flow, state = None, None
+        out = _route_fresh(inc, ctx, now, expired=True)
+        return _prepend(pre, out, cleared=True)
+    if flow and state and state.get("version") != flow.version:
+        out = begin(flow, {}, (Text(t("common.flow_changed")),), now)
+        return out
+    if inc.kind in MEDIA_KINDS:
+        return common.media_answer(inc.kind, flow, state)
+
+    cmd = _command(inc)
+    if cmd == "cancel":
+        return common.cancel(state)
+    if cmd == "back":
+        return back(flow, state, now) if flow and state else common.menu(None, None)
+    if cmd == "menu":
+        return common.menu(flow, state)
+    if cmd == "human":
+        return common.human(flow, state)
+    if cmd == "continue":
+        return common.resume(flow, state) if flow and state else common.menu(None, None)
+    if cmd == "switch":
+        target = inc.data.get("flow")
+        if target in STARTERS:
+            return STARTERS[target](_as_menu_tap(inc), ctx, now)
+
+    lookup = _case_lookup(inc)
+    if lookup is not None:
+        return case_status.answer(ctx, inc.user_id, lookup or None, active=bool(state))
+
+    if flow and state:
+        target = inc.data.get("flow") if inc.kind == "postback" else None
+        if target and target != flow.id and target in FLOWS:
+            return common.ask_switch(flow, target)
+        if target == flow.id and "step" not in inc.data:
+            return common.resume(flow, state)
+        if target and target not in FLOWS:
+            return _not_ready(flow, state)
+        if state.get("pending_location") and state.get("step") != "category":
+            return _apply_pending_location(flow, state, inc, ctx, now)
+        out = advance(flow, state, inc, ctx, now)
+        if out.state and out.state.get("pending_location") and out.state.get("step") == "place":
+            return _apply_pending_location(flow, out.state, inc, ctx, now, prior=out)
+        return out
+    return _route_fresh(inc, ctx, now)
+
+
+def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False) -> Outcome:
+    if inc.kind == "postback":
+        target = inc.data.get("flow")
+        if target in STARTERS and (not expired or "step" not in inc.data):
+            return STARTERS[target](inc, ctx, now)
+        if target:
+            return _not_ready(None, None)
+        if inc.data.get("action") == "my_cases":
+            return case_status.answer(ctx, inc.user_id, None, active=False)
+        return common.menu(None, None)
+    if inc.kind in ("image", "location"):
+        return road.start(inc, ctx, now)
+    if inc.kind == "text":
+        intent = classify(inc.text)
+        if intent.label in INTENT_FLOW:
+            return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
+        if intent.label == "case_status":
+            return case_status.answer(ctx, inc.user_id, intent.ref, active=False)
+        if intent.label == "human":
+            return common.human(None, None)
+        if intent.label == "greeting":
+            return common.welcome()
+        if intent.label != "unknown":
+            return _not_ready(None, None)
+    return common.fallback(None, None)
+
+
+def _not_ready(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+    """A service whose conversation is not built yet: give the person to call."""
+    text = Text(t("common.not_ready"), common.menu_buttons(active=bool(state)))
+    return Outcome(replies=(text,), keep_state=True)
+
+
+def _command(inc: Incoming) -> str | None:
+    if inc.kind == "postback":
+        return inc.data.get("cmd")
+    if inc.kind == "text":
+        return command(inc.text)
+    return None
+
+
+def _case_lookup(inc: Incoming) -> str | None:
+    """'' for "my cases", a case number for one case, None when this is not a look-up."""
+    if inc.kind == "postback":
+        return "" if inc.data.get("action") == "my_cases" else None
+    if inc.kind != "text":
+        return None
+    intent = classify(inc.text)
+    if intent.ref:
+        return intent.ref
+    if intent.label == "case_status" and len(inc.text.strip()) <= 20:
+        return ""
+    return None
+
+
+def _as_menu_tap(inc: Incoming) -> Incoming:
+    from dataclasses import replace
+    return replace(inc, kind="postback", data={"flow": inc.data.get("flow", "")})
+
+
+def _apply_pending_location(flow: Flow, state: dict[str, Any], inc: Incoming, ctx: Context, now: float,
+                            prior: Outcome | None = None) -> Outcome:
+    """A location sent before the category: use it as soon as the place is asked."""
+    from dataclasses import replace
+    loc = state["pending_location"]
+    new_state = {k: v for k, v in state.items() if k != "pending_location"}
+    fake = replace(inc, kind="location", lat=loc["lat"], lng=loc["lng"], address=loc.get("address"), text="")
+    out = advance(flow, new_state, fake, ctx, now)
+    if prior is not None:
+        head = tuple(r for r in prior.replies[:-1])
+        return Outcome(replies=head + out.replies, state=out.state, media=prior.media + out.media,
+                       submission=out.submission, follow_ref=out.follow_ref)
+    return out
+
+
+def _prepend(pre: list[Text], out: Outcome, cleared: bool) -> Outcome:
+    replies = tuple(pre) + tuple(out.replies)
+    if len(replies) > 5:
+        replies = replies[:4] + (replies[-1],)
+    state = out.state
+    keep = out.keep_state and not cleared
+    return Outcome(replies=replies, state=state, keep_state=keep, submission=out.submission,
+                   follow_ref=out.follow_ref, media=out.media)

@@ -1,0 +1,1 @@
+"""The domain: models, submissions, the LINE gateway, media, villages, understanding. No Flask."""

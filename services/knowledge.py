@@ -1,0 +1,111 @@
+"""Load and check the data in ``knowledge/``.
+
+Everything a resident reads comes from here: ``t("road.place.ask")`` returns the
+zh-TW text with the office's contacts filled in. Files are read once per process.
+"""
+from __future__ import annotations
+
+import functools
+import string
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@functools.cache
+def load(name: str) -> Any:
+    """Return the parsed YAML file ``knowledge/<name>.yaml``."""
+    with open(KNOWLEDGE_DIR / f"{name}.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def messages() -> dict:
+    return load("messages/zh-TW")
+
+
+def contacts() -> dict:
+    return load("contacts")
+
+
+@functools.cache
+def _contact_vars() -> dict[str, str]:
+    c = contacts()
+    return {
+        "office_phone": c["office"]["phone"],
+        "tainan_1999": c["tainan_1999"]["phone"],
+        "tainan_1999_outside": c["tainan_1999"]["outside_tainan"],
+        "public_works": c["public_works_24h"]["phone"],
+    }
+
+
+def raw(key: str) -> Any:
+    """The value at a dotted key of the messages file (a string, list or mapping)."""
+    node: Any = messages()
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise KeyError(f"missing message key: {key}")
+        node = node[part]
+    return node
+
+
+def t(key: str, **values: Any) -> str:
+    """The zh-TW text for ``key`` with placeholders filled (contacts are always available)."""
+    text = raw(key)
+    if not isinstance(text, str):
+        raise KeyError(f"message key is not a text: {key}")
+    return text.format(**{**_contact_vars(), **values})
+
+
+def words(key: str) -> tuple[str, ...]:
+    """A list of words from the messages file, e.g. ``common.commands.cancel``."""
+    return tuple(raw(key))
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def road() -> dict:
+    return load("road")
+
+
+def routing() -> dict:
+    return load("routing")
+
+
+def check() -> list[str]:
+    """Problems in knowledge/ as readable lines; an empty list means all is well."""
+    problems: list[str] = []
+    known = set(_contact_vars())
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif isinstance(node, str):
+            try:
+                names = placeholders(node)
+            except ValueError as exc:
+                problems.append(f"{prefix}: bad placeholder ({exc})")
+                return
+            if "office_phone" in names and "{office_phone}" not in node:
+                problems.append(f"{prefix}: malformed office_phone placeholder")
+            unknown_contacts = {n for n in names if n.endswith("_phone")} - known
+            if unknown_contacts:
+                problems.append(f"{prefix}: unknown contact {sorted(unknown_contacts)}")
+    walk(messages(), "")
+    for name in ("contacts", "road", "routing"):
+        data = load(name)
+        if "last_reviewed" not in data and name != "contacts":
+            problems.append(f"{name}.yaml: no last_reviewed")
+    for key, entry in contacts().items():
+        for field in ("status", "source", "last_reviewed"):
+            if field not in entry:
+                problems.append(f"contacts.yaml {key}: no {field}")
+    for cat in road()["categories"]:
+        if cat["id"] not in raw("road.categories"):
+            problems.append(f"road.yaml category {cat['id']}: no label in messages")
+    return problems

@@ -1,0 +1,82 @@
+"""Photos: kept outside any public folder, addressed by SHA-256, shown without EXIF/GPS.
+
+``MEDIA_DIR/original/<sha[:2]>/<sha>`` keeps the bytes exactly as LINE sent them (for the
+record); ``MEDIA_DIR/clean/<sha[:2]>/<sha>.jpg`` is a re-encoded copy with no metadata,
+which is the only one staff pages and exports use.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageOps
+
+MAX_SIDE = 2048
+
+
+@dataclass(frozen=True)
+class StoredMedia:
+    sha256: str
+    size: int
+    content_type: str
+    original_key: str
+    clean_key: str | None
+
+
+class MediaStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def path(self, key: str) -> Path:
+        p = (self.root / key).resolve()
+        if self.root.resolve() not in p.parents:
+            raise ValueError("media key outside the media folder")
+        return p
+
+    def _write(self, key: str, data: bytes) -> None:
+        p = self.path(key)
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, p)
+
+    def save(self, data: bytes, content_type: str | None = None) -> StoredMedia:
+        sha = hashlib.sha256(data).hexdigest()
+        original_key = f"original/{sha[:2]}/{sha}"
+        if not self.path(original_key).exists():
+            self._write(original_key, data)
+        clean_key = f"clean/{sha[:2]}/{sha}.jpg"
+        clean = strip_metadata(data)
+        if clean is not None:
+            if not self.path(clean_key).exists():
+                self._write(clean_key, clean)
+        else:
+            clean_key = None
+        return StoredMedia(sha, len(data), content_type or "application/octet-stream", original_key, clean_key)
+
+    def delete(self, *keys: str | None) -> None:
+        for key in keys:
+            if key:
+                try:
+                    self.path(key).unlink()
+                except FileNotFoundError:
+                    pass
+
+
+def strip_metadata(data: bytes) -> bytes | None:
+    """A JPEG copy with the orientation applied and no EXIF, GPS or other metadata; None if not an image."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img = ImageOps.exif_transpose(img)
+            img = img.convert("RGB")
+            img.thumbnail((MAX_SIDE, MAX_SIDE))
+            out = io.BytesIO()
+            img.save(out, format="JPEG", quality=85)  # no exif= argument: nothing is carried over
+            return out.getvalue()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None

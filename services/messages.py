@@ -1,0 +1,69 @@
+"""Value objects for what the bot says, independent of the LINE SDK.
+
+Handlers build these; ``services.line`` turns them into SDK messages. Quick-reply
+kinds map one to one onto LINE actions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LABEL = 20
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    kind: str  # postback | message | location | camera | camera_roll | uri
+    label: str
+    data: str | None = None  # postback data (<= 300 chars)
+    text: str | None = None  # message text, or postback display text
+    uri: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "QuickReply":
+        return cls(**d)
+
+
+def postback(label: str, data: str, display: str | None = None) -> QuickReply:
+    return QuickReply("postback", label[:MAX_LABEL], data=data, text=display or label)
+
+
+def say(label: str, text: str | None = None) -> QuickReply:
+    return QuickReply("message", label[:MAX_LABEL], text=text or label)
+
+
+def location(label: str) -> QuickReply:
+    return QuickReply("location", label[:MAX_LABEL])
+
+
+def camera(label: str) -> QuickReply:
+    return QuickReply("camera", label[:MAX_LABEL])
+
+
+def camera_roll(label: str) -> QuickReply:
+    return QuickReply("camera_roll", label[:MAX_LABEL])
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text message; ``quick_replies`` are shown only on the last message sent."""
+
+    text: str
+    quick_replies: tuple[QuickReply, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "quick_replies": [q.to_dict() for q in self.quick_replies]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Text":
+        return cls(d["text"], tuple(QuickReply.from_dict(q) for q in d.get("quick_replies", [])))
+
+    def fill(self, **values: str) -> "Text":
+        """Replace ``{name}`` markers left for values known only after commit (the case number)."""
+        text = self.text
+        for k, v in values.items():
+            text = text.replace("{" + k + "}", v)
+        return Text(text, self.quick_replies)

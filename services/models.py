@@ -1,0 +1,155 @@
+"""The record: inbound events, cases, their history, followers, photos, outbound messages.
+
+Times are stored in UTC. Raw LINE user ids are stored only where the office must
+reach the resident again (a case's reporter and followers, outbound pushes).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.db import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class InboundEvent(Base):
+    """A LINE webhook event, stored before the webhook answers 200."""
+
+    __tablename__ = "inbound_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    # The raw event JSON; cleared once processed, so message texts are not kept.
+    payload: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="received", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    is_redelivery: Mapped[bool] = mapped_column(Boolean, default=False)
+    event_ts: Mapped[int] = mapped_column(BigInteger)  # ms since epoch, as LINE sends it
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class CaseCounter(Base):
+    """The last case number used per prefix and Taipei date (R-20261127-0001)."""
+
+    __tablename__ = "case_counter"
+    prefix: Mapped[str] = mapped_column(String(2), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Submission(Base):
+    """A case: one report from a resident, worked by the office."""
+
+    __tablename__ = "submission"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    category: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="new", index=True)
+    village: Mapped[str | None] = mapped_column(String(10))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+    place_text: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    danger: Mapped[bool] = mapped_column(Boolean, default=False)
+    line_user_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    chat_id: Mapped[str | None] = mapped_column(String(40))
+    source_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    flow_version: Mapped[int] = mapped_column(Integer, default=1)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    owner_section: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    history: Mapped[list["CaseEvent"]] = relationship(back_populates="submission", order_by="CaseEvent.id")
+    attachments: Mapped[list["Attachment"]] = relationship(back_populates="submission")
+    followers: Mapped[list["CaseFollower"]] = relationship(back_populates="submission")
+
+    __table_args__ = (Index("ix_submission_kind_cat_status", "kind", "category", "status"),)
+
+
+class CaseEvent(Base):
+    """One row per change of a case: created, followed, status changed."""
+
+    __tablename__ = "case_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    actor_type: Mapped[str] = mapped_column(String(10))  # resident | staff | system
+    actor_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submission: Mapped[Submission] = relationship(back_populates="history")
+
+
+class CaseFollower(Base):
+    """A resident who reported the same problem and wants to hear back."""
+
+    __tablename__ = "case_follower"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    line_user_id: Mapped[str] = mapped_column(String(40), index=True)
+    source_event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submission: Mapped[Submission] = relationship(back_populates="followers")
+    __table_args__ = (UniqueConstraint("submission_id", "line_user_id"),)
+
+
+class Attachment(Base):
+    """A photo sent in LINE: fetched right away, kept privately, shown without EXIF/GPS."""
+
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    user_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|stored|gone|failed|unsent
+    content_type: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size: Mapped[int | None] = mapped_column(Integer)
+    original_key: Mapped[str | None] = mapped_column(String(200))
+    clean_key: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    submission: Mapped[Submission | None] = relationship(back_populates="attachments")
+
+
+class OutboundMessage(Base):
+    """Messages to send: written in the same transaction as the change they report."""
+
+    __tablename__ = "outbound_message"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_event.id"), index=True)
+    to: Mapped[str | None] = mapped_column(String(40))
+    reply_token: Mapped[str | None] = mapped_column(String(64))
+    messages: Mapped[list] = mapped_column(JSON)
+    retry_key: Mapped[str] = mapped_column(String(36), default=lambda: str(uuid.uuid4()))
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)  # pending|sending|sent|failed
+    via: Mapped[str | None] = mapped_column(String(8))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    event_ts: Mapped[int | None] = mapped_column(BigInteger)
+    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class LineUser(Base):
+    """Whether a LINE user still follows the account (no pushes after an unfollow)."""
+
+    __tablename__ = "line_user"
+    user_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,197 @@
+"""Cases: numbering, creation in one transaction, followers, look-ups for residents.
+
+A case number exists only once its row is committed: ``create`` runs inside the
+caller's transaction and the caller replies after the commit.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.models import CaseCounter, CaseEvent, CaseFollower, Submission, Attachment, utcnow
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+PREFIXES = {"road": "R", "dengue": "D", "disaster": "S", "welfare": "W"}
+OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+REF_RE = re.compile(r"\b([RDSW])[\s\-]*(\d{8})[\s\-]*(\d{4})\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SubmissionDraft:
+    """What a finished conversation hands to the dispatcher to store."""
+
+    kind: str
+    source_event_id: str
+    line_user_id: str | None
+    chat_id: str | None
+    flow_version: int
+    answers: dict[str, Any]
+    category: str | None = None
+    village: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    place_text: str | None = None
+    description: str | None = None
+    phone: str | None = None
+    danger: bool = False
+    owner_section: str | None = None
+    photo_message_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as a resident may see it (no other resident's data)."""
+
+    ref: str
+    kind: str
+    category: str | None
+    status: str
+    village: str | None
+    place_text: str | None
+    created_at: dt.datetime
+    distance_m: float | None = None
+
+
+def normalize_ref(text: str) -> str | None:
+    """``R202611270001``, ``r-20261127 0001`` -> ``R-20261127-0001``; None if no case number."""
+    m = REF_RE.search(text or "")
+    if not m:
+        return None
+    return f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}"
+
+
+def taipei_day(now: dt.datetime | None = None) -> str:
+    return (now or utcnow()).astimezone(TAIPEI).strftime("%Y%m%d")
+
+
+def next_ref(session: Session, kind: str, now: dt.datetime | None = None) -> str:
+    """Take the next number for today (Taipei time), safely under concurrency."""
+    prefix = PREFIXES[kind]
+    day = taipei_day(now)
+    row = session.execute(
+        select(CaseCounter).where(CaseCounter.prefix == prefix, CaseCounter.day == day).with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = CaseCounter(prefix=prefix, day=day, last=0)
+                session.add(row)
+        except IntegrityError:
+            row = session.execute(
+                select(CaseCounter).where(CaseCounter.prefix == prefix, CaseCounter.day == day).with_for_update()
+            ).scalar_one()
+    row.last += 1
+    session.flush()
+    return f"{prefix}-{day}-{row.last:04d}"
+
+
+def find_by_source_event(session: Session, source_event_id: str) -> Submission | None:
+    return session.execute(
+        select(Submission).where(Submission.source_event_id == source_event_id)
+    ).scalar_one_or_none()
+
+
+def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = None) -> Submission:
+    """Store a case and its first history row; idempotent on ``source_event_id``."""
+    existing = find_by_source_event(session, draft.source_event_id)
+    if existing is not None:
+        return existing
+    sub = Submission(
+        ref=next_ref(session, draft.kind, now), kind=draft.kind, category=draft.category, status="new",
+        village=draft.village, lat=draft.lat, lng=draft.lng, place_text=draft.place_text,
+        description=draft.description, phone=draft.phone, danger=draft.danger,
+        line_user_id=draft.line_user_id, chat_id=draft.chat_id, source_event_id=draft.source_event_id,
+        flow_version=draft.flow_version, answers=draft.answers, owner_section=draft.owner_section,
+    )
+    session.add(sub)
+    session.flush()
+    session.add(CaseEvent(submission_id=sub.id, actor_type="resident", action="created", to_status="new"))
+    if draft.photo_message_ids:
+        for att in session.execute(
+            select(Attachment).where(Attachment.line_message_id.in_(draft.photo_message_ids),
+                                     Attachment.submission_id.is_(None))
+        ).scalars():
+            if att.status != "unsent":
+                att.submission_id = sub.id
+    session.flush()
+    return sub
+
+
+def follow(session: Session, ref: str, line_user_id: str, source_event_id: str) -> Submission | None:
+    """Add a resident as a follower of an open case; idempotent."""
+    sub = session.execute(select(Submission).where(Submission.ref == ref)).scalar_one_or_none()
+    if sub is None:
+        return None
+    already = session.execute(
+        select(CaseFollower).where(or_(CaseFollower.source_event_id == source_event_id,
+                                       (CaseFollower.submission_id == sub.id)
+                                       & (CaseFollower.line_user_id == line_user_id)))
+    ).scalar_one_or_none()
+    if already is None and sub.line_user_id != line_user_id:
+        session.add(CaseFollower(submission_id=sub.id, line_user_id=line_user_id, source_event_id=source_event_id))
+        session.add(CaseEvent(submission_id=sub.id, actor_type="resident", action="followed"))
+        session.flush()
+    return sub
+
+
+def _view(sub: Submission, distance: float | None = None) -> CaseView:
+    return CaseView(sub.ref, sub.kind, sub.category, sub.status, sub.village, sub.place_text,
+                    sub.created_at, distance)
+
+
+def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def nearby_open(session: Session, kind: str, category: str | None, lat: float, lng: float,
+                radius_m: float, days: int, now: dt.datetime | None = None, limit: int = 3) -> list[CaseView]:
+    """Open cases of the same kind and category within ``radius_m`` and the last ``days`` days."""
+    now = now or utcnow()
+    dlat = radius_m / 110574.0
+    dlng = radius_m / (111320.0 * math.cos(math.radians(lat)))
+    q = select(Submission).where(
+        Submission.kind == kind, Submission.status.in_(OPEN_STATUSES),
+        Submission.created_at >= now - dt.timedelta(days=days),
+        Submission.lat.between(lat - dlat, lat + dlat), Submission.lng.between(lng - dlng, lng + dlng),
+    )
+    if category:
+        q = q.where(Submission.category == category)
+    found = []
+    for sub in session.execute(q).scalars():
+        d = haversine_m(lat, lng, sub.lat, sub.lng)
+        if d <= radius_m:
+            found.append(_view(sub, d))
+    found.sort(key=lambda v: v.distance_m or 0)
+    return found[:limit]
+
+
+def cases_for_user(session: Session, line_user_id: str, limit: int = 5) -> list[CaseView]:
+    """The resident's own and followed cases, newest first."""
+    followed = select(CaseFollower.submission_id).where(CaseFollower.line_user_id == line_user_id)
+    rows = session.execute(
+        select(Submission).where(or_(Submission.line_user_id == line_user_id, Submission.id.in_(followed)))
+        .order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit)
+    ).scalars()
+    return [_view(s) for s in rows]
+
+
+def case_for_user(session: Session, line_user_id: str, ref: str) -> CaseView | None:
+    """One case by number, only if the resident reported or follows it."""
+    sub = session.execute(select(Submission).where(Submission.ref == ref)).scalar_one_or_none()
+    if sub is None:
+        return None
+    if sub.line_user_id == line_user_id or any(f.line_user_id == line_user_id for f in sub.followers):
+        return _view(sub)
+    return None
