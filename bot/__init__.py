@@ -17,7 +17,7 @@ def create_app(config: dict | None = None) -> Flask:
         cfg.update(config)
     config_mod.validate(cfg)
 
-    app = Flask(__name__, instance_path=str(config_mod.INSTANCE))
+    app = Flask(__name__, instance_path=str(config_mod.INSTANCE), static_folder=None)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 if not cfg["LOCAL_MODE"] else 12 * 1024 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -128,7 +128,9 @@ def serve_local_cmd(host: str) -> None:
     click.echo(f"  Webhook:    http://{host}:{port}/callback")
     click.echo(f"  Health:     http://{host}:{port}/readyz")
     click.echo("")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    from werkzeug.serving import run_simple
+    # Threaded: the embedded worker calls the simulator's LINE endpoints on this same server.
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def init_app(app: Flask) -> None:
