@@ -244,7 +244,19 @@ def _collect(ctx, procs, q, timeout_s: float) -> list[dict]:
     return got
 
 
-def run_closed_loop(ctx, port: int, clients: int, procs_n: int, duration: float) -> dict:
+def _metered_collect(ctx, procs, q, start_wall: float, timeout_s: float, meter: Meter | None) -> list[dict]:
+    """Wait for the start, measure CPU from the start until the load generators have reported."""
+    if meter is None:
+        return _collect(ctx, procs, q, timeout_s)
+    delay = start_wall - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    with meter:
+        return _collect(ctx, procs, q, timeout_s)
+
+
+def run_closed_loop(ctx, port: int, clients: int, procs_n: int, duration: float,
+                    meter: Meter | None = None) -> dict:
     procs_n = max(1, min(procs_n, clients))
     per = [clients // procs_n + (1 if k < clients % procs_n else 0) for k in range(procs_n)]
     q = ctx.Queue()
@@ -253,7 +265,7 @@ def run_closed_loop(ctx, port: int, clients: int, procs_n: int, duration: float)
              for n in per if n]
     for p in procs:
         p.start()
-    got = _collect(ctx, procs, q, duration + 90)
+    got = _metered_collect(ctx, procs, q, start_wall, duration + 90, meter)
     lat, statuses, reconnects = [], {}, 0
     for g in got:
         for c in g["clients"]:
@@ -269,7 +281,7 @@ def run_closed_loop(ctx, port: int, clients: int, procs_n: int, duration: float)
 
 
 def run_open_loop(ctx, port: int, rate: float, duration: float, senders: int, procs_n: int,
-                  texts: tuple[str, ...]) -> dict:
+                  texts: tuple[str, ...], meter: Meter | None = None) -> dict:
     n_requests = int(round(rate * duration))
     procs_n = max(1, min(procs_n, senders))
     offsets = [list(range(k, senders, procs_n)) for k in range(procs_n)]
@@ -280,7 +292,7 @@ def run_open_loop(ctx, port: int, rate: float, duration: float, senders: int, pr
              for offs in offsets if offs]
     for p in procs:
         p.start()
-    got = _collect(ctx, procs, q, duration + LATE_GRACE_S + 90)
+    got = _metered_collect(ctx, procs, q, start_wall, duration + LATE_GRACE_S + 90, meter)
     rows, skipped, reconnects = [], 0, 0
     for g in got:
         for s in g["senders"]:
@@ -353,13 +365,45 @@ def group_cpu_s(pgid: int) -> float:
     return total / CLK_TCK
 
 
+def pid_cpu_s(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+        return (int(rest[12]) + int(rest[13])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def pg_backend_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to the bench database (read from /proc)."""
+    try:
+        import psycopg
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as c:
+            pids = [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (DB_NAME,))]
+    except Exception:  # noqa: BLE001
+        return {}
+    return {pid: pid_cpu_s(pid) for pid in pids}
+
+
+def redis_cpu_s() -> float:
+    """CPU seconds of the Redis server (the whole server: other databases' clients count too)."""
+    try:
+        import redis
+        info = redis.Redis.from_url(REDIS_URL, socket_timeout=3).info("cpu")
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except Exception:  # noqa: BLE001
+        return 0.0
+
+
 class Meter:
-    """Machine CPU and server process-group CPU over one phase."""
+    """Machine CPU, server process-group CPU, and PostgreSQL/Redis server CPU over one phase."""
 
     def __init__(self, pgids: dict[str, int]):
         self.pgids = pgids
 
     def __enter__(self) -> Meter:
+        self.pg0 = pg_backend_cpu()
+        self.redis0 = redis_cpu_s()
         self.t0 = time.monotonic()
         self.sys0 = proc_stat_cpu()
         self.grp0 = {k: group_cpu_s(v) for k, v in self.pgids.items()}
@@ -373,6 +417,9 @@ class Meter:
         self.machine_busy_pct = 100.0 * (busy1 - busy0) / dt_total
         self.machine_steal_pct = 100.0 * (steal1 - steal0) / dt_total
         self.group_cpu = {k: group_cpu_s(v) - self.grp0[k] for k, v in self.pgids.items()}
+        pg1 = pg_backend_cpu()
+        self.group_cpu["postgres"] = sum(v - self.pg0.get(pid, 0.0) for pid, v in pg1.items())
+        self.group_cpu["redis"] = redis_cpu_s() - self.redis0
 
     def as_dict(self) -> dict:
         return {"wall_s": self.wall, "machine_busy_pct": self.machine_busy_pct,
@@ -555,8 +602,9 @@ def wait_replies(store, tokens: set[str], timeout_s: float) -> dict[str, tuple[f
         time.sleep(0.1)
 
 
-def run_e2e(ctx, port: int, store, rate: float, duration: float, senders: int, procs_n: int) -> dict:
-    res = run_open_loop(ctx, port, rate, duration, senders, procs_n, E2E_TEXTS)
+def run_e2e(ctx, port: int, store, rate: float, duration: float, senders: int, procs_n: int,
+            meter: Meter | None = None) -> dict:
+    res = run_open_loop(ctx, port, rate, duration, senders, procs_n, E2E_TEXTS, meter)
     rows = res.pop("_rows")
     sent = {r[5]: r[6] for r in rows if r[4] == 200}
     found = wait_replies(store, set(sent), E2E_ANSWER_WAIT_S)
@@ -622,43 +670,53 @@ def details_table(r: dict) -> str:
     ob, oo = r["open"]["bare"], r["open"]["ours"]
     e = r["e2e"]
     m = r["meters"]
+    ncpu = r["facts"]["nproc"] or 1
 
-    def cpu_ms_per_req(meter, name, n):
-        return 1000.0 * meter["server_cpu_s"].get(name, 0.0) / n if n else float("nan")
+    def per_req(meter: dict, key: str, n: int) -> float:
+        return 1000.0 * meter["server_cpu_s"].get(key, 0.0) / n if n else float("nan")
 
+    def machine(meter: dict, n: int) -> float:
+        return 1000.0 * meter["machine_busy_pct"] / 100.0 * ncpu * meter["wall_s"] / n if n else float("nan")
+
+    def cpu_split(meter: dict, server: str, n: int, client_cpu_s: float | None) -> str:
+        parts = [per_req(meter, server, n), per_req(meter, "postgres", n), per_req(meter, "redis", n)]
+        parts.append(1000.0 * client_cpu_s / n if (client_cpu_s is not None and n) else float("nan"))
+        parts.append(machine(meter, n))
+        return " / ".join(fmt(x, 2) for x in parts)
+
+    mb, mo = m["closed_bare"], m["closed_ours"]
+    pb, po = m["open_bare"], m["open_ours"]
+    me = m["e2e"]
     rows = [
         "| Detail | bare | ours |",
         "|---|---:|---:|",
-        f"| Closed loop: requests answered 200 / errors | {cb['ok']} / {cb['errors']} | {co['ok']} / {co['errors']} |",
+        f"| Closed loop: answers 200 / errors | {cb['ok']} / {cb['errors']} | {co['ok']} / {co['errors']} |",
         f"| Closed loop: per-request latency p50 / p99 (ms) | {fmt(cb['latency_ms']['p50'])} / "
         f"{fmt(cb['latency_ms']['p99'])} | {fmt(co['latency_ms']['p50'])} / {fmt(co['latency_ms']['p99'])} |",
-        f"| Closed loop: gunicorn CPU per request (ms, all its processes) | "
-        f"{fmt(cpu_ms_per_req(m['closed_bare'], 'bare', cb['ok']), 2)} | "
-        f"{fmt(cpu_ms_per_req(m['closed_ours'], 'ours', co['ok']), 2)} |",
-        f"| Closed loop: load generator CPU per request (ms) | "
-        f"{fmt(1000 * cb['client_cpu_s'] / max(1, cb['requests']), 2)} | "
-        f"{fmt(1000 * co['client_cpu_s'] / max(1, co['requests']), 2)} |",
-        f"| Closed loop: machine CPU busy / steal (%) | {fmt(m['closed_bare']['machine_busy_pct'], 0)} / "
-        f"{fmt(m['closed_bare']['machine_steal_pct'], 0)} | {fmt(m['closed_ours']['machine_busy_pct'], 0)} / "
-        f"{fmt(m['closed_ours']['machine_steal_pct'], 0)} |",
+        f"| Closed loop: CPU ms per request: gunicorn / PostgreSQL / Redis / load generator / whole machine | "
+        f"{cpu_split(mb, 'bare', cb['requests'], cb['client_cpu_s'])} | "
+        f"{cpu_split(mo, 'ours', co['requests'], co['client_cpu_s'])} |",
+        f"| Closed loop: machine CPU busy / steal (% of {ncpu} CPUs) | {fmt(mb['machine_busy_pct'], 0)} / "
+        f"{fmt(mb['machine_steal_pct'], 0)} | {fmt(mo['machine_busy_pct'], 0)} / {fmt(mo['machine_steal_pct'], 0)} |",
         f"| Open loop: sent / scheduled / errors / given up late | {ob['sent']} / {ob['scheduled']} / "
         f"{ob['errors']} / {ob['skipped_late']} | {oo['sent']} / {oo['scheduled']} / {oo['errors']} / "
         f"{oo['skipped_late']} |",
         f"| Open loop: achieved rate (req/s) | {fmt(ob['achieved_rps'])} | {fmt(oo['achieved_rps'])} |",
         f"| Open loop: mean latency (ms) | {fmt(ob['latency_ms']['mean'], 2)} | {fmt(oo['latency_ms']['mean'], 2)} |",
-        f"| Open loop: client send lag p99 / max (ms) | {fmt(ob['send_lag_ms']['p99'], 2)} / "
+        f"| Open loop: load generator's own send lag p99 / max (ms) | {fmt(ob['send_lag_ms']['p99'], 2)} / "
         f"{fmt(ob['send_lag_ms']['max'], 2)} | {fmt(oo['send_lag_ms']['p99'], 2)} / {fmt(oo['send_lag_ms']['max'], 2)} |",
-        f"| Open loop: gunicorn CPU per request (ms) | {fmt(cpu_ms_per_req(m['open_bare'], 'bare', ob['sent']), 2)} | "
-        f"{fmt(cpu_ms_per_req(m['open_ours'], 'ours', oo['sent']), 2)} |",
-        f"| Open loop: machine CPU busy / steal (%) | {fmt(m['open_bare']['machine_busy_pct'], 0)} / "
-        f"{fmt(m['open_bare']['machine_steal_pct'], 0)} | {fmt(m['open_ours']['machine_busy_pct'], 0)} / "
-        f"{fmt(m['open_ours']['machine_steal_pct'], 0)} |",
+        f"| Open loop: CPU ms per request: gunicorn / PostgreSQL / Redis / load generator / whole machine | "
+        f"{cpu_split(pb, 'bare', ob['sent'], ob['client_cpu_s'])} | "
+        f"{cpu_split(po, 'ours', oo['sent'], oo['client_cpu_s'])} |",
+        f"| Open loop: machine CPU busy / steal (% of {ncpu} CPUs) | {fmt(pb['machine_busy_pct'], 0)} / "
+        f"{fmt(pb['machine_steal_pct'], 0)} | {fmt(po['machine_busy_pct'], 0)} / {fmt(po['machine_steal_pct'], 0)} |",
         f"| End to end: sent / webhook 200 / answered by reply / pushes | – | {e['sent']} / {e['accepted']} / "
         f"{e['answered']} / {e['pushes']} |",
         f"| End to end: webhook latency p50 / p99 (ms) | – | {fmt(e['ingest_latency_ms']['p50'])} / "
         f"{fmt(e['ingest_latency_ms']['p99'])} |",
-        f"| End to end: worker CPU per message (ms) | – | "
-        f"{fmt(1000 * m['e2e']['server_cpu_s'].get('workers', 0.0) / max(1, e['answered']), 2)} |",
+        f"| End to end: CPU ms per message: workers / gunicorn / PostgreSQL / Redis | – | "
+        f"{fmt(per_req(me, 'workers', e['sent']), 2)} / {fmt(per_req(me, 'ours', e['sent']), 2)} / "
+        f"{fmt(per_req(me, 'postgres', e['sent']), 2)} / {fmt(per_req(me, 'redis', e['sent']), 2)} |",
     ]
     return "\n".join(rows)
 
@@ -779,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"stopped by signal {signum}")
     signal.signal(signal.SIGTERM, _term)
 
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake LINE server's access log
     from bot.fakeline import FakeLineServer, FakeLineStore
 
     ctx = mp.get_context("spawn")
@@ -827,9 +887,9 @@ def main(argv: list[str] | None = None) -> int:
                 run_closed_loop(ctx, targets[name], args.clients, args.client_procs, args.warmup)
                 clear_state()
             print(f"closed loop {name} ({args.duration:.0f} s) ...", flush=True)
-            with Meter(pg) as meter:
-                results["closed"][name] = run_closed_loop(ctx, targets[name], args.clients, args.client_procs,
-                                                          args.duration)
+            meter = Meter(pg)
+            results["closed"][name] = run_closed_loop(ctx, targets[name], args.clients, args.client_procs,
+                                                      args.duration, meter)
             results["meters"][f"closed_{name}"] = meter.as_dict()
             print(f"  {results['closed'][name]['rps']:.0f} req/s, errors {results['closed'][name]['errors']}",
                   flush=True)
@@ -839,9 +899,9 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("ours", "bare"):
             clear_state()
             print(f"open loop {name} at {args.rate:.0f} req/s ({args.duration:.0f} s) ...", flush=True)
-            with Meter(pg) as meter:
-                res = run_open_loop(ctx, targets[name], args.rate, args.duration, args.senders, args.sender_procs,
-                                    (INGEST_TEXT,))
+            meter = Meter(pg)
+            res = run_open_loop(ctx, targets[name], args.rate, args.duration, args.senders, args.sender_procs,
+                                (INGEST_TEXT,), meter)
             res.pop("_rows")
             results["open"][name] = res
             results["meters"][f"open_{name}"] = meter.as_dict()
@@ -871,9 +931,9 @@ def main(argv: list[str] | None = None) -> int:
         fake.store.reset()
         wg = {"ours": ours.pgid, **{f"w{k}": w.pgid for k, w in enumerate(workers)}}
         print(f"end to end at {args.e2e_rate:.0f} msg/s ({args.duration:.0f} s) ...", flush=True)
-        with Meter(wg) as meter:
-            results["e2e"] = run_e2e(ctx, ours_port, fake.store, args.e2e_rate, args.duration,
-                                     min(args.senders, 4), 1)
+        meter = Meter(wg)
+        results["e2e"] = run_e2e(ctx, ours_port, fake.store, args.e2e_rate, args.duration,
+                                 min(args.senders, 4), 1, meter)
         md = meter.as_dict()
         md["server_cpu_s"]["workers"] = sum(v for k, v in md["server_cpu_s"].items() if k.startswith("w"))
         results["meters"]["e2e"] = md

@@ -58,8 +58,8 @@ REQUIRED_MESSAGE_FIELDS = {
     "flex": ("altText", "contents"),
 }
 
-# Canned profile display name: "test resident" in zh-TW.
-DEFAULT_DISPLAY_NAME = "\u6e2c\u8a66\u5c45\u6c11"
+# Canned profile display name.
+DEFAULT_DISPLAY_NAME = "Test Resident"
 
 AUTH_FAILED = ("Authentication failed. Confirm that the access token in the authorization header"
                " is valid.")

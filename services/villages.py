@@ -58,19 +58,9 @@ EARTH_RADIUS_M = 6_371_008.8
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LNG_AT_EQUATOR = 111_320.0
 
-# Short names that must never match on their own in free text:
-# 左鎮 is the district's name (左鎮區, 左鎮區公所), not the village 左鎮里;
-# 中正 is a very common road, school and personal name (中正路, 中正國小).
-# Their villages still match through the full name (左鎮里, 中正里) and the
-# 村 forms listed as aliases.
-_NEVER_BARE = frozenset({"左鎮", "左镇", "中正"})
-
-# Short names that are also the tail of an ordinary word followed by 和
-# ("and"): 陽光和空氣, 觀光和文化. Such a short name is ignored when it is
-# preceded by one of these characters.
-_PRECEDING_CHAR_GUARDS: dict[str, frozenset[str]] = {
-    "光和": frozenset("陽阳燈灯月日星火觀观閃闪螢萤燭烛電电風风眼目時时曙"),
-}
+# Words that must never match a village on their own, and characters that, placed
+# before a short name, mean it is part of an ordinary word: both are data, in
+# villages.yaml under ``text_matching`` (with the reasons).
 
 
 @dataclass(frozen=True)
@@ -120,6 +110,7 @@ class _Places:
     lng0: float
     m_per_deg_lng: float
     text_tokens: tuple[tuple[str, str], ...]  # (token, village name), longest first
+    guards: dict[str, frozenset[str]]  # short name -> characters that may not precede it
 
     def project(self, lat: float, lng: float) -> Point:
         """Project one WGS84 point into the local metric plane."""
@@ -183,11 +174,12 @@ def _places() -> _Places:
         lat0=lat0,
         lng0=lng0,
         m_per_deg_lng=m_per_deg_lng,
-        text_tokens=_build_text_tokens(entries),
+        text_tokens=_build_text_tokens(entries, frozenset(meta["text_matching"]["never_bare"])),
+        guards={k: frozenset(v) for k, v in meta["text_matching"]["preceding_char_guards"].items()},
     )
 
 
-def _build_text_tokens(entries: list[dict]) -> tuple[tuple[str, str], ...]:
+def _build_text_tokens(entries: list[dict], never_bare: frozenset[str]) -> tuple[tuple[str, str], ...]:
     """Every string that names a village in free text, longest first."""
     owner: dict[str, str] = {}
     for v in entries:
@@ -195,7 +187,7 @@ def _build_text_tokens(entries: list[dict]) -> tuple[tuple[str, str], ...]:
         forms = [name, v["short"], *(v.get("aliases") or [])]
         for form in forms:
             form = unicodedata.normalize("NFKC", str(form)).strip()
-            if not form or form in _NEVER_BARE:
+            if not form or form in never_bare:
                 continue
             if owner.setdefault(form, name) != name:
                 raise RuntimeError(f"{VILLAGES_YAML.name}: {form!r} names both {owner[form]} and {name}")
@@ -315,7 +307,7 @@ def find_village_in_text(text: str) -> str | None:
         for token, village in tokens:
             if not text.startswith(token, i):
                 continue
-            guard = _PRECEDING_CHAR_GUARDS.get(token)
+            guard = _places().guards.get(token)
             if guard and i > 0 and text[i - 1] in guard:
                 continue
             found.add(village)

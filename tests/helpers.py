@@ -160,7 +160,9 @@ class Resident:
         raw = body(*events)
         for ev in events:
             if ev.get("replyToken"):
-                self.store.issue_reply_token(ev["replyToken"], to=self.user)
+                src = ev.get("source") or {}
+                chat = src.get("groupId") or src.get("roomId") or src.get("userId") or self.user
+                self.store.issue_reply_token(ev["replyToken"], to=chat)
         return self.client.post("/callback", data=raw,
                                 headers={"X-Line-Signature": signature or sign(raw),
                                          "Content-Type": "application/json"})

@@ -238,7 +238,7 @@ def test_unknown_content_is_404(blob, store):
 def test_profile(line, store):
     profile = line.get_profile(USER, _request_timeout=TIMEOUT)
     assert profile.user_id == USER
-    assert profile.display_name == "測試居民"
+    assert profile.display_name == "Test Resident"
     assert profile.language == "zh-TW"
 
 

@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Where the time of one ``POST /callback`` goes: an in-process profile of the webhook path.
+
+    .venv/bin/python bench/profile_webhook.py [--requests 2000] [--cprofile]
+
+Builds the real app (PostgreSQL database ``zuozhen_bench``, created and dropped here; Redis db 14,
+emptied), posts distinct signed text-message events through Flask's test client (no HTTP server,
+so only the app's own work is measured), and reports
+
+- wall time per request of each step (signature check + parse, Redis claim, database insert,
+  enqueue) measured by wrapping those functions;
+- how many Redis commands / round trips and SQL statements one request makes;
+- with ``--cprofile``, the top functions by cumulative and by own time.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.webhook_bench import (ACCESS_TOKEN, BENCH_SECRET_KEY, DB_URL, REDIS_URL, drop_database,  # noqa: E402
+                                 flush_redis, reset_database, signed_event)
+from tests.helpers import SECRET  # noqa: E402
+
+MAX_REQUESTS = 50_000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--requests", type=int, default=2000)
+    ap.add_argument("--cprofile", action="store_true")
+    ap.add_argument("--top", type=int, default=35)
+    args = ap.parse_args()
+    n = max(10, min(args.requests, MAX_REQUESTS))
+
+    import logging
+    import redis.client
+    from linebot.v3 import WebhookParser
+    from sqlalchemy import event
+
+    from bot import create_app, queueing, webhook
+    from bot.extensions import get_services
+    from bot.state import StateStore
+    from services import inbound
+
+    reset_database()
+    flush_redis()
+    media = tempfile.mkdtemp(prefix="zuozhen-bench-media-")
+    try:
+        app = create_app({"LOCAL_MODE": False, "EMBEDDED_WORKER": False, "LINE_CHANNEL_SECRET": SECRET,
+                          "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN, "LINE_API_BASE_URL": "http://127.0.0.1:9",
+                          "SECRET_KEY": BENCH_SECRET_KEY, "DATABASE_URL": DB_URL, "REDIS_URL": REDIS_URL,
+                          "MEDIA_DIR": media})
+        logging.getLogger().setLevel(logging.WARNING)
+        svc = get_services(app)
+        client = app.test_client()
+
+        timings: dict[str, float] = defaultdict(float)
+        counts: dict[str, int] = defaultdict(int)
+
+        def timed(name, fn):
+            def wrapper(*a, **kw):
+                t0 = time.perf_counter()
+                try:
+                    return fn(*a, **kw)
+                finally:
+                    timings[name] += time.perf_counter() - t0
+            return wrapper
+
+        # wrap the steps of bot/webhook.py (module attributes it calls at request time)
+        orig_parse = WebhookParser.parse
+        WebhookParser.parse = timed("1 signature check + parse (WebhookParser.parse)", orig_parse)
+        StateStore.claim = timed("2 redis claim (SET NX EX)", StateStore.claim)
+        webhook.inbound.store = timed("3 database insert (inbound.store)", inbound.store)
+        webhook.queueing.enqueue_event = timed("4 enqueue (queueing.enqueue_event)", queueing.enqueue_event)
+
+        # count Redis round trips and SQL statements
+        orig_exec = redis.client.Redis.execute_command
+        orig_pipe = redis.client.Pipeline.execute
+
+        def exec_cmd(self, *a, **kw):
+            counts[f"redis {a[0]}"] += 1
+            counts["redis round trips"] += 1
+            return orig_exec(self, *a, **kw)
+
+        def pipe_exec(self, *a, **kw):
+            counts["redis round trips"] += 1
+            for c in self.command_stack:
+                counts[f"redis {c[0][0]} (in pipeline)"] += 1
+            return orig_pipe(self, *a, **kw)
+
+        @event.listens_for(svc.db.engine, "before_cursor_execute")
+        def _sql(conn, cursor, statement, params, context, executemany):
+            counts["sql statements"] += 1
+            counts["sql " + statement.split()[0].upper()] += 1
+
+        @event.listens_for(svc.db.engine, "commit")
+        def _commit(conn):
+            counts["sql COMMIT"] += 1
+
+        bodies = [signed_event("你好") for _ in range(n + 50)]
+        for raw, sig, _ in bodies[:50]:  # warm-up
+            client.post("/callback", data=raw, headers={"X-Line-Signature": sig,
+                                                       "Content-Type": "application/json"})
+        timings.clear()
+        counts.clear()
+        redis.client.Redis.execute_command = exec_cmd
+        redis.client.Pipeline.execute = pipe_exec
+
+        prof = cProfile.Profile() if args.cprofile else None
+        t0 = time.perf_counter()
+        if prof:
+            prof.enable()
+        for raw, sig, _ in bodies[50:]:
+            r = client.post("/callback", data=raw, headers={"X-Line-Signature": sig,
+                                                           "Content-Type": "application/json"})
+            assert r.status_code == 200, r.data
+        if prof:
+            prof.disable()
+        total = time.perf_counter() - t0
+        redis.client.Redis.execute_command = orig_exec
+        redis.client.Pipeline.execute = orig_pipe
+        WebhookParser.parse = orig_parse
+
+        print(f"{n} requests through the test client, {1000 * total / n:.3f} ms wall per request"
+              f"{' (under cProfile: inflated)' if prof else ''}\n")
+        print(f"{'step':55s} {'ms/request':>10s} {'share':>7s}")
+        accounted = 0.0
+        for name in sorted(timings):
+            accounted += timings[name]
+            print(f"{name:55s} {1000 * timings[name] / n:10.3f} {100 * timings[name] / total:6.1f}%")
+        rest = total - accounted
+        print(f"{'5 the rest (Flask, test client, json.loads, ...)':55s} {1000 * rest / n:10.3f} "
+              f"{100 * rest / total:6.1f}%\n")
+        print("per request:")
+        for name in sorted(counts):
+            print(f"  {name:45s} {counts[name] / n:6.2f}")
+        if prof:
+            for key in ("cumulative", "tottime"):
+                s = io.StringIO()
+                pstats.Stats(prof, stream=s).sort_stats(key).print_stats(args.top)
+                print(f"\n--- cProfile, sorted by {key} ---")
+                print("\n".join(s.getvalue().splitlines()[:args.top + 12]))
+        svc.close()
+    finally:
+        drop_database()
+        flush_redis()
+        import shutil
+        shutil.rmtree(media, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

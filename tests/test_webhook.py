@@ -1,0 +1,174 @@
+"""POST /callback as LINE specifies it: signature, verify call, dedupe, durable storage
+before 200, no LINE call inside the request, unknown events and standby ignored."""
+from __future__ import annotations
+
+import json
+
+from linebot.v3 import WebhookParser
+from linebot.v3.models import UnknownEvent
+from linebot.v3.webhook import SignatureValidator
+from sqlalchemy import select
+
+from bot.extensions import get_services
+from services.models import InboundEvent
+from tests.helpers import BOT_ID, Resident, body, follow_event, sign, text_event, user_id
+
+# LINE's documented test vector (line-platform.md section 0).
+VECTOR_BODY = '{"destination":"U8e742f61d673b39c7fff3cecb7536ef0","events":[]}'
+VECTOR_SECRET = "8c570fa6dd201bb328f1c1eac23a96d8"
+VECTOR_SIGNATURE = "GhRKmvmHys4Pi8DxkF4+EayaH0OqtJtaZxgTD9fMDLs="
+
+
+def stored(app):
+    with get_services(app).db.session() as s:
+        return list(s.execute(select(InboundEvent)).scalars())
+
+
+def test_signature_test_vector():
+    assert sign(VECTOR_BODY, VECTOR_SECRET) == VECTOR_SIGNATURE
+    assert SignatureValidator(VECTOR_SECRET).validate(VECTOR_BODY, VECTOR_SIGNATURE)
+
+
+def test_the_vector_is_accepted_by_the_endpoint(db_url, redis_url, fake_line, tmp_path):
+    from tests.conftest import make_app
+    app = make_app(db_url, redis_url, fake_line, tmp_path, LINE_CHANNEL_SECRET=VECTOR_SECRET)
+    resp = app.test_client().post("/callback", data=VECTOR_BODY, headers={"X-Line-Signature": VECTOR_SIGNATURE})
+    assert resp.status_code == 200
+
+
+def test_missing_or_bad_signature_is_400(client, app):
+    raw = body(text_event(user_id(), "你好"))
+    assert client.post("/callback", data=raw).status_code == 400
+    assert client.post("/callback", data=raw, headers={"X-Line-Signature": "AAAA"}).status_code == 400
+    wrong_secret = sign(raw, "ffffffffffffffffffffffffffffffff")
+    assert client.post("/callback", data=raw, headers={"x-line-signature": wrong_secret}).status_code == 400
+    tampered = raw.replace("你好".encode(), "您好".encode())
+    assert client.post("/callback", data=tampered, headers={"X-Line-Signature": sign(raw)}).status_code == 400
+    assert stored(app) == []
+
+
+def test_console_verify_call_is_200(client, app, fake_line):
+    raw = json.dumps({"destination": BOT_ID, "events": []})
+    resp = client.post("/callback", data=raw, headers={"X-Line-Signature": sign(raw)})
+    assert resp.status_code == 200
+    assert stored(app) == [] and fake_line.store.requests == []
+
+
+def test_signed_but_malformed_bodies_are_400_not_500(client):
+    for raw in (b"not json", b'{"destination": "x"}', b'{"events": [{"type": "message"}]}', b"\xff\xfe"):
+        resp = client.post("/callback", data=raw, headers={"X-Line-Signature": sign(raw)})
+        assert resp.status_code == 400, raw
+
+
+def test_event_is_stored_before_200_and_nothing_is_sent_in_the_request(app, fake_line):
+    r = Resident(app, fake_line.store)
+    ev = text_event(r.user, "路燈壞了")
+    assert r.post(ev).status_code == 200
+    [row] = stored(app)
+    assert row.webhook_event_id == ev["webhookEventId"] and row.status == "received"
+    assert fake_line.store.requests == []                             # no LINE call from the webhook
+    r.run_worker()
+    [row] = stored(app)
+    assert row.status == "processed" and row.payload is None
+    assert len(fake_line.store.sent()) == 1
+
+
+def test_several_events_in_one_body(app, fake_line):
+    a, b = Resident(app, fake_line.store), Resident(app, fake_line.store)
+    ev_a, ev_b = text_event(a.user, "我的案件"), follow_event(b.user)
+    assert a.post(ev_a, ev_b).status_code == 200
+    a.run_worker()
+    assert len(stored(app)) == 2
+    assert "沒有案件" in a.new_texts()[0]
+    assert "左鎮區公所" in b.new_texts()[0]
+
+
+def test_unknown_event_types_and_standby_are_acknowledged_and_ignored(app, fake_line):
+    r = Resident(app, fake_line.store)
+    unknown = {"type": "somethingNew", "mode": "active", "timestamp": 1, "webhookEventId": "01UNKNOWNEVENT0000000000000",
+               "deliveryContext": {"isRedelivery": False}, "source": {"type": "user", "userId": r.user}}
+    standby = text_event(r.user, "你好")
+    standby["mode"] = "standby"
+    standby.pop("replyToken")
+    edited = text_event(r.user, "你好")
+    edited["type"] = "messageEdited"
+    assert r.post(unknown, standby, edited).status_code == 200
+    r.run_worker()
+    assert stored(app) == [] and fake_line.store.requests == []
+
+
+def test_incomplete_fixture_becomes_unknown_event_in_the_sdk():
+    """The SDK trap: a text message without quoteToken is silently an UnknownEvent."""
+    ev = text_event(user_id(), "你好")
+    del ev["message"]["quoteToken"]
+    raw = body(ev).decode()
+    [parsed] = WebhookParser("s").parse(raw, sign(raw, "s"))
+    assert isinstance(parsed, UnknownEvent)
+
+
+def test_duplicate_events_are_stored_once_even_without_redis_claims(app, fake_line):
+    r = Resident(app, fake_line.store)
+    ev = text_event(r.user, "你好")
+    r.post(ev)
+    get_services(app).redis.delete(f"evt:v1:{ev['webhookEventId']}")   # Redis lost the claim
+    ev["deliveryContext"]["isRedelivery"] = True
+    assert r.post(ev).status_code == 200
+    r.run_worker()
+    assert len(stored(app)) == 1
+    assert len(fake_line.store.sent()) == 1
+
+
+def test_a_lost_queue_is_recovered_by_the_sweeper(app, fake_line):
+    """Redis loses everything after the 200: the stored event is still answered."""
+    from bot import sweeper
+    r = Resident(app, fake_line.store)
+    r.post(text_event(r.user, "我的案件"))
+    get_services(app).redis.flushdb()
+    r.run_worker()
+    assert fake_line.store.sent() == []
+    counts = sweeper.sweep(get_services(app), older_than_s=0)
+    assert counts["events"] == 1
+    r.run_worker()
+    assert "沒有案件" in r.new_texts()[0]
+
+
+def test_database_down_means_500_so_line_redelivers(app, fake_line, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    from services import inbound
+    r = Resident(app, fake_line.store)
+    ev = text_event(r.user, "你好")
+
+    def broken(*a, **k):
+        raise OperationalError("INSERT", {}, Exception("database is down"))
+    monkeypatch.setattr(inbound, "store", broken)
+    assert r.post(ev).status_code == 500
+    monkeypatch.undo()
+    assert r.post(ev).status_code == 200                               # the claim was released
+    r.run_worker()
+    assert len(stored(app)) == 1
+
+
+def test_oversized_body_is_refused(client):
+    raw = b'{"destination":"x","events":[' + b" " * (3 * 1024 * 1024) + b"]}"
+    assert client.post("/callback", data=raw, headers={"X-Line-Signature": sign(raw)}).status_code == 413
+
+
+def test_health_endpoints(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_logs_hold_no_message_text_or_user_id(app, fake_line, caplog):
+    import logging
+    caplog.set_level(logging.DEBUG)
+    r = Resident(app, fake_line.store)
+    r.says("我家門口的路燈壞了 0912345678")
+    r.sends_location(23.045671, 120.404987)
+    text = caplog.text
+    assert r.user not in text and "0912345678" not in text and "路燈壞了" not in text
+    assert "23.045671" not in text
+
+
+def test_simulator_is_not_served_outside_local_mode(client):
+    assert client.get("/simulator/").status_code == 404
