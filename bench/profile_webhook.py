@@ -109,6 +109,24 @@ def main() -> int:
             counts["sql COMMIT"] += 1
 
         bodies = [signed_event("你好") for _ in range(n + 50)]
+
+        # app-only CPU per request, bare vs ours, same test client, no profiling hooks
+        from bench.bare_app import create_bare_app
+        bare_client = create_bare_app(SECRET).test_client()
+        cpu = {}
+        for name, cl in (("bare", bare_client), ("ours", client)):
+            extra = [signed_event("你好") for _ in range(n)]
+            for raw, sig, _ in extra[:50]:
+                cl.post("/callback", data=raw, headers={"X-Line-Signature": sig, "Content-Type": "application/json"})
+            c0, w0 = time.process_time(), time.perf_counter()
+            for raw, sig, _ in extra[50:]:
+                cl.post("/callback", data=raw, headers={"X-Line-Signature": sig, "Content-Type": "application/json"})
+            cpu[name] = (1000 * (time.process_time() - c0) / (n - 50), 1000 * (time.perf_counter() - w0) / (n - 50))
+        print("without instrumentation, through the test client (this process only; excludes PostgreSQL/Redis):")
+        for name, (c, w) in cpu.items():
+            print(f"  {name}: {c:.3f} ms CPU, {w:.3f} ms wall per request")
+        print()
+        flush_redis()
         for raw, sig, _ in bodies[:50]:  # warm-up
             client.post("/callback", data=raw, headers={"X-Line-Signature": sig,
                                                        "Content-Type": "application/json"})
@@ -146,6 +164,10 @@ def main() -> int:
         for name in sorted(counts):
             print(f"  {name:45s} {counts[name] / n:6.2f}")
         if prof:
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("cumulative").print_callees("webhook.py:.*callback")
+            print("\n--- cProfile: what bot/webhook.py callback calls (cumulative s over all requests) ---")
+            print(s.getvalue())
             for key in ("cumulative", "tottime"):
                 s = io.StringIO()
                 pstats.Stats(prof, stream=s).sort_stats(key).print_stats(args.top)

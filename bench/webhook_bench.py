@@ -743,6 +743,7 @@ run `.venv/bin/python bench/webhook_bench.py --out docs/performance.md` again.
   shared and noisy: load average at start {' '.join(f['loadavg_start'])}, at end {' '.join(r['loadavg_end'])}
 - **Software:** Python {f['python']}; {pk}; PostgreSQL {f['postgresql']} (synchronous_commit
   {f.get('pg_synchronous_commit', '?')}); Redis {f['redis']}
+- **App under test:** `{p['ours_app']}`{(' with ' + str(p['candidate_env'])) if p.get('candidate_env') else ''}
 - **Settings:** `--duration {fmt(p['duration'], 0)}`, gunicorn `{' '.join(GUNICORN_WORKER_ARGS)}` for both apps,
   {p['clients']} closed-loop clients in {p['client_procs']} processes, open loop {fmt(p['rate'], 0)} req/s over
   {p['senders']} connections, end to end {fmt(p['e2e_rate'], 0)} msg/s with {p['rq_workers']} queue workers
@@ -826,6 +827,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e2e-rate", type=float, default=20.0, help="end-to-end messages/s (default 20)")
     ap.add_argument("--rq-workers", type=int, default=2, help="queue worker processes (default 2)")
     ap.add_argument("--warmup", type=float, default=3.0, help="closed-loop warm-up seconds per app (default 3)")
+    ap.add_argument("--ours-app", default="bench.ours_wsgi:app",
+                    help="WSGI entry of the app under test (default bench.ours_wsgi:app; "
+                         "bench.candidate_wsgi:app measures the proposed optimisations)")
     args = ap.parse_args(argv)
     if not 1 <= args.duration <= MAX_DURATION_S:
         ap.error(f"--duration must be between 1 and {MAX_DURATION_S}")
@@ -854,7 +858,9 @@ def main(argv: list[str] | None = None) -> int:
                      "params": {"duration": args.duration, "clients": args.clients,
                                 "client_procs": min(args.client_procs, args.clients), "rate": args.rate,
                                 "senders": args.senders, "sender_procs": min(args.sender_procs, args.senders),
-                                "e2e_rate": args.e2e_rate, "rq_workers": args.rq_workers},
+                                "e2e_rate": args.e2e_rate, "rq_workers": args.rq_workers,
+                                "ours_app": args.ours_app,
+                                "candidate_env": {k: v for k, v in os.environ.items() if k.startswith("CANDIDATE_")}},
                      "meters": {}}
     try:
         print("machine facts ...", flush=True)
@@ -871,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
         bare_port, ours_port = free_port(), free_port()
         bare = gunicorn("bare", "bench.bare_app:app", bare_port, env, log_dir)
         procs.append(bare)
-        ours = gunicorn("ours", "bench.ours_wsgi:app", ours_port, env, log_dir)
+        ours = gunicorn("ours", args.ours_app, ours_port, env, log_dir)
         procs.append(ours)
         wait_http_ready(bare, bare_port, "/", {404, 405})
         wait_http_ready(ours, ours_port, "/readyz", {200})

@@ -12,16 +12,41 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from bot import queueing
+from bot.events import chat_of
 from bot.extensions import Services
+from services.knowledge import t
+from services.messages import Text
 from services import inbound
 from services.models import Attachment, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
 
 
+def apologise_for_failures(svc: Services) -> int:
+    """Events that could not be handled after many tries: say so, with the office phone."""
+    failed = inbound.give_up(svc.db)
+    apologies = []
+    with svc.db.session() as s:
+        for row_id, raw in failed:
+            chat, _user, _kind = chat_of(raw.get("source") or {})
+            log.error("event row %s failed permanently", row_id)
+            if chat and raw.get("type") in ("message", "postback"):
+                ob = OutboundMessage(event_id=row_id, to=chat, reply_token=None,
+                                     messages=[Text(t("common.sorry_failed")).to_dict()])
+                s.add(ob)
+                s.flush()
+                apologies.append(ob.id)
+    for ob_id in apologies:
+        try:
+            queueing.enqueue_send(svc, ob_id)
+        except RedisError:
+            pass  # the next sweep sends it
+    return len(failed)
+
+
 def sweep(svc: Services, older_than_s: float = 60) -> dict:
     cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
-    counts = {"events": 0, "messages": 0, "photos": 0, "failed": inbound.mark_failed_after(svc.db)}
+    counts = {"events": 0, "messages": 0, "photos": 0, "failed": apologise_for_failures(svc)}
     with svc.db.session() as s:
         events = inbound.unprocessed(svc.db, older_than_s)
         outbox = list(s.execute(select(OutboundMessage.id).where(

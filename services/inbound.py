@@ -5,7 +5,7 @@ import datetime as dt
 import json
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.db import Database
@@ -40,9 +40,15 @@ def unprocessed(db: Database, older_than_s: float, limit: int = 200, max_attempt
             .order_by(InboundEvent.id).limit(limit)).scalars())
 
 
-def mark_failed_after(db: Database, max_attempts: int = 10) -> int:
+def give_up(db: Database, max_attempts: int = 10) -> list[tuple[int, dict[str, Any]]]:
+    """Mark events that failed too often as failed; return (row id, raw event) to apologise to."""
+    out = []
     with db.session() as s:
-        res = s.execute(update(InboundEvent).where(InboundEvent.status == "received",
+        rows = s.execute(select(InboundEvent).where(InboundEvent.status == "received",
                                                     InboundEvent.attempts >= max_attempts)
-                        .values(status="failed"))
-        return res.rowcount or 0
+                         .with_for_update()).scalars().all()
+        for ev in rows:
+            raw = json.loads(ev.payload or "{}")
+            ev.status, ev.payload, ev.processed_at = "failed", None, utcnow()
+            out.append((ev.id, raw))
+    return out

@@ -172,3 +172,26 @@ def test_logs_hold_no_message_text_or_user_id(app, fake_line, caplog):
 
 def test_simulator_is_not_served_outside_local_mode(client):
     assert client.get("/simulator/").status_code == 404
+
+
+def test_an_event_that_keeps_failing_gets_an_apology(app, fake_line, monkeypatch):
+    from bot import dispatch, sweeper
+    r = Resident(app, fake_line.store)
+    r.post(text_event(r.user, "我的案件"))
+
+    def boom(*a, **k):
+        raise RuntimeError("bug")
+    monkeypatch.setattr(dispatch, "route", boom)
+    svc = get_services(app)
+    for _ in range(10):
+        try:
+            dispatch.process_event(svc, stored(app)[0].id)
+        except RuntimeError:
+            pass
+    assert stored(app)[0].attempts == 10
+    counts = sweeper.sweep(svc, older_than_s=0)
+    assert counts["failed"] == 1
+    r.run_worker()
+    [push] = [q for q in fake_line.store.requests if q.path == "/v2/bot/message/push"]
+    assert "06-5731611" in push.json["messages"][0]["text"] and push.headers["x-line-retry-key"]
+    assert stored(app)[0].status == "failed" and stored(app)[0].payload is None
