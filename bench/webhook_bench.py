@@ -11,8 +11,8 @@ What it does, in one run, all on 127.0.0.1:
    starts a FakeLineServer in this process, and serves two apps with gunicorn, identically
    configured (``-w 2 --threads 4 -k gthread``): ``bench.bare_app:app`` (signature check and
    parse only) and ``bench.ours_wsgi:app`` (the real ``bot.create_app``);
-2. closed loop: N keep-alive clients post distinct signed text-message events as fast as they can
-   for ``--duration`` seconds, to each app; requests/s and the ratio ours/bare;
+2. closed loop: N keep-alive clients post distinct signed text-message events as fast as they can,
+   ``--duration`` seconds per app in slices alternating between the apps; requests/s and the ratio;
 3. open loop: 200 requests/s scheduled by the wall clock for ``--duration`` seconds, to each app;
    latency from each request's *scheduled* send time to its response (p50/p95/p99/max);
 4. end to end: with ``--rq-workers`` queue workers (``bot.worker.run``) running, 20 messages/s from
@@ -277,7 +277,37 @@ def run_closed_loop(ctx, port: int, clients: int, procs_n: int, duration: float,
     return {"clients": clients, "processes": len(procs), "duration_s": duration, "requests": len(lat),
             "ok": ok, "errors": len(lat) - ok, "statuses": {str(k): v for k, v in statuses.items()},
             "reconnects": reconnects, "rps": ok / duration, "latency_ms": summarize(lat),
-            "client_cpu_s": sum(g["cpu_s"] for g in got)}
+            "client_cpu_s": sum(g["cpu_s"] for g in got), "_lat": lat}
+
+
+def merge_closed(parts: list[dict]) -> dict:
+    """Several closed-loop slices of one app as one measurement (totals over the slices)."""
+    lat: list[float] = []
+    statuses: dict[str, int] = {}
+    for x in parts:
+        lat.extend(x.pop("_lat"))
+        for k, v in x["statuses"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    duration = sum(x["duration_s"] for x in parts)
+    ok = sum(x["ok"] for x in parts)
+    return {"clients": parts[0]["clients"], "processes": parts[0]["processes"], "duration_s": duration,
+            "slices": len(parts), "requests": sum(x["requests"] for x in parts), "ok": ok,
+            "errors": sum(x["errors"] for x in parts), "statuses": statuses,
+            "reconnects": sum(x["reconnects"] for x in parts), "rps": ok / duration if duration else 0.0,
+            "slice_rps": [x["rps"] for x in parts], "latency_ms": summarize(lat),
+            "client_cpu_s": sum(x["client_cpu_s"] for x in parts)}
+
+
+def merge_meters(parts: list[dict]) -> dict:
+    wall = sum(x["wall_s"] for x in parts) or 1e-9
+    cpu: dict[str, float] = {}
+    for x in parts:
+        for k, v in x["server_cpu_s"].items():
+            cpu[k] = cpu.get(k, 0.0) + v
+    return {"wall_s": wall,
+            "machine_busy_pct": sum(x["machine_busy_pct"] * x["wall_s"] for x in parts) / wall,
+            "machine_steal_pct": sum(x["machine_steal_pct"] * x["wall_s"] for x in parts) / wall,
+            "server_cpu_s": cpu}
 
 
 def run_open_loop(ctx, port: int, rate: float, duration: float, senders: int, procs_n: int,
@@ -395,6 +425,26 @@ def redis_cpu_s() -> float:
         return 0.0
 
 
+def all_proc_cpu() -> dict[int, tuple[str, int, float]]:
+    """pid -> (command name, process group, CPU seconds) for every process (read-only, from /proc)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                data = f.read()
+        except OSError:
+            continue
+        try:
+            comm = data[data.index("(") + 1:data.rfind(")")]
+            rest = data[data.rfind(")") + 2:].split()
+            out[int(d)] = (comm, int(rest[2]), (int(rest[11]) + int(rest[12])) / CLK_TCK)
+        except (ValueError, IndexError):
+            continue
+    return out
+
+
 class Meter:
     """Machine CPU, server process-group CPU, and PostgreSQL/Redis server CPU over one phase."""
 
@@ -407,6 +457,7 @@ class Meter:
         self.t0 = time.monotonic()
         self.sys0 = proc_stat_cpu()
         self.grp0 = {k: group_cpu_s(v) for k, v in self.pgids.items()}
+        self.procs0 = all_proc_cpu()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -420,10 +471,18 @@ class Meter:
         pg1 = pg_backend_cpu()
         self.group_cpu["postgres"] = sum(v - self.pg0.get(pid, 0.0) for pid, v in pg1.items())
         self.group_cpu["redis"] = redis_cpu_s() - self.redis0
+        # the busiest processes of the phase, ours or not (processes that ended during it are missed)
+        procs1 = all_proc_cpu()
+        mine = set(self.pgids.values())
+        busiest = sorted(((v[2] - self.procs0[pid][2], pid, v[0], v[1] in mine) for pid, v in procs1.items()
+                          if pid in self.procs0), reverse=True)[:8]
+        self.busiest = [{"pid": pid, "comm": comm, "cpu_s": round(cpu, 3), "ours": own}
+                        for cpu, pid, comm, own in busiest if cpu > 0]
 
     def as_dict(self) -> dict:
         return {"wall_s": self.wall, "machine_busy_pct": self.machine_busy_pct,
-                "machine_steal_pct": self.machine_steal_pct, "server_cpu_s": self.group_cpu}
+                "machine_steal_pct": self.machine_steal_pct, "server_cpu_s": self.group_cpu,
+                "busiest": self.busiest}
 
 
 def machine_facts() -> dict:
@@ -653,7 +712,7 @@ def results_table(r: dict) -> str:
         "| Measurement | bare baseline | ours | requirement | result |",
         "|---|---:|---:|---|---|",
         f"| 1. Ingest throughput, closed loop, {cb['clients']} keep-alive clients, {fmt(cb['duration_s'], 0)} s "
-        f"(requests/s) | {fmt(cb['rps'], 0)} | {fmt(co['rps'], 0)} | ours ≥ 0.5 × bare "
+        f"per app in {cb.get('slices', 1)} alternating slices (requests/s) | {fmt(cb['rps'], 0)} | {fmt(co['rps'], 0)} | ours ≥ 0.5 × bare "
         f"(ratio {v['ratio']:.2f}) | {ok(v['throughput'])} |",
         f"| 2. Ingest latency at {fmt(oo['rate'], 0)} req/s, open loop, {fmt(oo['duration_s'], 0)} s: "
         f"p50 / p95 / p99 / max (ms) | {lat(ob)} | {lat(oo)} | ours p99 < 50 ms | {ok(v['ingest_p99'])} |",
@@ -663,6 +722,11 @@ def results_table(r: dict) -> str:
         f"{ok(v['e2e_p95'])} |",
     ]
     return "\n".join(lines)
+
+
+def slice_ratio_range(cb: dict, co: dict) -> str:
+    pairs = [o / b for b, o in zip(cb.get("slice_rps", []), co.get("slice_rps", [])) if b]
+    return f"{min(pairs):.2f} – {max(pairs):.2f}" if pairs else "n/a"
 
 
 def details_table(r: dict) -> str:
@@ -691,6 +755,9 @@ def details_table(r: dict) -> str:
         "| Detail | bare | ours |",
         "|---|---:|---:|",
         f"| Closed loop: answers 200 / errors | {cb['ok']} / {cb['errors']} | {co['ok']} / {co['errors']} |",
+        f"| Closed loop: requests/s per slice | {' '.join(fmt(x, 0) for x in cb.get('slice_rps', []))} | "
+        f"{' '.join(fmt(x, 0) for x in co.get('slice_rps', []))} |",
+        f"| Closed loop: ratio ours/bare per slice pair (min – max) | – | {slice_ratio_range(cb, co)} |",
         f"| Closed loop: per-request latency p50 / p99 (ms) | {fmt(cb['latency_ms']['p50'])} / "
         f"{fmt(cb['latency_ms']['p99'])} | {fmt(co['latency_ms']['p50'])} / {fmt(co['latency_ms']['p99'])} |",
         f"| Closed loop: CPU ms per request: gunicorn / PostgreSQL / Redis / load generator / whole machine | "
@@ -785,8 +852,13 @@ average and CPU steal above).
   message id, quote token, a new user id), signed with the channel secret, sent over keep-alive
   HTTP/1.1 connections (`http.client`) from separate load-generator processes.
 - **1. Throughput (closed loop):** {p['clients']} clients ({p['client_procs']} processes) each send a
-  request, wait for its answer and send the next, for `--duration` seconds. Requests/s = answers with
-  status 200 completed inside the window ÷ the window. Ratio = ours ÷ bare.
+  request, wait for its answer and send the next. Each app gets `--duration` seconds in total, split
+  into {p.get('slices', 1)} slices that alternate between the apps (bare, ours, ours, bare, …) so that
+  background load on this shared machine hits both alike. Requests/s = answers with status 200
+  completed inside the slices ÷ their total length. Ratio = ours ÷ bare. "CPU ms per request" is
+  read from `/proc` for each gunicorn process group, the PostgreSQL backends connected to the bench
+  database and the Redis server (`INFO cpu`), and from `getrusage` in the load generator; "whole
+  machine" is `/proc/stat` busy time ÷ requests, so it also includes anything else running.
 - **2. Latency (open loop):** request *i* is due at start + *i*/{fmt(p['rate'], 0)} s, for
   `--duration` seconds ({int(round(p['rate'] * p['duration']))} requests), spread over
   {p['senders']} connections in {p['sender_procs']} processes. Each request's latency runs from its
@@ -826,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sender-procs", type=int, default=2, help="processes they run in (default 2)")
     ap.add_argument("--e2e-rate", type=float, default=20.0, help="end-to-end messages/s (default 20)")
     ap.add_argument("--rq-workers", type=int, default=2, help="queue worker processes (default 2)")
+    ap.add_argument("--slices", type=int, default=5,
+                    help="closed loop: split --duration into this many alternating slices per app (default 5)")
     ap.add_argument("--warmup", type=float, default=3.0, help="closed-loop warm-up seconds per app (default 3)")
     ap.add_argument("--ours-app", default="bench.ours_wsgi:app",
                     help="WSGI entry of the app under test (default bench.ours_wsgi:app; "
@@ -834,7 +908,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.duration <= MAX_DURATION_S:
         ap.error(f"--duration must be between 1 and {MAX_DURATION_S}")
     if not (1 <= args.clients <= 64 and 1 <= args.senders <= 64 and 1 <= args.rq_workers <= 8
-            and 1 <= args.rate <= 5000 and 0.5 <= args.e2e_rate <= 500 and 0 <= args.warmup <= 30):
+            and 1 <= args.rate <= 5000 and 0.5 <= args.e2e_rate <= 500 and 0 <= args.warmup <= 30
+            and 1 <= args.slices <= 20 and args.duration / args.slices >= 1):
         ap.error("a setting is out of range")
 
     def _term(signum, frame):
@@ -858,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
                      "params": {"duration": args.duration, "clients": args.clients,
                                 "client_procs": min(args.client_procs, args.clients), "rate": args.rate,
                                 "senders": args.senders, "sender_procs": min(args.sender_procs, args.senders),
-                                "e2e_rate": args.e2e_rate, "rq_workers": args.rq_workers,
+                                "e2e_rate": args.e2e_rate, "rq_workers": args.rq_workers, "slices": args.slices,
                                 "ours_app": args.ours_app,
                                 "candidate_env": {k: v for k, v in os.environ.items() if k.startswith("CANDIDATE_")}},
                      "meters": {}}
@@ -884,21 +959,28 @@ def main(argv: list[str] | None = None) -> int:
         pg = {"bare": bare.pgid, "ours": ours.pgid}
         targets = {"bare": bare_port, "ours": ours_port}
 
-        # 1. closed loop
-        results["closed"] = {}
+        # 1. closed loop: the duration is split into slices that alternate between the two apps,
+        #    so background load on this shared machine hits both alike
         for name in ("bare", "ours"):
-            clear_state()
             if args.warmup:
+                clear_state()
                 print(f"warm-up {name} ({args.warmup:.0f} s) ...", flush=True)
                 run_closed_loop(ctx, targets[name], args.clients, args.client_procs, args.warmup)
+        slice_s = args.duration / args.slices
+        parts: dict[str, list[dict]] = {"bare": [], "ours": []}
+        mparts: dict[str, list[dict]] = {"bare": [], "ours": []}
+        for k in range(args.slices):
+            for name in (("bare", "ours") if k % 2 == 0 else ("ours", "bare")):
                 clear_state()
-            print(f"closed loop {name} ({args.duration:.0f} s) ...", flush=True)
-            meter = Meter(pg)
-            results["closed"][name] = run_closed_loop(ctx, targets[name], args.clients, args.client_procs,
-                                                      args.duration, meter)
-            results["meters"][f"closed_{name}"] = meter.as_dict()
-            print(f"  {results['closed'][name]['rps']:.0f} req/s, errors {results['closed'][name]['errors']}",
-                  flush=True)
+                meter = Meter(pg)
+                res = run_closed_loop(ctx, targets[name], args.clients, args.client_procs, slice_s, meter)
+                parts[name].append(res)
+                mparts[name].append(meter.as_dict())
+                print(f"closed loop {name}, slice {k + 1}/{args.slices} ({slice_s:.1f} s): {res['rps']:.0f} req/s, "
+                      f"errors {res['errors']}", flush=True)
+        results["closed"] = {name: merge_closed(parts[name]) for name in ("bare", "ours")}
+        for name in ("bare", "ours"):
+            results["meters"][f"closed_{name}"] = merge_meters(mparts[name])
 
         # 2. open loop
         results["open"] = {}

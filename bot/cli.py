@@ -133,6 +133,29 @@ def serve_local_cmd(host: str) -> None:
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
+richmenu_cli = AppGroup("richmenu", help="The rich menu under the chat (knowledge/richmenu/).")
+
+
+@richmenu_cli.command("deploy")
+def richmenu_deploy() -> None:
+    """Create the rich menu in LINE with its image and make it the default for everyone."""
+    from services import richmenu
+    from services.line import deploy_rich_menu
+    image = richmenu.IMAGE.read_bytes()
+    rich_menu_id = deploy_rich_menu(get_services().line, richmenu.request(), image)
+    click.echo(f"rich menu {rich_menu_id} is now the default")
+
+
+@richmenu_cli.command("render")
+@click.option("--font", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A font with Traditional Chinese, e.g. NotoSansCJK-Bold.ttc")
+def richmenu_render(font: str) -> None:
+    """Redraw knowledge/richmenu/main.png from main.yaml."""
+    from services import richmenu
+    richmenu.IMAGE.write_bytes(richmenu.render(font))
+    click.echo(f"wrote {richmenu.IMAGE}")
+
+
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, knowledge_cli, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
+    for cmd in (db_cli, knowledge_cli, richmenu_cli, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
         app.cli.add_command(cmd)

@@ -174,6 +174,8 @@ class FakeLineStore:
             self._retry_keys: dict[str, _Accepted] = {}
             self._content: dict[str, _Content] = {}
             self._failures: list[tuple[str, _Failure]] = []
+            self.rich_menus: dict[str, dict] = {}
+            self.default_rich_menu: str | None = None
 
     # -- used by the blueprint --------------------------------------------------------------
 
@@ -385,7 +387,7 @@ def create_fake_line_blueprint(store: FakeLineStore, url_prefix: str = "",
         if failure is not None:
             body = failure.body if failure.body is not None else {"message": "Injected failure"}
             return _json_response(failure.status, body)
-        if raw and payload is None:
+        if raw and payload is None and request.mimetype != "image/png" and request.mimetype != "image/jpeg":
             return _json_response(400, {"message": "The request body could not be parsed as JSON"})
         return None
 
@@ -494,6 +496,43 @@ def create_fake_line_blueprint(store: FakeLineStore, url_prefix: str = "",
     @bp.get("/v2/bot/message/quota/consumption")
     def get_quota_consumption() -> Response:
         return _json_response(200, {"totalUsage": store._push_count()})
+
+    @bp.post("/v2/bot/richmenu")
+    def create_rich_menu() -> Response:
+        payload = body()
+        size = payload.get("size") or {}
+        if size.get("width") != 2500 or size.get("height") not in (843, 1686):
+            raise _invalid([{"message": "invalid size", "property": "size"}])
+        if len(payload.get("chatBarText") or "") > 14 or not payload.get("areas"):
+            raise _invalid([{"message": "invalid rich menu", "property": "chatBarText"}])
+        rich_menu_id = "richmenu-" + uuid.uuid4().hex
+        with store._lock:
+            store.rich_menus[rich_menu_id] = {"menu": payload, "image": None}
+        return _json_response(200, {"richMenuId": rich_menu_id})
+
+    @bp.post("/v2/bot/richmenu/<rich_menu_id>/content")
+    def upload_rich_menu_image(rich_menu_id: str) -> Response:
+        if request.content_type not in ("image/png", "image/jpeg"):
+            raise LineApiError(415, "Unsupported Media Type")
+        data = request.get_data(cache=True)
+        with store._lock:
+            menu = store.rich_menus.get(rich_menu_id)
+            if menu is None:
+                raise LineApiError(404, "Not found")
+            if menu["image"] is not None:
+                raise LineApiError(400, "An image has already been uploaded to the richmenu")
+            if len(data) > 1024 * 1024:
+                raise LineApiError(400, "The image is too large")
+            menu["image"] = data
+        return _json_response(200, {})
+
+    @bp.post("/v2/bot/user/all/richmenu/<rich_menu_id>")
+    def set_default_rich_menu(rich_menu_id: str) -> Response:
+        with store._lock:
+            if rich_menu_id not in store.rich_menus or store.rich_menus[rich_menu_id]["image"] is None:
+                raise LineApiError(400, "must upload richmenu image before applying it to user")
+            store.default_rich_menu = rich_menu_id
+        return _json_response(200, {})
 
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
 

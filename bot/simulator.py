@@ -294,7 +294,8 @@ def _bad_request(message: str) -> tuple[Response, int]:
 
 @bp.get("/")
 def index() -> str:
-    return render_template("simulator.html", default_user=DEFAULT_USER_ID)
+    from services.richmenu import layout
+    return render_template("simulator.html", default_user=DEFAULT_USER_ID, menu=layout()["areas"])
 
 
 @bp.post("/api/send")

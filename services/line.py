@@ -159,3 +159,15 @@ class LineGateway:
         if data is None:
             raise ContentNotReady(message_id)
         return data
+
+
+def deploy_rich_menu(gateway: LineGateway, menu_request, image: bytes) -> str:
+    """Create the menu, upload its image and make it everyone's default; returns its id.
+
+    LINE cannot replace a menu's image, so every deploy creates a new menu (limit: 100/hour).
+    """
+    rich_menu_id = gateway.api.create_rich_menu(menu_request, _request_timeout=TIMEOUT).rich_menu_id
+    gateway.blob.set_rich_menu_image(rich_menu_id, body=bytearray(image), _headers={"Content-Type": "image/png"},
+                                     _request_timeout=CONTENT_TIMEOUT)
+    gateway.api.set_default_rich_menu(rich_menu_id, _request_timeout=TIMEOUT)
+    return rich_menu_id

@@ -554,6 +554,10 @@
 
   Array.prototype.forEach.call(richMenu.querySelectorAll(".rich-item"), function (button) {
     button.addEventListener("click", function () {
+      if (button.dataset.uri) {
+        window.open(button.dataset.uri, "_blank");
+        return;
+      }
       sendPostback(button.dataset.data, button.dataset.label);
     });
   });
