@@ -66,45 +66,82 @@ def sweep_cmd() -> None:
     click.echo(json.dumps(sweeper.sweep(get_services(), older_than_s=0)))
 
 
+class _NoCases:
+    """The look-ups a route needs, for a resident with no cases (the CLI has no chat)."""
+
+    def nearby_open_cases(self, *args, **kwargs):
+        return []
+
+    def my_cases(self, user_id):
+        return []
+
+    def my_case(self, user_id, ref):
+        return None
+
+
+def understand(text: str) -> dict:
+    """One message through the webhook's router: its label, topic, confidence and reply."""
+    import time
+    from handlers.flow import Incoming
+    from handlers.router import route
+    inc = Incoming(kind="text", text=text, event_id="cli", user_id="U" + "0" * 32, chat_id="U" + "0" * 32)
+    out = route(None, inc, _NoCases(), time.time())
+    meta = out.meta or {}
+    return {"text": text, "intent": meta.get("intent"), "topic": meta.get("topic"),
+            "confidence": meta.get("confidence"), "reply": "\n".join(r.text for r in out.replies)}
+
+
 @click.command("route")
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True)
 def route_cmd(text: str, as_json: bool) -> None:
-    """Show the routing label a message gets."""
-    from services.nlu import classify
-    intent = classify(text)
-    out = {"text": text, "intent": intent.label, "matched": intent.matched, "ref": intent.ref}
-    click.echo(json.dumps(out, ensure_ascii=False) if as_json else intent.label)
+    """Show how the bot understands and answers one message."""
+    result = understand(text)
+    result.pop("text")
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(f"{result['intent']} {result['topic'] or ''} ({result['confidence']})\n{result['reply']}")
 
 
-@click.command("nlu-eval")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True)
-def nlu_eval_cmd(path: str, as_json: bool) -> None:
-    """Accuracy of the router on a JSONL file of {"text", "intent"} lines."""
-    from services.nlu import classify
-    total = correct = 0
-    misses = []
+def evaluate(path: str):
+    """Yield one result per utterance of a JSONL file, then the summary."""
+    total = intents_ok = mention_total = mention_ok = 0
     with open(path, encoding="utf-8") as fh:
         for line in fh:
             if not line.strip():
                 continue
             case = json.loads(line)
             want = case["intent"] if isinstance(case["intent"], list) else [case["intent"]]
-            got = classify(case["text"]).label
+            got = understand(case["text"])
+            ok = got["intent"] in want
+            mentions = case.get("mention") or []
+            mention_hit = all(m in got["reply"] for m in mentions)
             total += 1
-            if got in want:
-                correct += 1
-            else:
-                misses.append({"text": case["text"], "want": want, "got": got})
-    result = {"total": total, "correct": correct, "accuracy": round(correct / total, 3) if total else 0.0,
-              "misses": misses}
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
-    else:
-        click.echo(f"{correct}/{total} correct ({result['accuracy']:.1%})")
-        for m in misses:
-            click.echo(f"  want {m['want']} got {m['got']}: {m['text']}")
+            intents_ok += ok
+            if mentions:
+                mention_total += 1
+                mention_ok += mention_hit
+            yield {**got, "want": want, "ok": ok, **({"mention_ok": mention_hit} if mentions else {})}
+    yield {"summary": True, "total": total, "intent_accuracy": round(intents_ok / total, 4) if total else 0.0,
+           "mentions": mention_total,
+           "mention_accuracy": round(mention_ok / mention_total, 4) if mention_total else 1.0}
+
+
+@click.command("nlu-eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per utterance, then a summary line.")
+def nlu_eval_cmd(path: str, as_json: bool) -> None:
+    """Accuracy of routing (and of the words answers must mention) on a JSONL file."""
+    for row in evaluate(path):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        elif row.get("summary"):
+            click.echo(f"intent accuracy {row['intent_accuracy']:.1%} on {row['total']}; "
+                       f"mention accuracy {row['mention_accuracy']:.1%} on {row['mentions']}")
+        elif not row["ok"] or row.get("mention_ok") is False:
+            why = "intent" if not row["ok"] else "mention"
+            click.echo(f"  [{why}] want {row['want']} got {row['intent']}/{row['topic']}: {row['text']}")
 
 
 @click.command("serve-local")

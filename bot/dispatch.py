@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -28,7 +29,7 @@ from services import submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
-from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, utcnow
+from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, UnansweredQuestion, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
                 .returning(Attachment.id)).first()
             if row is not None:
                 attachment_ids.append(row[0])
+        if outcome.question:
+            s.add(_unanswered(outcome.question))
         outbox_id = None
         replies = [r.fill(**values) for r in outcome.replies]
         if replies:
@@ -150,6 +153,16 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
         ev.payload = None  # keep no message text once it has been handled
         ev.processed_at = utcnow()
     return outbox_id, attachment_ids
+
+
+_LONG_DIGITS = re.compile(r"\d[\d\s\-]{5,}\d")
+
+
+def _unanswered(q: dict[str, Any]) -> UnansweredQuestion:
+    """The question as staff may review it: no user id, phone-like numbers masked."""
+    text = _LONG_DIGITS.sub("＊＊＊", q["text"])[:500]
+    return UnansweredQuestion(text=text, label=q.get("label"), guesses=list(q.get("guesses") or []),
+                              confidence=q.get("confidence"))
 
 
 def _pending_outbox(s, row_id: int) -> list[int]:

@@ -118,6 +118,8 @@ class Outcome:
     submission: SubmissionDraft | None = None
     follow_ref: str | None = None
     media: tuple[str, ...] = ()
+    question: dict[str, Any] | None = None  # a question the bot was unsure of, kept for staff
+    meta: dict[str, Any] = field(default_factory=dict)  # how the input was understood (label, topic, confidence)
 
 
 def control_buttons(back: bool = True) -> tuple[QuickReply, ...]:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers import case_status, common, road
+from dataclasses import replace
+
+from handlers import case_status, common, faq, road
 from handlers.flow import Context, Flow, Incoming, Outcome, advance, ask, back, begin, is_expired
 from handlers.parsers import command
 from services.knowledge import t
 from services.messages import Text
-from services.nlu import classify
+from services.nlu import CONFIDENT, Intent, classify
 
 FLOWS: dict[str, Flow] = {road.FLOW.id: road.FLOW}
 STARTERS = {road.FLOW.id: road.start}
@@ -35,6 +37,13 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 
 
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
+    out = _route(state, inc, ctx, now)
+    if inc.kind == "text" and not out.meta:
+        out = _with_meta(out, classify(inc.text))
+    return out
+
+
+def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     flow, state = _active(state)
     pre: list[Text] = []
 
@@ -79,6 +88,22 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
             return common.resume(flow, state)
         if target and target not in FLOWS:
             return _not_ready(flow, state)
+        if inc.kind == "postback" and inc.data.get("faq"):
+            return faq.answer(inc.data["faq"], active=True)
+        if inc.kind == "postback" and inc.data.get("action") == "faq":
+            return faq.menu(active=True)
+        if inc.kind == "postback" and inc.data.get("cmd") == "newtopic" and state.get("pending_text"):
+            kept = {k: v for k, v in state.items() if k != "pending_text"}
+            asked = replace(inc, kind="text", text=state["pending_text"], data={})
+            intent = classify(asked.text)
+            out = answer_text(asked, intent, ctx, now, active=True)
+            if out.keep_state:
+                out = replace(out, keep_state=False, state=kept)
+            return _with_meta(out, intent)
+        if inc.kind == "text" and state.get("step") in STRUCTURED_STEPS:
+            intent = classify(inc.text)
+            if _clearly_new(flow, intent):
+                return _ask_new_request(flow, state, inc.text, intent)
         if state.get("pending_location") and state.get("step") != "category":
             return _apply_pending_location(flow, state, inc, ctx, now)
         out = advance(flow, state, inc, ctx, now)
@@ -86,6 +111,28 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
             return _apply_pending_location(flow, out.state, inc, ctx, now, prior=out)
         return out
     return _route_fresh(inc, ctx, now)
+
+
+# Steps whose answer is a choice, a place or a yes/no: a clear question there is a new request.
+# Free-text steps (the description) take any text as their answer.
+STRUCTURED_STEPS = {"category", "village", "duplicate", "photo", "confirm", "phone"}
+FLOW_LABELS = {"road": "road_report"}
+
+
+def _clearly_new(flow: Flow, intent: Intent) -> bool:
+    if intent.label in ("unknown", "greeting", FLOW_LABELS.get(flow.id)):
+        return False
+    return intent.confidence >= 0.75 and intent.scores.get(intent.label, 0) >= 4.0
+
+
+def _ask_new_request(flow: Flow, state: dict[str, Any], text: str, intent: Intent) -> Outcome:
+    from services.messages import postback
+    items = (postback(t("faq.label.answer_first"), "cmd=newtopic"),
+             postback(t("faq.label.keep_going"), "cmd=continue"))
+    new_state = {**state, "pending_text": text[:500]}
+    out = Outcome(replies=(Text(t("faq.new_request", flow_name=common.flow_name(flow.id)), items),),
+                  state=new_state)
+    return _with_meta(out, intent)
 
 
 def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False) -> Outcome:
@@ -97,22 +144,50 @@ def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False)
             return _not_ready(None, None)
         if inc.data.get("action") == "my_cases":
             return case_status.answer(ctx, inc.user_id, None, active=False)
+        if inc.data.get("faq"):
+            return faq.answer(inc.data["faq"])
+        if inc.data.get("action") == "faq":
+            return faq.menu()
         return common.menu(None, None)
     if inc.kind in ("image", "location"):
         return road.start(inc, ctx, now)
     if inc.kind == "text":
         intent = classify(inc.text)
-        if intent.label in INTENT_FLOW:
-            return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
-        if intent.label == "case_status":
-            return case_status.answer(ctx, inc.user_id, intent.ref, active=False)
-        if intent.label == "human":
-            return common.human(None, None)
-        if intent.label == "greeting":
-            return common.welcome()
-        if intent.label != "unknown":
-            return _not_ready(None, None)
+        return _with_meta(answer_text(inc, intent, ctx, now), intent)
     return common.fallback(None, None)
+
+
+def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
+    """What a text outside any flow gets, by its label."""
+    if intent.label in INTENT_FLOW:
+        return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
+    if intent.label == "case_status":
+        return case_status.answer(ctx, inc.user_id, intent.ref, active=active)
+    if intent.label == "human":
+        return common.human(None, None)
+    if intent.label == "greeting":
+        return common.welcome()
+    if intent.label == "faq":
+        if intent.topic and intent.confidence >= CONFIDENT:
+            return faq.answer(intent.topic, active)
+        return faq.unsure(inc.text, intent, active)
+    if intent.label == "unknown":
+        if intent.guesses:
+            return faq.unsure(inc.text, intent, active)
+        out = common.fallback(None, None)
+        return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
+    # A service whose conversation is not built yet: its FAQ entry when one fits, else a person to call.
+    if intent.best_faq and intent.best_faq[1] >= FAQ_FALLBACK_SCORE:
+        return faq.answer(intent.best_faq[0], active)
+    return _not_ready(None, None)
+
+
+FAQ_FALLBACK_SCORE = 3.0
+
+
+def _with_meta(out: Outcome, intent: Intent) -> Outcome:
+    meta = {"intent": intent.label, "topic": intent.topic, "confidence": intent.confidence}
+    return replace(out, meta=meta)
 
 
 def _not_ready(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
@@ -144,14 +219,12 @@ def _case_lookup(inc: Incoming) -> str | None:
 
 
 def _as_menu_tap(inc: Incoming) -> Incoming:
-    from dataclasses import replace
     return replace(inc, kind="postback", data={"flow": inc.data.get("flow", "")})
 
 
 def _apply_pending_location(flow: Flow, state: dict[str, Any], inc: Incoming, ctx: Context, now: float,
                             prior: Outcome | None = None) -> Outcome:
     """A location sent before the category: use it as soon as the place is asked."""
-    from dataclasses import replace
     loc = state["pending_location"]
     new_state = {k: v for k, v in state.items() if k != "pending_location"}
     fake = replace(inc, kind="location", lat=loc["lat"], lng=loc["lng"], address=loc.get("address"), text="")

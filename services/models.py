@@ -153,3 +153,19 @@ class LineUser(Base):
     user_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A question the bot was not sure about, kept for staff to improve the knowledge.
+
+    No user id is kept, and digits that look like phone numbers are masked.
+    """
+
+    __tablename__ = "unanswered_question"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+    label: Mapped[str | None] = mapped_column(String(20))
+    guesses: Mapped[list] = mapped_column(JSON, default=list)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

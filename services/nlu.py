@@ -1,37 +1,277 @@
-"""Understanding a resident's message: which routing label it gets.
+"""Understanding a resident's message: which routing label it gets, and which service it asks about.
 
 Labels are the contract of ARCHITECTURE.md: road_report, dengue_report, dengue_info,
 disaster_report, welfare, faq, case_status, human, greeting, unknown.
-This is a keyword router over ``knowledge/routing.yaml``; case numbers win first.
+
+1. Normalise: full-width to half-width, simplified to traditional (OpenCC), lower case,
+   known typos, no spaces or punctuation.
+2. A case number decides at once (case_status).
+3. Label words (knowledge/nlu/lexicon.yaml) give each label a score.
+4. The FAQ (knowledge/faq/) is searched with BM25 over character unigrams and bigrams, plus a
+   bonus when one of an entry's keywords appears whole; the best entry gives the faq score.
+5. The highest score wins, with a fixed precedence on ties; below a threshold the label is
+   unknown, and a low margin gives a low confidence (the bot then asks instead of guessing).
+The method was chosen by measurement: see docs/nlu.md.
 """
 from __future__ import annotations
 
+import functools
+import logging
+import math
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from services import faq as faq_mod
 from services import knowledge
 from services.submissions import normalize_ref
 
 LABELS = ("road_report", "dengue_report", "dengue_info", "disaster_report", "welfare", "faq",
           "case_status", "human", "greeting", "unknown")
+# On equal scores the earlier label wins: urgent and specific before general.
+PRECEDENCE = ("case_status", "disaster_report", "road_report", "dengue_report", "dengue_info", "human",
+              "welfare", "faq", "greeting", "unknown")
+MIN_SCORE = 2.0
+CONFIDENT = 0.6
 
 
 @dataclass(frozen=True)
 class Intent:
     label: str
-    matched: str | None = None  # the word that decided it
-    ref: str | None = None      # a case number found in the text
+    matched: str | None = None      # the word that decided it, for explanations
+    ref: str | None = None          # a case number found in the text
+    topic: str | None = None        # the FAQ entry id, when the label is faq (or a close guess)
+    confidence: float = 1.0
+    guesses: tuple[str, ...] = ()   # FAQ entry ids worth offering when unsure
+    best_faq: tuple[str, float] | None = None  # the closest FAQ entry and its score, whatever the label
+    scores: dict[str, float] = field(default_factory=dict, compare=False)
 
 
+# -- normalisation -------------------------------------------------------------------------------
+
+@functools.cache
+def _converter():
+    import opencc
+    return opencc.OpenCC("s2twp")
+
+
+_DROP = re.compile(r"[\s\u3000]+")
+
+
+def _strip_punct(text: str) -> str:
+    return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "Z", "C"))
+                   and ch not in "~`^|<>+=$")
+
+
+def normalize(text: str) -> str:
+    """The comparable form of a message (and of every lexicon word)."""
+    t = unicodedata.normalize("NFKC", text or "").lower()
+    t = _DROP.sub("", t)
+    t = _converter().convert(t)
+    for wrong, right in _typos():
+        t = t.replace(wrong, right)
+    return _strip_punct(t)
+
+
+@functools.cache
+def _typos() -> tuple[tuple[str, str], ...]:
+    conv = _converter()
+    pairs = []
+    for wrong, right in (knowledge.load("nlu/lexicon").get("typos") or {}).items():
+        w = conv.convert(unicodedata.normalize("NFKC", str(wrong)).lower())
+        r = conv.convert(unicodedata.normalize("NFKC", str(right)).lower())
+        pairs.append((w, r))
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def _norm_word(word: str) -> str:
+    return _strip_punct(_converter().convert(unicodedata.normalize("NFKC", str(word)).lower().replace(" ", "")))
+
+
+# -- the lexicon ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lexicon:
+    words: dict[str, tuple[tuple[str, float], ...]]
+    question: tuple[str, ...]
+    report: tuple[str, ...]
+    elsewhere: tuple[str, ...]
+    home: tuple[str, ...]
+
+
+@functools.cache
+def lexicon() -> Lexicon:
+    data = knowledge.load("nlu/lexicon")
+    words = {}
+    for label, tiers in data["labels"].items():
+        items = []
+        for weight, ws in tiers.items():
+            for w in ws:
+                nw = _norm_word(w)
+                if nw:
+                    items.append((nw, float(weight)))
+        words[label] = tuple(sorted(set(items), key=lambda p: -len(p[0])))
+    return Lexicon(words, tuple(_norm_word(w) for w in data.get("question_words", ())),
+                   tuple(_norm_word(w) for w in data.get("report_words", ())),
+                   tuple(_norm_word(w) for w in data.get("elsewhere", ())),
+                   tuple(_norm_word(w) for w in data.get("home", ())))
+
+
+def _label_scores(text: str) -> tuple[dict[str, float], dict[str, str]]:
+    """Sum of weights of the words found; a word inside a longer found word of the same label
+    does not count twice."""
+    scores: dict[str, float] = {}
+    best: dict[str, str] = {}
+    for label, items in lexicon().words.items():
+        found: list[str] = []
+        total = 0.0
+        for word, weight in items:
+            if word in text and not any(word in f for f in found):
+                found.append(word)
+                total += weight
+        if total:
+            scores[label] = total
+            best[label] = found[0]
+    return scores, best
+
+
+# -- the FAQ index -------------------------------------------------------------------------------
+
+def _tokens(text: str) -> list[str]:
+    chars = [c for c in text]
+    return chars + [a + b for a, b in zip(chars, chars[1:])]
+
+
+@dataclass
+class FaqIndex:
+    ids: tuple[str, ...]
+    keywords: tuple[tuple[str, ...], ...]
+    bm25: object | None
+
+    def search(self, text: str, k: int = 3) -> list[tuple[str, float, str | None]]:
+        """(entry id, score, matched keyword) best first."""
+        if not self.ids:
+            return []
+        scores = []
+        raw = self.bm25.get_scores(_tokens(text)) if self.bm25 is not None else [0.0] * len(self.ids)
+        top = max(raw) if len(raw) else 0.0
+        shared = _flow_words()
+        for i, entry_id in enumerate(self.ids):
+            kw, bonus = None, 0.0
+            for w in self.keywords[i]:
+                if len(w) >= 2 and w in text:
+                    # A word that also names a report (路燈, 水溝, 登革熱) says little about which service.
+                    b = 1.0 if _is_shared(w, shared) else 2.0 + min(len(w), 6) * 0.5
+                    if b > bonus:
+                        kw, bonus = w, b
+            rel = (raw[i] / top) if top > 0 else 0.0
+            # Word overlap alone (no keyword) stays under the threshold: it can suggest, not decide.
+            score = bonus + 1.5 * rel * min(1.0, top / 10.0)
+            scores.append((entry_id, score, kw))
+        scores.sort(key=lambda s: -s[1])
+        return scores[:k]
+
+
+def _is_shared(keyword: str, shared: frozenset[str]) -> bool:
+    """A keyword that is (nearly) a report word: 路燈壞了 is, 農作物天然災害救助 is not."""
+    return any(w in keyword and len(keyword) - len(w) < 3 for w in shared)
+
+
+@functools.cache
+def _flow_words() -> frozenset[str]:
+    """Medium and strong words of the labels that open a conversation or a look-up."""
+    out = set()
+    for label in ("road_report", "dengue_report", "dengue_info", "disaster_report", "welfare", "case_status"):
+        out.update(w for w, weight in lexicon().words.get(label, ()) if weight >= 2 and len(w) >= 2)
+    return frozenset(out)
+
+
+@functools.cache
+def faq_index() -> FaqIndex:
+    entries = faq_mod.base().entries
+    if not entries:
+        return FaqIndex((), (), None)
+    import bm25s
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    docs = []
+    keywords = []
+    for e in entries:
+        kws = tuple(sorted({_norm_word(w) for w in (e.title, *e.keywords)}, key=len, reverse=True))
+        keywords.append(kws)
+        text = " ".join([e.title] * 2 + list(e.keywords) * 2 + list(e.questions))
+        docs.append([tok for part in text.split() for tok in _tokens(_norm_word(part))])
+    retriever = bm25s.BM25()
+    retriever.index(docs, show_progress=False)
+    return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
+
+
+# -- classification ------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=2048)
 def classify(text: str) -> Intent:
-    norm = unicodedata.normalize("NFKC", text or "").strip().lower()
-    if not norm:
-        return Intent("unknown")
-    ref = normalize_ref(norm)
+    ref = normalize_ref(unicodedata.normalize("NFKC", text or ""))
     if ref:
         return Intent("case_status", ref, ref)
-    for label, spec in knowledge.routing()["labels"].items():
-        for word in spec["words"]:
-            if word.lower() in norm:
-                return Intent(label, word)
-    return Intent("unknown")
+    norm = normalize(text)
+    if not norm:
+        return Intent("unknown", confidence=1.0)
+    scores, matched = _label_scores(norm)
+    hits = faq_index().search(norm)
+    distinctive = bool(hits and hits[0][2] and not _is_shared(hits[0][2], _flow_words()))
+    if hits and hits[0][1] > 0:
+        # The service's own score, plus the generic "asking about a service" words (which
+        # count fully only when a service was actually named).
+        generic = scores.get("faq", 0.0) if distinctive else min(scores.get("faq", 0.0), 1.0)
+        scores["faq"] = round(float(hits[0][1]) + generic, 3)
+        matched["faq"] = hits[0][2] or matched.get("faq")
+    elif "faq" in scores:
+        scores["faq"] = min(scores["faq"], 1.0)
+    _adjust(norm, scores, distinctive)
+
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
+    guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
+    if not ranked or ranked[0][1] < MIN_SCORE:
+        return Intent("unknown", confidence=1.0 if not ranked else 0.3, guesses=guesses, scores=scores,
+                      best_faq=(hits[0][0], round(hits[0][1], 3)) if hits else None)
+    label, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
+    confidence = max(0.0, min(1.0, confidence))
+    topic = hits[0][0] if hits and label == "faq" else None
+    best = (hits[0][0], round(hits[0][1], 3)) if hits else None
+    return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
+
+
+def _adjust(norm: str, scores: dict[str, float], distinctive: bool) -> None:
+    """Rules no single word can carry."""
+    lex = lexicon()
+    asks = any(w in norm for w in lex.question)
+    reports = any(w in norm for w in lex.report)
+    # Dengue: a question about containers or mosquitoes is information, not a report.
+    if "dengue_report" in scores and asks and not reports:
+        scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")
+    if "dengue_info" in scores and "dengue_report" in scores and reports and not asks:
+        scores["dengue_report"] += 1
+    # Another city's matter: not for this office (unless Zuozhen is named too).
+    if len(norm) <= 24 and any(w in norm for w in lex.elsewhere) and not any(w in norm for w in lex.home):
+        scores.clear()
+        scores["unknown"] = 10.0
+        return
+    # A question about a service is for the FAQ; a statement about a problem is a report.
+    if "faq" in scores:
+        if asks and distinctive:
+            scores["faq"] += 1.0
+        elif not asks and any(scores.get(k, 0) >= 3 for k in ("road_report", "dengue_report", "disaster_report")):
+            scores["faq"] -= 3.0
+        if not distinctive and any(scores.get(k, 0) >= 2 for k in ("road_report", "dengue_report", "dengue_info",
+                                                                    "disaster_report", "welfare")):
+            scores["faq"] -= 1.5
+    # Greetings give way to any real request.
+    if "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
+        scores.pop("greeting")
+    # A named service beats the generic welfare words when its keyword is specific.
+    if "faq" in scores and "welfare" in scores and scores["faq"] >= 4.0 and scores["welfare"] <= 3.0:
+        scores["faq"] += 0.5
+    # Unrelated topics lose to any office word.
+    if "unknown" in scores:
+        scores["unknown"] = max(0.0, scores["unknown"] - 0.5)

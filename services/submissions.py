@@ -21,7 +21,7 @@ from services.models import CaseCounter, CaseEvent, CaseFollower, Submission, At
 TAIPEI = ZoneInfo("Asia/Taipei")
 PREFIXES = {"road": "R", "dengue": "D", "disaster": "S", "welfare": "W"}
 OPEN_STATUSES = ("new", "acknowledged", "in_progress")
-REF_RE = re.compile(r"\b([RDSW])[\s\-]*(\d{8})[\s\-]*(\d{4})\b", re.IGNORECASE)
+REF_RE = re.compile(r"(?<![A-Za-z0-9])([RDSW])[\s\-]*(\d{8})[\s\-]*(\d{4})(?![0-9])", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

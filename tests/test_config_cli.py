@@ -52,7 +52,8 @@ def test_route_prints_the_label_as_json():
     assert json.loads(out.stdout)["intent"] == "road_report"
     out = run_flask("route", "查詢 R202611270001", "--json")
     data = json.loads(out.stdout)
-    assert data["intent"] == "case_status" and data["ref"] == "R-20261127-0001"
+    assert data["intent"] == "case_status" and "R-20261127-0001" in data["reply"]
+    assert set(data) == {"intent", "topic", "confidence", "reply"}
 
 
 def test_knowledge_check_command():

@@ -1,0 +1,49 @@
+"""Answers about the office's services, from knowledge/faq/. Stateless: never opens a flow.
+
+Sure of the topic: the answer, with the menu under it. Not sure: "I am not sure", the best
+2-3 guesses as buttons and the office phone; the question is kept (without the user id) for
+staff to improve the knowledge.
+"""
+from __future__ import annotations
+
+from handlers.common import menu_buttons
+from handlers.flow import Outcome
+from services import faq as faq_data
+from services import knowledge
+from services.knowledge import t
+from services.messages import Text, postback
+from services.nlu import Intent
+
+MAX_GUESSES = 3
+
+
+def answer(entry_id: str, active: bool = False) -> Outcome:
+    entry = faq_data.base().get(entry_id)
+    if entry is None:
+        return Outcome(replies=(Text(t("faq.missing"), menu_buttons(active)),), keep_state=True)
+    return Outcome(replies=(Text(entry.text(), _after_answer(active)),), keep_state=True)
+
+
+def _after_answer(active: bool):
+    items = list(menu_buttons(active))
+    items.insert(1 if active else 0, postback(t("faq.label.more"), "action=faq"))
+    return tuple(items[:13])
+
+
+def unsure(text: str, intent: Intent, active: bool = False) -> Outcome:
+    """Say so, offer the best guesses and the phone, and keep the question for staff."""
+    base = faq_data.base()
+    guesses = [g for g in intent.guesses if base.get(g)][:MAX_GUESSES]
+    items = tuple(postback(base.get(g).title, f"faq={g}", base.get(g).title) for g in guesses)
+    key = "faq.unsure_with_guesses" if guesses else "faq.unsure"
+    note = {"text": text, "label": intent.label, "guesses": guesses, "confidence": intent.confidence}
+    return Outcome(replies=(Text(t(key), items + menu_buttons(active)),), keep_state=True, question=note)
+
+
+def menu(active: bool = False) -> Outcome:
+    """The common questions as buttons (the rich menu's 常見問題)."""
+    base = faq_data.base()
+    ids = [i for i in knowledge.load("nlu/faq_menu")["topics"] if base.get(i)]
+    items = tuple(postback(base.get(i).title, f"faq={i}", base.get(i).title) for i in ids[:12])
+    items += (postback(t("common.label.human"), "cmd=human"),)
+    return Outcome(replies=(Text(t("faq.menu"), items[:13]),), keep_state=True)

@@ -1,0 +1,177 @@
+"""The office's services as data: load, validate and look up ``knowledge/faq/*.yaml``.
+
+Each entry says what a service is, who may apply, what to bring, where and whom to call,
+with every concrete claim listed under ``facts`` with its status and source. Answers never
+state an unverified fact as certain (see knowledge/faq/README.md).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from services.knowledge import KNOWLEDGE_DIR, load
+
+FAQ_DIR = KNOWLEDGE_DIR / "faq"
+STATUSES = ("verified-official", "verified-secondary", "derived", "unverified")
+PLACEHOLDERS = ("office_phone", "tainan_1999", "tainan_1999_outside", "public_works")
+ID_RE = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
+# Phone numbers and figures a resident would act on: hotlines, landlines, amounts, counts of days.
+NUMBER_RE = re.compile(r"\d[\d,\-]*\d|\d")
+
+
+@dataclass(frozen=True)
+class Fact:
+    claim: str
+    status: str
+    source: str | None
+    applies: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    section: str
+    keywords: tuple[str, ...]
+    questions: tuple[str, ...]
+    answer: str
+    facts: tuple[Fact, ...]
+    last_reviewed: dt.date
+    review_days: int
+    unverified: str | None = None
+    file: str = ""
+
+    def text(self) -> str:
+        """The answer as a resident reads it, with the office's contacts filled in."""
+        return t_fill(self.answer)
+
+    def due(self, today: dt.date) -> bool:
+        return today > self.last_reviewed + dt.timedelta(days=self.review_days)
+
+
+def t_fill(text: str) -> str:
+    from services.knowledge import _contact_vars
+    return text.format(**_contact_vars())
+
+
+@dataclass
+class FaqBase:
+    entries: tuple[Entry, ...]
+    by_id: dict[str, Entry] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.by_id = {e.id: e for e in self.entries}
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.by_id.get(entry_id)
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def _entry(raw: dict[str, Any], file: str) -> Entry:
+    return Entry(
+        id=str(raw["id"]), title=str(raw["title"]), section=str(raw["section"]),
+        keywords=tuple(str(k) for k in raw.get("keywords") or ()),
+        questions=tuple(str(q) for q in raw.get("questions") or ()),
+        answer=str(raw["answer"]).strip(),
+        facts=tuple(Fact(str(f["claim"]), str(f["status"]), f.get("source"),
+                         str(f["applies"]) if f.get("applies") is not None else None)
+                    for f in raw.get("facts") or ()),
+        last_reviewed=_date(raw["last_reviewed"]), review_days=int(raw.get("review_days", 365)),
+        unverified=raw.get("unverified"), file=file,
+    )
+
+
+def files() -> list[Path]:
+    return sorted(FAQ_DIR.glob("*.yaml"))
+
+
+@functools.cache
+def base() -> FaqBase:
+    entries = []
+    for path in files():
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        for raw in data.get("entries") or ():
+            entries.append(_entry(raw, path.name))
+    return FaqBase(tuple(entries))
+
+
+def sections() -> tuple[str, ...]:
+    return tuple(load("sections")["sections"])
+
+
+def check(today: dt.date | None = None) -> list[str]:
+    """Every problem in the FAQ files, one line each."""
+    today = today or dt.date.today()
+    SECTIONS = sections()
+    problems: list[str] = []
+    seen: set[str] = set()
+    for path in files():
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh) or {}
+        except yaml.YAMLError as exc:
+            problems.append(f"{path.name}: not valid YAML ({exc})")
+            continue
+        if data.get("section") not in SECTIONS:
+            problems.append(f"{path.name}: unknown section {data.get('section')!r}")
+        for raw in data.get("entries") or ():
+            where = f"{path.name} {raw.get('id', '?')}"
+            missing = [k for k in ("id", "title", "section", "keywords", "questions", "answer", "last_reviewed")
+                       if not raw.get(k)]
+            if missing:
+                problems.append(f"{where}: missing {', '.join(missing)}")
+                continue
+            e = _entry(raw, path.name)
+            if not ID_RE.match(e.id):
+                problems.append(f"{where}: id must look like area.topic")
+            if e.id in seen:
+                problems.append(f"{where}: duplicate id")
+            seen.add(e.id)
+            if e.section not in SECTIONS:
+                problems.append(f"{where}: unknown section {e.section}")
+            if len(e.title) > 12:
+                problems.append(f"{where}: title longer than 12 characters")
+            if "06-5731611" in e.answer:
+                problems.append(f"{where}: write {{office_phone}}, not the number")
+            try:
+                e.text()
+            except (KeyError, ValueError, IndexError) as exc:
+                problems.append(f"{where}: bad placeholder {exc}")
+                continue
+            for f in e.facts:
+                if f.status not in STATUSES:
+                    problems.append(f"{where}: fact status {f.status!r}")
+                if f.status != "unverified" and not f.source:
+                    problems.append(f"{where}: fact without source: {f.claim[:30]}")
+            verified = " ".join(f.claim for f in e.facts if f.status != "unverified")
+            answer = re.sub(r"\{[a-z_0-9]+\}", "", e.answer)
+            for number in set(NUMBER_RE.findall(answer)):
+                if number not in verified:
+                    problems.append(f"{where}: the answer says {number} but no verified fact does")
+            if e.due(today):
+                problems.append(f"{where}: review overdue (last {e.last_reviewed}, every {e.review_days} days)")
+    return problems
+
+
+def unverified_list() -> list[tuple[str, str, str]]:
+    """(entry id, title, what is unverified) for the office to work through."""
+    out = []
+    for e in base().entries:
+        notes = [f.claim for f in e.facts if f.status == "unverified"]
+        if e.unverified:
+            notes.insert(0, str(e.unverified))
+        for n in notes:
+            out.append((e.id, e.title, n))
+    return out
