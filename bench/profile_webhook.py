@@ -35,11 +35,99 @@ from tests.helpers import SECRET  # noqa: E402
 MAX_REQUESTS = 50_000
 
 
+def alternatives(svc, n: int) -> None:
+    """Each step of the webhook path next to its proposed replacement, one at a time, n calls each."""
+    import json
+
+    from rq import Retry
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.dialects import postgresql
+
+    from bot import queueing
+    from services import inbound
+    from services.models import InboundEvent, utcnow
+    from tests.helpers import text_event, user_id
+
+    def bench(name, fn):
+        evs = [text_event(user_id(), "你好") for _ in range(n + 50)]
+        for e in evs[:50]:
+            fn(e)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for e in evs[50:]:
+            fn(e)
+        print(f"  {name:72s} {1000 * (time.perf_counter() - t0) / n:7.3f} {1000 * (time.process_time() - c0) / n:7.3f}")
+
+    print(f"\nalternatives, {n} calls each: {'':58s} wall ms  CPU ms (this process)")
+    bench("A inbound.store: ORM session, statement built per call, pool_pre_ping [now]",
+          lambda e: inbound.store(svc.db, [e]))
+    plain = create_engine(svc.db.url, pool_size=10, max_overflow=10)
+    table = InboundEvent.__table__
+
+    def core(engine, autocommit=False, sync_off=False):
+        eng = engine.execution_options(isolation_level="AUTOCOMMIT") if autocommit else engine
+
+        def f(raw):
+            stmt = postgresql.insert(table).values(
+                webhook_event_id=raw["webhookEventId"], event_type=raw.get("type", "?"),
+                payload=json.dumps(raw, ensure_ascii=False), status="received", attempts=0,
+                is_redelivery=False, event_ts=int(raw.get("timestamp") or 0), received_at=utcnow(),
+            ).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(table.c.id)
+            if autocommit:
+                with eng.connect() as conn:
+                    return [r[0] for r in conn.execute(stmt)]
+            with eng.begin() as conn:
+                if sync_off:
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
+                return [r[0] for r in conn.execute(stmt)]
+        return f
+
+    bench("B Core engine.begin(), pool_pre_ping", core(svc.db.engine))
+    bench("C Core engine.begin(), no pre-ping", core(plain))
+    bench("D Core, no pre-ping, autocommit single INSERT (no BEGIN/COMMIT trips)", core(plain, autocommit=True))
+    bench("E C + SET LOCAL synchronous_commit=off (less durable; for scale only)", core(plain, sync_off=True))
+    import psycopg
+    raw_conn = psycopg.connect(svc.db.url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+    sql = ("INSERT INTO inbound_event (webhook_event_id, event_type, payload, status, attempts, is_redelivery, "
+           "event_ts, received_at) VALUES (%s, %s, %s, 'received', 0, %s, %s, %s) "
+           "ON CONFLICT (webhook_event_id) DO NOTHING RETURNING id")
+    bench("K raw psycopg, prepared INSERT, autocommit (no SQLAlchemy in the path)",
+          lambda raw: raw_conn.execute(sql, (raw["webhookEventId"], raw.get("type", "?"),
+                                             json.dumps(raw, ensure_ascii=False), False,
+                                             int(raw.get("timestamp") or 0), utcnow()), prepare=True).fetchall())
+    raw_conn.close()
+    ids = iter(range(10 ** 6, 3 * 10 ** 6))
+    bench("F queueing.enqueue_event: Job.fetch + enqueue, 3 round trips [now]",
+          lambda e: queueing.enqueue_event(svc, next(ids)))
+    q = svc.queue("events")
+
+    def enqueue(pipelined):
+        def f(e):
+            i = next(ids)
+            kw = dict(job_id=f"evt-{i}", retry=Retry(max=3, interval=[2, 10, 60]), job_timeout=60,
+                      result_ttl=0, failure_ttl=7 * 24 * 3600)
+            if not pipelined:
+                q.enqueue("bot.jobs.process_event", i, **kw)
+                return
+            with svc.redis.pipeline() as p:
+                q.enqueue("bot.jobs.process_event", i, pipeline=p, **kw)
+                p.execute()
+        return f
+
+    bench("G q.enqueue without Job.fetch, 2 round trips", enqueue(False))
+    bench("H q.enqueue(pipeline=p) without Job.fetch, 1 round trip", enqueue(True))
+    bench("I plain RPUSH of the row id (floor for any Redis hand-off)",
+          lambda e: svc.redis.rpush("bench:plain", next(ids)))
+    bench("J state.claim (SET NX EX)", lambda e: svc.state.claim(e["webhookEventId"]))
+    plain.dispose()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--cprofile", action="store_true")
     ap.add_argument("--top", type=int, default=35)
+    ap.add_argument("--alternatives", action="store_true",
+                    help="also time each step's proposed replacement in isolation")
     args = ap.parse_args()
     n = max(10, min(args.requests, MAX_REQUESTS))
 
@@ -173,6 +261,8 @@ def main() -> int:
                 pstats.Stats(prof, stream=s).sort_stats(key).print_stats(args.top)
                 print(f"\n--- cProfile, sorted by {key} ---")
                 print("\n".join(s.getvalue().splitlines()[:args.top + 12]))
+        if args.alternatives:
+            alternatives(svc, min(n, 5000))
         svc.close()
     finally:
         drop_database()

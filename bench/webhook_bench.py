@@ -70,6 +70,10 @@ E2E_TEXTS = ("你好", "我的案件")
 INGEST_TEXT = "你好"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+# A hand-written block of docs/performance.md between these markers is kept when the file is rewritten.
+NOTES_BEGIN = "<!-- notes: kept by bench/webhook_bench.py -->"
+NOTES_END = "<!-- end of notes -->"
+
 REQUIREMENTS = {
     "throughput_ratio": 0.5,   # ours >= 0.5 x bare
     "ingest_p99_ms": 50.0,     # at 200 requests/s
@@ -304,10 +308,17 @@ def merge_meters(parts: list[dict]) -> dict:
     for x in parts:
         for k, v in x["server_cpu_s"].items():
             cpu[k] = cpu.get(k, 0.0) + v
+    busiest: dict[tuple, float] = {}
+    for x in parts:
+        for b in x.get("busiest", []):
+            key = (b["pid"], b["comm"], b["ours"])
+            busiest[key] = busiest.get(key, 0.0) + b["cpu_s"]
+    top = sorted(busiest.items(), key=lambda kv: -kv[1])[:8]
     return {"wall_s": wall,
             "machine_busy_pct": sum(x["machine_busy_pct"] * x["wall_s"] for x in parts) / wall,
             "machine_steal_pct": sum(x["machine_steal_pct"] * x["wall_s"] for x in parts) / wall,
-            "server_cpu_s": cpu}
+            "server_cpu_s": cpu,
+            "busiest": [{"pid": k[0], "comm": k[1], "ours": k[2], "cpu_s": round(v, 3)} for k, v in top]}
 
 
 def run_open_loop(ctx, port: int, rate: float, duration: float, senders: int, procs_n: int,
@@ -811,7 +822,7 @@ run `.venv/bin/python bench/webhook_bench.py --out docs/performance.md` again.
 - **Software:** Python {f['python']}; {pk}; PostgreSQL {f['postgresql']} (synchronous_commit
   {f.get('pg_synchronous_commit', '?')}); Redis {f['redis']}
 - **App under test:** `{p['ours_app']}`{(' with ' + str(p['candidate_env'])) if p.get('candidate_env') else ''}
-- **Settings:** `--duration {fmt(p['duration'], 0)}`, gunicorn `{' '.join(GUNICORN_WORKER_ARGS)}` for both apps,
+- **Settings:** `--duration {fmt(p['duration'], 0)}`, gunicorn `{p.get('gunicorn_args', '')}` for both apps,
   {p['clients']} closed-loop clients in {p['client_procs']} processes, open loop {fmt(p['rate'], 0)} req/s over
   {p['senders']} connections, end to end {fmt(p['e2e_rate'], 0)} msg/s with {p['rq_workers']} queue workers
 
@@ -831,8 +842,8 @@ end-to-end p95 < 500 ms at 20 msg/s: **{'PASS' if v['e2e_p95'] else 'FAIL'}**.
 
 Everything runs on this one machine and talks only to 127.0.0.1; the load generator, both servers,
 PostgreSQL, Redis, the queue workers and the fake LINE server share its {f['nproc']} CPUs, so the
-numbers are a floor for a dedicated host, and the machine is shared with other work (see load
-average and CPU steal above).
+numbers are a floor for a dedicated host, and the machine is shared with other work (see the load
+average above and machine busy / steal in the details).
 
 - **Bare baseline** (`bench/bare_app.py`): a Flask app whose only route `POST /callback` does what
   every LINE webhook must: `linebot.v3.WebhookParser(secret).parse(body, signature)` (HMAC-SHA256
@@ -841,10 +852,10 @@ average and CPU steal above).
   `DATABASE_URL=postgresql+psycopg://…/zuozhen_bench` (a fresh database migrated with
   `services.migrate.upgrade`), `LOCAL_MODE=False`, `EMBEDDED_WORKER=False`, `LINE_API_BASE_URL`
   pointing at a `bot.fakeline.FakeLineServer` running in the bench process. Its `/callback` verifies
-  and parses, claims each event in Redis (`SET NX EX`), inserts it into `inbound_events` (one
+  and parses, claims each event in Redis (`SET NX EX`), inserts it into the `inbound_event` table (one
   transaction), and enqueues an RQ job, before answering 200.
 - **Serving:** both apps run under gunicorn as subprocesses with the same arguments
-  (`{' '.join(GUNICORN_WORKER_ARGS)}`), each on its own port, each warmed up for a few seconds of
+  (`{p.get('gunicorn_args', '')}`), each on its own port, each warmed up for a few seconds of
   closed-loop traffic before it is measured. Between phases the bench database's tables are
   truncated and Redis db 14 is emptied, so every phase starts from the same state.
 - **Requests:** every request is a distinct webhook body with one text-message event carrying every
@@ -863,8 +874,8 @@ average and CPU steal above).
   `--duration` seconds ({int(round(p['rate'] * p['duration']))} requests), spread over
   {p['senders']} connections in {p['sender_procs']} processes. Each request's latency runs from its
   *due* time (not its actual send time) to the end of its response, so a send delayed by a busy
-  connection or a slow server counts against the server (no coordinated omission). "Client send lag"
-  shows how late the load generator itself was.
+  connection or a slow server counts against the server (no coordinated omission). "Load
+  generator's own send lag" shows how late the load generator itself was in sending.
 - **3. End to end:** our app plus {p['rq_workers']} worker processes (`bench/worker_main.py`, i.e.
   `bot.worker.run(app)`), after a short warm-up; {fmt(p['e2e_rate'], 0)} messages/s open loop for
   `--duration` seconds, each from a distinct resident, alternating "你好" and "我的案件". Answer time
@@ -901,10 +912,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slices", type=int, default=5,
                     help="closed loop: split --duration into this many alternating slices per app (default 5)")
     ap.add_argument("--warmup", type=float, default=3.0, help="closed-loop warm-up seconds per app (default 3)")
+    ap.add_argument("--gunicorn-args", default=" ".join(GUNICORN_WORKER_ARGS),
+                    help=f"worker settings for BOTH apps (default: {' '.join(GUNICORN_WORKER_ARGS)!r})")
     ap.add_argument("--ours-app", default="bench.ours_wsgi:app",
                     help="WSGI entry of the app under test (default bench.ours_wsgi:app; "
                          "bench.candidate_wsgi:app measures the proposed optimisations)")
     args = ap.parse_args(argv)
+    GUNICORN_WORKER_ARGS[:] = args.gunicorn_args.split()
+    if any(a in ("-b", "--bind") or a.startswith("--bind=") for a in GUNICORN_WORKER_ARGS):
+        ap.error("--gunicorn-args must not bind; the bench picks 127.0.0.1 ports itself")
     if not 1 <= args.duration <= MAX_DURATION_S:
         ap.error(f"--duration must be between 1 and {MAX_DURATION_S}")
     if not (1 <= args.clients <= 64 and 1 <= args.senders <= 64 and 1 <= args.rq_workers <= 8
@@ -934,7 +950,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "client_procs": min(args.client_procs, args.clients), "rate": args.rate,
                                 "senders": args.senders, "sender_procs": min(args.sender_procs, args.senders),
                                 "e2e_rate": args.e2e_rate, "rq_workers": args.rq_workers, "slices": args.slices,
-                                "ours_app": args.ours_app,
+                                "ours_app": args.ours_app, "gunicorn_args": " ".join(GUNICORN_WORKER_ARGS),
                                 "candidate_env": {k: v for k, v in os.environ.items() if k.startswith("CANDIDATE_")}},
                      "meters": {}}
     try:
@@ -1061,20 +1077,30 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         if not out.is_absolute():
             out = Path.cwd() / out
-        results["previous_runs"] = previous_runs(stamp)
-        out.write_text(render_markdown(results), encoding="utf-8")
+        results["previous_runs"] = previous_runs(stamp, args.ours_app)
+        notes = ""
+        if out.exists():
+            old = out.read_text(encoding="utf-8")
+            if NOTES_BEGIN in old and NOTES_END in old:
+                notes = old[old.index(NOTES_BEGIN):old.index(NOTES_END) + len(NOTES_END)]
+        text = render_markdown(results)
+        if notes:
+            text = text.rstrip("\n") + "\n\n" + notes + "\n"
+        out.write_text(text, encoding="utf-8")
         print(f"wrote {out}")
     return 0 if all((v["throughput"], v["ingest_p99"], v["e2e_p95"])) else 1
 
 
-def previous_runs(current_stamp: str, keep: int = 5) -> list[dict]:
-    """Summaries of the earlier runs kept in bench/results/, newest first (for the history table)."""
+def previous_runs(current_stamp: str, ours_app: str, keep: int = 5) -> list[dict]:
+    """Summaries of the earlier runs of the same app kept in bench/results/, newest first."""
     out = []
     for path in sorted(RESULTS_DIR.glob("webhook-*.json"), reverse=True):
         if current_stamp in path.name:
             continue
         try:
             r = json.loads(path.read_text())
+            if r["params"].get("ours_app") != ours_app or r["params"].get("candidate_env"):
+                continue
             out.append({"date": r["date"], "bare_rps": r["closed"]["bare"]["rps"],
                         "ours_rps": r["closed"]["ours"]["rps"], "ratio": r["verdicts"]["ratio"],
                         "ours_p99": r["open"]["ours"]["latency_ms"]["p99"],

@@ -36,19 +36,24 @@ def db_revision(message: str) -> None:
 
 
 @knowledge_cli.command("check")
-def knowledge_check() -> None:
-    """Check every file in knowledge/; exit 1 on a problem."""
-    from services import knowledge, villages
-    problems = knowledge.check()
+@click.option("--quiet", is_flag=True, help="Only problems, not the list of unverified facts.")
+def knowledge_check(quiet: bool) -> None:
+    """Validate every file in knowledge/ and list the facts the office still has to confirm."""
+    from services import faq, knowledge, villages
+    problems = knowledge.check() + faq.check() + knowledge.missing_keys()
     try:
         villages.village_names()
     except Exception as exc:  # a broken boundary file
         problems.append(f"places: {exc}")
     for p in problems:
-        click.echo(p)
+        click.echo(f"PROBLEM {p}")
+    if not quiet:
+        click.echo("\nUnverified facts (the bot does not state these; it gives the office phone instead):")
+        for where, title, what in knowledge.unverified_contacts() + faq.unverified_list():
+            click.echo(f"- {where} ({title}): {what}")
     if problems:
         sys.exit(1)
-    click.echo("knowledge: ok")
+    click.echo(f"\nknowledge: ok ({len(faq.base().entries)} service entries)")
 
 
 @click.command("worker")

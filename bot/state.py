@@ -6,6 +6,9 @@
 | lock:conv:v1:<chat>:<user>       | redis-py lock                | 30 s  |
 | evt:v1:<webhookEventId>          | "1" (claim)                  | 24 h  |
 | rate:v1:<user hash>:<minute>     | count of events this minute  | 2 min |
+| inbox:v1                         | list of new event row ids    | none* |
+
+*The inbox is a queue, emptied continuously by the workers' feeder; it holds only ids.
 """
 from __future__ import annotations
 
@@ -26,6 +29,9 @@ def conv_key(chat_id: str, user_id: str) -> str:
 
 def claim_key(event_id: str) -> str:
     return f"evt:v1:{event_id}"
+
+
+INBOX_KEY = "inbox:v1"
 
 
 class StateStore:
@@ -70,6 +76,31 @@ class StateStore:
 
     def unclaim(self, event_id: str) -> None:
         self.redis.delete(claim_key(event_id))
+
+    def claim_all(self, event_ids: list[str]) -> list[bool]:
+        """Claim several events in one round trip."""
+        if len(event_ids) == 1:
+            return [self.claim(event_ids[0])]
+        pipe = self.redis.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.set(claim_key(event_id), "1", nx=True, ex=CLAIM_TTL_S)
+        return [bool(x) for x in pipe.execute()]
+
+    # the inbox: new event rows, handed from the webhook to the workers ---------------------
+    def push_inbox(self, row_ids: list[int]) -> None:
+        self.redis.rpush(INBOX_KEY, *row_ids)
+
+    def pop_inbox(self, block_s: float | None = None, batch: int = 100) -> list[int]:
+        """Take waiting row ids; with ``block_s``, wait that long for the first one."""
+        if block_s:
+            item = self.redis.blpop([INBOX_KEY], timeout=block_s)
+            if item is None:
+                return []
+            first = [int(item[1])]
+            rest = self.redis.lpop(INBOX_KEY, batch - 1) or []
+            return first + [int(x) for x in rest]
+        rest = self.redis.lpop(INBOX_KEY, batch) or []
+        return [int(x) for x in rest]
 
     # rate limit --------------------------------------------------------------------------
     def hit(self, user_hash: str, minute: int) -> int:

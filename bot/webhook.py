@@ -4,7 +4,8 @@
 2. the console's verify call (no events) gets 200;
 3. each event is claimed in Redis (SET NX EX 24 h) and inserted with a unique
    ``webhookEventId`` in the database before the answer, so a Redis loss loses nothing;
-4. its id is enqueued; if Redis is down, the sweeper enqueues it later;
+4. its row id is pushed onto the Redis inbox (one RPUSH); the workers' feeder turns it into an RQ
+   job with retries. If Redis is down, the sweeper enqueues it later;
 5. unknown event types and ``mode: standby`` are acknowledged and ignored.
 """
 from __future__ import annotations
@@ -17,9 +18,7 @@ from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.models import UnknownEvent
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
-from bot import queueing
 from bot.events import HANDLED_TYPES
 from bot.extensions import get_services
 from services import inbound
@@ -52,36 +51,37 @@ def callback():
         return jsonify(error="malformed body"), 400
 
     svc = get_services()
-    fresh = []
+    wanted = []
     for event, raw in zip(payload.events, raw_events):
         etype = raw.get("type")
         if isinstance(event, UnknownEvent) or etype not in HANDLED_TYPES or raw.get("mode") == "standby":
             log.info("webhook: ignored event type=%s mode=%s", etype, raw.get("mode"))
             continue
-        event_id = raw["webhookEventId"]
-        try:
-            if not svc.state.claim(event_id):
-                log.info("webhook: duplicate event %s", event_id)
-                continue
-        except RedisError:
-            log.error("webhook: redis unavailable for claim; relying on the database key")
-        fresh.append(raw)
-
+        wanted.append(raw)
+    if not wanted:
+        return "OK", 200
+    try:
+        claimed = svc.state.claim_all([raw["webhookEventId"] for raw in wanted])
+    except RedisError:
+        log.error("webhook: redis unavailable for claims; relying on the database key")
+        claimed = [True] * len(wanted)
+    fresh = [raw for raw, ok in zip(wanted, claimed) if ok]
     if not fresh:
+        log.info("webhook: duplicate events ignored")
         return "OK", 200
     try:
         stored = inbound.store(svc.db, fresh)
-    except SQLAlchemyError:
-        log.exception("webhook: could not store events; asking LINE to redeliver")
+    except inbound.StorageError as exc:
+        log.error("webhook: could not store events (%s); asking LINE to redeliver", exc)
         for raw in fresh:
             try:
                 svc.state.unclaim(raw["webhookEventId"])
             except RedisError:
                 pass
         return jsonify(error="storage unavailable"), 500
-    for row_id in stored:
+    if stored:
         try:
-            queueing.enqueue_event(svc, row_id)
+            svc.state.push_inbox(stored)
         except RedisError:
-            log.error("webhook: enqueue failed for event row %s; the sweeper will retry", row_id)
+            log.error("webhook: could not hand %d event(s) to the workers; the sweeper will", len(stored))
     return "OK", 200

@@ -14,7 +14,7 @@ from rq import SimpleWorker
 from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 
-from bot import jobs, sweeper
+from bot import jobs, queueing, sweeper
 from bot.extensions import EVENTS_QUEUE, MEDIA_QUEUE, SEND_QUEUE, Services, get_services
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,30 @@ def promote_due_jobs(svc: Services) -> int:
     return moved
 
 
+def feed(svc: Services, block_s: float | None = None) -> int:
+    """Turn new event row ids from the webhook's inbox into RQ jobs (with retries)."""
+    ids = svc.state.pop_inbox(block_s)
+    for row_id in ids:
+        queueing.enqueue_event(svc, row_id)
+    return len(ids)
+
+
+def _feed_loop(app, stop: threading.Event) -> None:
+    svc = get_services(app)
+    while not stop.is_set():
+        try:
+            feed(svc, block_s=1.0)
+        except Exception:
+            log.exception("feeder error; retrying")
+            stop.wait(1.0)
+
+
 def run_burst(app) -> bool:
     """Process everything queued now, in this thread; used by tests and benchmarks."""
     jobs.bind(app)
     svc = get_services(app)
+    while feed(svc):
+        pass
     w = ThreadWorker(queues(svc), connection=svc.redis)
     return w.work(burst=True, logging_level="WARNING")
 
@@ -91,6 +111,7 @@ def start_embedded(app) -> threading.Event:
                 time.sleep(1)
 
     threading.Thread(target=work, name="embedded-worker", daemon=True).start()
+    threading.Thread(target=_feed_loop, args=(app, stop), name="feeder", daemon=True).start()
     threading.Thread(target=_sweep_loop, args=(app, stop, True), name="sweeper", daemon=True).start()
     return stop
 
@@ -99,8 +120,12 @@ def run(app, burst: bool = False) -> None:
     """Production: a worker on the real Redis, with RQ's scheduler for retries and the sweeper."""
     jobs.bind(app)
     svc = get_services(app)
+    if burst:
+        while feed(svc):
+            pass
     stop = threading.Event()
     threading.Thread(target=_sweep_loop, args=(app, stop, False), name="sweeper", daemon=True).start()
+    threading.Thread(target=_feed_loop, args=(app, stop), name="feeder", daemon=True).start()
     try:
         SimpleWorker(queues(svc), connection=svc.redis).work(burst=burst, with_scheduler=True,
                                                               logging_level="INFO")

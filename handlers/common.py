@@ -11,6 +11,7 @@ from services.messages import QuickReply, Text, postback
 
 def menu_buttons(active: bool = False) -> tuple[QuickReply, ...]:
     items = [postback(t("common.label.road"), "flow=road"),
+             postback(t("common.label.faq"), "action=faq"),
              postback(t("common.label.my_cases"), "action=my_cases"),
              postback(t("common.label.human"), "cmd=human")]
     if active:

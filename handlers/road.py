@@ -12,7 +12,7 @@ from typing import Any
 
 from handlers import parsers
 from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Outcome, Step, Submit, begin)
-from services import knowledge, villages
+from services import knowledge, nlu, villages
 from services.knowledge import t
 from services.messages import Text, camera, camera_roll, location, postback
 from services.submissions import SubmissionDraft
@@ -31,14 +31,17 @@ def category_label(cat_id: str | None) -> str:
 
 
 def detect_category(text: str) -> str | None:
+    """The category a message names (typos and simplified characters included)."""
+    norm = nlu.normalize(text)
     for cat in _cfg()["categories"]:
-        if any(w in text for w in cat["words"]):
+        if any(nlu.normalize_word(w) in norm for w in cat["words"]):
             return cat["id"]
     return None
 
 
 def is_danger(text: str) -> bool:
-    return any(w in text for w in _cfg()["danger_words"])
+    norm = nlu.normalize(text)
+    return any(nlu.normalize_word(w) in norm for w in _cfg()["danger_words"])
 
 
 def _request_words() -> re.Pattern[str]:

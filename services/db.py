@@ -26,7 +26,10 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout (every webhook request). A connection
+    # that died is invalidated on its first error (the webhook answers 500 and LINE redelivers;
+    # a job retries), and connections are recycled every 5 minutes.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=300, pool_use_lifo=True)
 
 
 class Database:
@@ -36,6 +39,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        # For single statements that commit by themselves (the webhook's insert).
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -2,33 +2,96 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import threading
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.db import Database
 from services.models import InboundEvent, utcnow
 
 
+@functools.cache
+def _insert(dialect: str):
+    """INSERT ... ON CONFLICT (webhook_event_id) DO NOTHING RETURNING id, built once."""
+    ins = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = InboundEvent.__table__
+    return (ins(table)
+            .values(webhook_event_id=bindparam("webhook_event_id"), event_type=bindparam("event_type"),
+                    payload=bindparam("payload"), status="received", attempts=0,
+                    is_redelivery=bindparam("is_redelivery"), event_ts=bindparam("event_ts"),
+                    received_at=bindparam("received_at"))
+            .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+            .returning(table.c.id))
+
+
+class StorageError(Exception):
+    """The event could not be stored; the webhook answers 500 so that LINE redelivers."""
+
+
+_PG_INSERT = ("INSERT INTO inbound_event (webhook_event_id, event_type, payload, status, attempts, is_redelivery,"
+              " event_ts, received_at) VALUES (%s, %s, %s, 'received', 0, %s, %s, %s)"
+              " ON CONFLICT (webhook_event_id) DO NOTHING RETURNING id")
+
+
+class _PgWriter:
+    """One autocommit connection per web thread with a server-side prepared INSERT.
+
+    This is the only statement in the webhook request, so it skips the ORM and the pool: each
+    INSERT is atomic and durable when it returns, with no BEGIN/COMMIT round trips.
+    """
+
+    def __init__(self, url: str):
+        from sqlalchemy.engine import make_url
+        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        self.local = threading.local()
+
+    def insert(self, rows: list[tuple]) -> list[int]:
+        import psycopg
+        conn = getattr(self.local, "conn", None)
+        try:
+            if conn is None or conn.closed:
+                conn = self.local.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=3)
+            ids = []
+            with conn.cursor() as cur:
+                for row in rows:
+                    ids += [r[0] for r in cur.execute(_PG_INSERT, row, prepare=True).fetchall()]
+            return ids
+        except psycopg.Error as exc:
+            if conn is not None:
+                conn.close()
+            self.local.conn = None
+            raise StorageError(type(exc).__name__) from exc
+
+
+_writers: dict[str, _PgWriter] = {}
+_writers_lock = threading.Lock()
+
+
 def store(db: Database, raw_events: Iterable[dict[str, Any]]) -> list[int]:
-    """Insert events that are new; return the row ids of those inserted (duplicates skipped)."""
-    ins = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    ids: list[int] = []
+    """Insert the events that are new, committed; return the row ids of those inserted."""
     now = utcnow()
-    with db.session() as s:
-        for raw in raw_events:
-            stmt = ins(InboundEvent).values(
-                webhook_event_id=raw["webhookEventId"], event_type=raw.get("type", "?"),
-                payload=json.dumps(raw, ensure_ascii=False), status="received", attempts=0,
-                is_redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
-                event_ts=int(raw.get("timestamp") or 0), received_at=now,
-            ).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(InboundEvent.id)
-            row = s.execute(stmt).first()
-            if row is not None:
-                ids.append(row[0])
-    return ids
+    rows = [(raw["webhookEventId"], raw.get("type", "?"), json.dumps(raw, ensure_ascii=False),
+             bool((raw.get("deliveryContext") or {}).get("isRedelivery")), int(raw.get("timestamp") or 0), now)
+            for raw in raw_events]
+    if not rows:
+        return []
+    if db.engine.dialect.name == "postgresql":
+        with _writers_lock:
+            writer = _writers.get(db.url) or _writers.setdefault(db.url, _PgWriter(db.url))
+        return writer.insert(rows)
+    keys = ("webhook_event_id", "event_type", "payload", "is_redelivery", "event_ts", "received_at")
+    params = [dict(zip(keys, row)) for row in rows]
+    try:
+        with db.autocommit.connect() as conn:
+            result = conn.execute(_insert(db.engine.dialect.name), params[0] if len(params) == 1 else params)
+            return [r[0] for r in result]
+    except SQLAlchemyError as exc:
+        raise StorageError(type(exc).__name__) from exc
 
 
 def unprocessed(db: Database, older_than_s: float, limit: int = 200, max_attempts: int = 10) -> list[int]:

@@ -97,7 +97,7 @@ def check() -> list[str]:
             if unknown_contacts:
                 problems.append(f"{prefix}: unknown contact {sorted(unknown_contacts)}")
     walk(messages(), "")
-    for name in ("contacts", "road", "routing"):
+    for name in ("contacts", "road", "routing", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
         data = load(name)
         if "last_reviewed" not in data and name != "contacts":
             problems.append(f"{name}.yaml: no last_reviewed")
@@ -108,4 +108,32 @@ def check() -> list[str]:
     for cat in road()["categories"]:
         if cat["id"] not in raw("road.categories"):
             problems.append(f"road.yaml category {cat['id']}: no label in messages")
+    return problems
+
+
+def unverified_contacts() -> list[tuple[str, str, str]]:
+    """Contact facts marked unverified in contacts.yaml, as (where, title, what)."""
+    out = []
+    for key, entry in contacts().items():
+        for field, value in entry.items():
+            if field.endswith("status") and value == "unverified":
+                name = field.removesuffix("_status") or "value"
+                out.append((f"contacts.{key}", entry.get("name", key), f"{name}: {entry.get(name, '')}".strip()))
+    office = contacts()["office"]
+    out.append(("contacts.office", office["name"], "street address: not known; the bot says only " + office["place"]))
+    return out
+
+
+def missing_keys() -> list[str]:
+    """Message keys used in code (t("...")) that are missing from the messages file."""
+    import re
+    root = KNOWLEDGE_DIR.parent
+    problems = []
+    for folder in ("handlers", "bot", "services"):
+        for path in sorted((root / folder).glob("*.py")):
+            for key in re.findall(r'\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"', path.read_text(encoding="utf-8")):
+                try:
+                    raw(key)
+                except KeyError:
+                    problems.append(f"{path.name}: message key {key} is missing")
     return problems

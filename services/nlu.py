@@ -33,6 +33,9 @@ PRECEDENCE = ("case_status", "disaster_report", "road_report", "dengue_report", 
               "welfare", "faq", "greeting", "unknown")
 MIN_SCORE = 2.0
 CONFIDENT = 0.6
+# The parts of the FAQ search; bench/routing_bench.py switches them off to compare methods.
+FAQ_KEYWORDS = True
+FAQ_BM25 = True
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,11 @@ def _typos() -> tuple[tuple[str, str], ...]:
         r = conv.convert(unicodedata.normalize("NFKC", str(right)).lower())
         pairs.append((w, r))
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def normalize_word(word: str) -> str:
+    """A lexicon or keyword entry in the same comparable form as ``normalize`` gives a text."""
+    return _norm_word(word)
 
 
 def _norm_word(word: str) -> str:
@@ -137,9 +145,13 @@ def _label_scores(text: str) -> tuple[dict[str, float], dict[str, str]]:
 
 # -- the FAQ index -------------------------------------------------------------------------------
 
+_RUN = re.compile(r"[a-z0-9]+|.", re.DOTALL)
+
+
 def _tokens(text: str) -> list[str]:
-    chars = [c for c in text]
-    return chars + [a + b for a, b in zip(chars, chars[1:])]
+    """Characters and character pairs; a run of letters or digits (375, 1999, fb) is one token."""
+    units = _RUN.findall(text)
+    return units + [a + b for a, b in zip(units, units[1:]) if len(a) == 1 and len(b) == 1]
 
 
 @dataclass
@@ -153,12 +165,13 @@ class FaqIndex:
         if not self.ids:
             return []
         scores = []
-        raw = self.bm25.get_scores(_tokens(text)) if self.bm25 is not None else [0.0] * len(self.ids)
+        use_bm25 = FAQ_BM25 and self.bm25 is not None
+        raw = self.bm25.get_scores(_tokens(text)) if use_bm25 else [0.0] * len(self.ids)
         top = max(raw) if len(raw) else 0.0
         shared = _flow_words()
         for i, entry_id in enumerate(self.ids):
             kw, bonus = None, 0.0
-            for w in self.keywords[i]:
+            for w in (self.keywords[i] if FAQ_KEYWORDS else ()):
                 if len(w) >= 2 and w in text:
                     # A word that also names a report (路燈, 水溝, 登革熱) says little about which service.
                     b = 1.0 if _is_shared(w, shared) else 2.0 + min(len(w), 6) * 0.5
@@ -238,6 +251,10 @@ def classify(text: str) -> Intent:
     confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
     confidence = max(0.0, min(1.0, confidence))
     topic = hits[0][0] if hits and label == "faq" else None
+    if label == "faq":
+        # Sure of a service only when one was named (close neighbours are related services).
+        if not distinctive:
+            confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
 

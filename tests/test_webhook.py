@@ -133,13 +133,12 @@ def test_a_lost_queue_is_recovered_by_the_sweeper(app, fake_line):
 
 
 def test_database_down_means_500_so_line_redelivers(app, fake_line, monkeypatch):
-    from sqlalchemy.exc import OperationalError
     from services import inbound
     r = Resident(app, fake_line.store)
     ev = text_event(r.user, "你好")
 
     def broken(*a, **k):
-        raise OperationalError("INSERT", {}, Exception("database is down"))
+        raise inbound.StorageError("OperationalError")
     monkeypatch.setattr(inbound, "store", broken)
     assert r.post(ev).status_code == 500
     monkeypatch.undo()
