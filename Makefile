@@ -28,7 +28,8 @@ check: install
 
 ## Webhook benchmarks; results go to docs/performance.md.
 bench: install
-	$(PY) bench/webhook_bench.py --out docs/performance.md
+	$(PY) bench/webhook_bench.py --duration 10 --out docs/performance.md
+	$(PY) bench/routing_bench.py --out docs/performance.md
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

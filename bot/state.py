@@ -6,7 +6,7 @@
 | lock:conv:v1:<chat>:<user>       | redis-py lock                | 30 s  |
 | evt:v1:<webhookEventId>          | "1" (claim)                  | 24 h  |
 | rate:v1:<user hash>:<minute>     | count of events this minute  | 2 min |
-| inbox:v1                         | list of new event row ids    | none* |
+| inbox:v1                         | list of new event ids        | none* |
 
 *The inbox is a queue, emptied continuously by the workers' feeder; it holds only ids.
 """
@@ -32,6 +32,24 @@ def claim_key(event_id: str) -> str:
 
 
 INBOX_KEY = "inbox:v1"
+
+# KEYS[1] the inbox, KEYS[2..] claim keys; ARGV[1] the claim TTL, ARGV[2..] the event ids.
+_CLAIM_LUA = """
+local out = {}
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('RPUSH', KEYS[1], ARGV[i])
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+
+
+def _s(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class StateStore:
@@ -77,30 +95,36 @@ class StateStore:
     def unclaim(self, event_id: str) -> None:
         self.redis.delete(claim_key(event_id))
 
-    def claim_all(self, event_ids: list[str]) -> list[bool]:
-        """Claim several events in one round trip."""
-        if len(event_ids) == 1:
-            return [self.claim(event_ids[0])]
-        pipe = self.redis.pipeline(transaction=False)
-        for event_id in event_ids:
-            pipe.set(claim_key(event_id), "1", nx=True, ex=CLAIM_TTL_S)
-        return [bool(x) for x in pipe.execute()]
+    def claim_and_hand_off(self, event_ids: list[str]) -> list[bool]:
+        """Claim each event (SET NX EX) and, if it is new, put its id on the inbox: one round trip.
 
-    # the inbox: new event rows, handed from the webhook to the workers ---------------------
-    def push_inbox(self, row_ids: list[int]) -> None:
-        self.redis.rpush(INBOX_KEY, *row_ids)
+        The webhook then stores the claimed events before answering; the workers' feeder takes
+        the ids from the inbox and enqueues the stored rows.
+        """
+        keys = [INBOX_KEY] + [claim_key(e) for e in event_ids]
+        result = self._claim_script(keys=keys, args=[CLAIM_TTL_S, *event_ids])
+        return [bool(x) for x in result]
 
-    def pop_inbox(self, block_s: float | None = None, batch: int = 100) -> list[int]:
-        """Take waiting row ids; with ``block_s``, wait that long for the first one."""
+    @property
+    def _claim_script(self):
+        script = getattr(self, "_claim_script_obj", None)
+        if script is None:
+            script = self._claim_script_obj = self.redis.register_script(_CLAIM_LUA)
+        return script
+
+    # the inbox: ids of new events, handed from the webhook to the workers -------------------
+    def push_inbox(self, event_ids: list[str]) -> None:
+        self.redis.rpush(INBOX_KEY, *event_ids)
+
+    def pop_inbox(self, block_s: float | None = None, batch: int = 100) -> list[str]:
+        """Take waiting event ids; with ``block_s``, wait that long for the first one."""
         if block_s:
             item = self.redis.blpop([INBOX_KEY], timeout=block_s)
             if item is None:
                 return []
-            first = [int(item[1])]
             rest = self.redis.lpop(INBOX_KEY, batch - 1) or []
-            return first + [int(x) for x in rest]
-        rest = self.redis.lpop(INBOX_KEY, batch) or []
-        return [int(x) for x in rest]
+            return [_s(item[1])] + [_s(x) for x in rest]
+        return [_s(x) for x in (self.redis.lpop(INBOX_KEY, batch) or [])]
 
     # rate limit --------------------------------------------------------------------------
     def hit(self, user_hash: str, minute: int) -> int:

@@ -2,10 +2,10 @@
 
 1. 400 for a missing or wrong ``X-Line-Signature`` (HMAC-SHA256 of the raw body);
 2. the console's verify call (no events) gets 200;
-3. each event is claimed in Redis (SET NX EX 24 h) and inserted with a unique
-   ``webhookEventId`` in the database before the answer, so a Redis loss loses nothing;
-4. its row id is pushed onto the Redis inbox (one RPUSH); the workers' feeder turns it into an RQ
-   job with retries. If Redis is down, the sweeper enqueues it later;
+3. each event is claimed in Redis (SET NX EX 24 h) and, in the same round trip, its id is put on
+   the inbox list that the workers' feeder turns into RQ jobs (with retries) once the row exists;
+4. the claimed events are inserted with a unique ``webhookEventId`` in the database before the
+   answer, so a Redis loss loses nothing: the sweeper enqueues stored events that no job took;
 5. unknown event types and ``mode: standby`` are acknowledged and ignored.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.models import UnknownEvent
 from redis.exceptions import RedisError
 
+from bot import ingest
 from bot.events import HANDLED_TYPES
 from bot.extensions import get_services
 from services import inbound
@@ -61,27 +62,10 @@ def callback():
     if not wanted:
         return "OK", 200
     try:
-        claimed = svc.state.claim_all([raw["webhookEventId"] for raw in wanted])
-    except RedisError:
-        log.error("webhook: redis unavailable for claims; relying on the database key")
-        claimed = [True] * len(wanted)
-    fresh = [raw for raw, ok in zip(wanted, claimed) if ok]
-    if not fresh:
-        log.info("webhook: duplicate events ignored")
-        return "OK", 200
-    try:
-        stored = inbound.store(svc.db, fresh)
+        claimed = ingest.ingestor(svc).submit(wanted)
     except inbound.StorageError as exc:
         log.error("webhook: could not store events (%s); asking LINE to redeliver", exc)
-        for raw in fresh:
-            try:
-                svc.state.unclaim(raw["webhookEventId"])
-            except RedisError:
-                pass
         return jsonify(error="storage unavailable"), 500
-    if stored:
-        try:
-            svc.state.push_inbox(stored)
-        except RedisError:
-            log.error("webhook: could not hand %d event(s) to the workers; the sweeper will", len(stored))
+    if not any(claimed):
+        log.info("webhook: duplicate events ignored")
     return "OK", 200

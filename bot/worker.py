@@ -15,6 +15,7 @@ from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
 
 from bot import jobs, queueing, sweeper
+from services import inbound
 from bot.extensions import EVENTS_QUEUE, MEDIA_QUEUE, SEND_QUEUE, Services, get_services
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,49 @@ def promote_due_jobs(svc: Services) -> int:
     return moved
 
 
-def feed(svc: Services, block_s: float | None = None) -> int:
-    """Turn new event row ids from the webhook's inbox into RQ jobs (with retries)."""
-    ids = svc.state.pop_inbox(block_s)
-    for row_id in ids:
-        queueing.enqueue_event(svc, row_id)
-    return len(ids)
+class Feeder:
+    """Turns event ids from the webhook's inbox into RQ jobs for their stored rows.
+
+    The webhook puts an id on the inbox in the same round trip as its claim, then inserts the
+    row; an id whose row is not there yet is looked up again shortly. An id whose row never
+    appears (the webhook answered 500, LINE will redeliver) is dropped after about 10 s.
+    """
+
+    MAX_TRIES = 40
+
+    def __init__(self, svc: Services):
+        self.svc = svc
+        self.waiting: dict[str, tuple[int, float]] = {}
+
+    def run_once(self, block_s: float | None = None, burst: bool = False) -> int:
+        now = time.monotonic()
+        wait = 0.05 if self.waiting else block_s
+        ids = self.svc.state.pop_inbox(wait)
+        due = [e for e, (_, at) in self.waiting.items() if at <= now]
+        todo = list(dict.fromkeys(ids + due))
+        if not todo:
+            return 0
+        found = inbound.rows_for(self.svc.db, todo)
+        for event_id in todo:
+            if event_id in found:
+                self.waiting.pop(event_id, None)
+                row_id, status = found[event_id]
+                if status == "received":
+                    queueing.enqueue_event(self.svc, row_id)
+                continue
+            tries = self.waiting.get(event_id, (0, 0.0))[0] + 1
+            if burst or tries > self.MAX_TRIES:
+                self.waiting.pop(event_id, None)
+            else:
+                self.waiting[event_id] = (tries, now + min(0.02 * tries, 0.5))
+        return len(todo)
 
 
 def _feed_loop(app, stop: threading.Event) -> None:
-    svc = get_services(app)
+    feeder = Feeder(get_services(app))
     while not stop.is_set():
         try:
-            feed(svc, block_s=1.0)
+            feeder.run_once(block_s=1.0)
         except Exception:
             log.exception("feeder error; retrying")
             stop.wait(1.0)
@@ -74,7 +105,8 @@ def run_burst(app) -> bool:
     """Process everything queued now, in this thread; used by tests and benchmarks."""
     jobs.bind(app)
     svc = get_services(app)
-    while feed(svc):
+    feeder = Feeder(svc)
+    while feeder.run_once(burst=True):
         pass
     w = ThreadWorker(queues(svc), connection=svc.redis)
     return w.work(burst=True, logging_level="WARNING")
@@ -121,7 +153,8 @@ def run(app, burst: bool = False) -> None:
     jobs.bind(app)
     svc = get_services(app)
     if burst:
-        while feed(svc):
+        feeder = Feeder(svc)
+        while feeder.run_once(burst=True):
             pass
     stop = threading.Event()
     threading.Thread(target=_sweep_loop, args=(app, stop, False), name="sweeper", daemon=True).start()

@@ -94,6 +94,14 @@ def store(db: Database, raw_events: Iterable[dict[str, Any]]) -> list[int]:
         raise StorageError(type(exc).__name__) from exc
 
 
+def rows_for(db: Database, event_ids: list[str]) -> dict[str, tuple[int, str]]:
+    """{webhookEventId: (row id, status)} for the ids that are stored."""
+    with db.session() as s:
+        rows = s.execute(select(InboundEvent.webhook_event_id, InboundEvent.id, InboundEvent.status)
+                         .where(InboundEvent.webhook_event_id.in_(event_ids)))
+        return {eid: (row_id, status) for eid, row_id, status in rows}
+
+
 def unprocessed(db: Database, older_than_s: float, limit: int = 200, max_attempts: int = 10) -> list[int]:
     cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
     with db.session() as s:
