@@ -58,8 +58,14 @@ class _PgWriter:
                 conn = self.local.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=3)
             ids = []
             with conn.cursor() as cur:
-                for row in rows:
-                    ids += [r[0] for r in cur.execute(_PG_INSERT, row, prepare=True).fetchall()]
+                if len(rows) == 1:
+                    return [r[0] for r in cur.execute(_PG_INSERT, rows[0], prepare=True).fetchall()]
+                # A batch (group commit): one pipelined round trip for all the rows.
+                cur.executemany(_PG_INSERT, rows, returning=True)
+                while True:
+                    ids += [r[0] for r in cur.fetchall()]
+                    if not cur.nextset():
+                        break
             return ids
         except psycopg.Error as exc:
             if conn is not None:
