@@ -162,6 +162,11 @@ def serve_local_cmd(host: str) -> None:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     upgrade(url)
+    from services import staff
+    with get_services(app).db.session() as s:
+        first_admin = None
+        if staff.count(s) == 0:
+            first_admin = staff.create(s, "admin", "admin", "admin")[1]
     from bot import worker
     worker.start_embedded(app)
     port = app.config["PORT"]
@@ -169,10 +174,31 @@ def serve_local_cmd(host: str) -> None:
     click.echo(f"  Simulator:  http://{host}:{port}/simulator")
     click.echo(f"  Webhook:    http://{host}:{port}/callback")
     click.echo(f"  Health:     http://{host}:{port}/readyz")
+    click.echo(f"  Dashboard:  http://{host}:{port}/staff/")
+    if first_admin:
+        click.echo(f"  First admin account: admin / {first_admin}   (shown once; change it after logging in)")
     click.echo("")
     from werkzeug.serving import run_simple
     # Threaded: the embedded worker calls the simulator's LINE endpoints on this same server.
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", default="", help="The name shown in the dashboard.")
+@click.option("--role", type=click.Choice(["admin", "section", "eoc"]), required=True)
+@click.option("--section", default=None, help="For section staff: one of knowledge/sections.yaml")
+def create_staff_cmd(username: str, display_name: str, role: str, section: str | None) -> None:
+    """Create a staff account and print its one-time password (change it at first login)."""
+    from services import staff
+    svc = get_services()
+    try:
+        with svc.db.session() as s:
+            _member, password = staff.create(s, username, display_name or username, role, section)
+            staff.audit(s, None, "staff", detail=f"created {username} ({role})")
+    except staff.StaffError as exc:
+        raise click.UsageError(f"cannot create the account: {exc}")
+    click.echo(f"created {username}; one-time password: {password}")
 
 
 richmenu_cli = AppGroup("richmenu", help="The rich menu under the chat (knowledge/richmenu/).")
@@ -199,5 +225,5 @@ def richmenu_render(font: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, knowledge_cli, richmenu_cli, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
+    for cmd in (db_cli, knowledge_cli, richmenu_cli, create_staff_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
         app.cli.add_command(cmd)

@@ -43,3 +43,15 @@ def fetch_media(attachment_id: int) -> None:
 
 def sweep() -> dict:
     return sweeper.sweep(_services())
+
+
+def notify_case_event(case_event_id: int) -> int:
+    """Plan and send the pushes for one case change; safe to run again (never sends twice)."""
+    from services import notify
+    svc = _services()
+    quota = svc.line.monthly_quota()
+    with svc.db.session() as s:
+        ids = notify.plan(s, case_event_id, quota, svc.user_hash)
+    for outbox_id in ids:
+        dispatch.send_outbox(svc, outbox_id)
+    return len(ids)

@@ -41,3 +41,9 @@ def enqueue_media(svc: Services, attachment_id: int) -> None:
 def enqueue_send(svc: Services, outbox_id: int) -> None:
     _enqueue_once(svc, SEND_QUEUE, "bot.jobs.send_outbox", outbox_id, f"send-{outbox_id}",
                   Retry(max=5, interval=[5, 30, 120, 600, 3600]), 60)
+
+
+def enqueue_notify(svc: Services, case_event_id: int) -> None:
+    """After a case change is committed: push it to the resident and followers."""
+    _enqueue_once(svc, SEND_QUEUE, "bot.jobs.notify_case_event", case_event_id, f"notify-{case_event_id}",
+                  Retry(max=5, interval=[5, 30, 120, 600, 3600]), 120)

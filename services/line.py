@@ -148,6 +148,14 @@ class LineGateway:
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
             log.info("loading animation not shown: %s", type(exc).__name__)
 
+    def monthly_quota(self) -> int | None:
+        """The account's monthly message limit, or None when unlimited or unknown."""
+        try:
+            quota = self.api.get_message_quota(_request_timeout=TIMEOUT)
+        except (ApiException, urllib3.exceptions.HTTPError, OSError):
+            return None
+        return int(quota.value) if quota.type == "limited" and quota.value is not None else None
+
     # -- content ------------------------------------------------------------------------
     def get_content(self, message_id: str) -> bytes:
         try:

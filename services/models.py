@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +68,13 @@ class Submission(Base):
     flow_version: Mapped[int] = mapped_column(Integer, default=1)
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     owner_section: Mapped[str | None] = mapped_column(String(20))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, index=True)
+    referred_agency: Mapped[str | None] = mapped_column(String(60))
+    referred_phone: Mapped[str | None] = mapped_column(String(30))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    reject_reason: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -90,6 +97,8 @@ class CaseEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str | None] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)  # internal notes never reach a resident
+    notify: Mapped[bool] = mapped_column(Boolean, default=False)    # the resident is told of this change
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submission: Mapped[Submission] = relationship(back_populates="history")
 
@@ -132,6 +141,8 @@ class OutboundMessage(Base):
     __tablename__ = "outbound_message"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_event.id"), index=True)
+    case_event_id: Mapped[int | None] = mapped_column(ForeignKey("case_event.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), default="reply")  # reply | status | apology
     to: Mapped[str | None] = mapped_column(String(40))
     reply_token: Mapped[str | None] = mapped_column(String(64))
     messages: Mapped[list] = mapped_column(JSON)
@@ -144,6 +155,7 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("case_event_id", "to", name="uq_outbound_case_event_to"),)
 
 
 class LineUser(Base):
@@ -168,4 +180,34 @@ class UnansweredQuestion(Base):
     guesses: Mapped[list] = mapped_column(JSON, default=list)
     confidence: Mapped[float | None] = mapped_column(Float)
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class Staff(Base):
+    """An office staff member who works cases in the dashboard."""
+
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(40))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))  # admin | section | eoc
+    section: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditLog(Base):
+    """Who viewed or changed which case's personal data, and when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # view | change | export | login | staff
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
+    detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)

@@ -20,7 +20,7 @@ from services.models import CaseCounter, CaseEvent, CaseFollower, Submission, At
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 PREFIXES = {"road": "R", "dengue": "D", "disaster": "S", "welfare": "W"}
-OPEN_STATUSES = ("new", "acknowledged", "in_progress")
+OPEN_STATUSES = ("new", "in_progress")  # as knowledge/workflow.yaml says
 REF_RE = re.compile(r"(?<![A-Za-z0-9])([RDSW])[\s\-]*(\d{8})[\s\-]*(\d{4})(?![0-9])", re.IGNORECASE)
 
 
@@ -93,6 +93,11 @@ def next_ref(session: Session, kind: str, now: dt.datetime | None = None) -> str
     return f"{prefix}-{day}-{row.last:04d}"
 
 
+def _workflow():
+    from services import workflow  # workflow imports this module
+    return workflow
+
+
 def find_by_source_event(session: Session, source_event_id: str) -> Submission | None:
     return session.execute(
         select(Submission).where(Submission.source_event_id == source_event_id)
@@ -109,8 +114,10 @@ def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = N
         village=draft.village, lat=draft.lat, lng=draft.lng, place_text=draft.place_text,
         description=draft.description, phone=draft.phone, danger=draft.danger,
         line_user_id=draft.line_user_id, chat_id=draft.chat_id, source_event_id=draft.source_event_id,
-        flow_version=draft.flow_version, answers=draft.answers, owner_section=draft.owner_section,
+        flow_version=draft.flow_version, answers=draft.answers,
+        owner_section=draft.owner_section or _workflow().owner_section(draft.kind),
     )
+    sub.due_date = _workflow().due_date(draft.kind, draft.category, now or utcnow())
     session.add(sub)
     session.flush()
     session.add(CaseEvent(submission_id=sub.id, actor_type="resident", action="created", to_status="new"))

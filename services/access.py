@@ -1,0 +1,56 @@
+"""Who may see and do what in the dashboard.
+
+- admin: everything, staff accounts, the audit log, exports with personal data;
+- section staff: the cases their section owns;
+- EOC duty staff: disaster cases;
+Kinds listed as private in knowledge/workflow.yaml (welfare, dengue) are never shown to
+another section, whatever else applies.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Select, false, or_
+
+from services import workflow
+from services.models import Staff, Submission
+
+
+def can_view(staff: Staff, sub: Submission) -> bool:
+    if not staff.active:
+        return False
+    if staff.role == "admin":
+        return True
+    cfg = workflow.cfg()
+    if sub.kind in cfg["private_kinds"]:
+        return staff.role == "section" and staff.section == sub.owner_section
+    if staff.role == "eoc":
+        return sub.kind in cfg["eoc_kinds"]
+    return staff.role == "section" and staff.section == sub.owner_section
+
+
+def can_change(staff: Staff, sub: Submission) -> bool:
+    return can_view(staff, sub)
+
+
+def visible(query: Select, staff: Staff) -> Select:
+    """Restrict a query over Submission to what ``staff`` may see."""
+    if not staff.active:
+        return query.where(false())
+    if staff.role == "admin":
+        return query
+    cfg = workflow.cfg()
+    if staff.role == "eoc":
+        return query.where(Submission.kind.in_(cfg["eoc_kinds"]), Submission.kind.not_in(cfg["private_kinds"]))
+    return query.where(Submission.owner_section == staff.section)
+
+
+def can_see_personal_data(staff: Staff, sub: Submission) -> bool:
+    """Phone numbers and LINE ids: the owning section and admins."""
+    return staff.role == "admin" or (staff.role == "section" and staff.section == sub.owner_section)
+
+
+def can_export_personal(staff: Staff) -> bool:
+    return staff.role == "admin"
+
+
+def is_admin(staff: Staff) -> bool:
+    return staff.active and staff.role == "admin"
