@@ -201,6 +201,17 @@ def create_staff_cmd(username: str, display_name: str, role: str, section: str |
     click.echo(f"created {username}; one-time password: {password}")
 
 
+@click.command("digest")
+@click.option("--send", is_flag=True, help="Also push it to STAFF_GROUP_ID when that is set.")
+def digest_cmd(send: bool) -> None:
+    """Print (and optionally send) today's overdue cases for each section."""
+    from bot import jobs
+    for section_text in jobs.build_digest(get_services()):
+        click.echo(section_text + "\n")
+    if send:
+        click.echo(f"sent: {jobs.send_digest()}")
+
+
 richmenu_cli = AppGroup("richmenu", help="The rich menu under the chat (knowledge/richmenu/).")
 
 
@@ -225,5 +236,5 @@ def richmenu_render(font: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, knowledge_cli, richmenu_cli, create_staff_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
+    for cmd in (db_cli, knowledge_cli, richmenu_cli, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
         app.cli.add_command(cmd)

@@ -55,3 +55,27 @@ def notify_case_event(case_event_id: int) -> int:
     for outbox_id in ids:
         dispatch.send_outbox(svc, outbox_id)
     return len(ids)
+
+
+def build_digest(svc: Services) -> list[str]:
+    from services import digest
+    from services.models import utcnow
+    from services.submissions import TAIPEI
+    today = utcnow().astimezone(TAIPEI).date()
+    with svc.db.session() as s:
+        return [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
+
+
+def send_digest() -> int:
+    """Push the overdue digest to the staff LINE group (once a day; see bot/worker.py)."""
+    import uuid
+    from services.messages import Text
+    svc = _services()
+    group = svc.config.get("STAFF_GROUP_ID")
+    texts = build_digest(svc)
+    if not group or not texts:
+        return 0
+    from services.models import utcnow
+    key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"digest:{group}:{utcnow().date().isoformat()}"))
+    svc.line.push(group, [Text(x) for x in texts[:5]], key)
+    return len(texts)

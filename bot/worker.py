@@ -123,8 +123,21 @@ def _sweep_loop(app, stop: threading.Event, promote: bool) -> None:
                 last_sweep = time.time()
                 with app.app_context():
                     sweeper.sweep(svc)
+                    _daily_digest(svc)
         except Exception:
             log.exception("sweeper loop error")
+
+
+def _daily_digest(svc: Services) -> None:
+    """At 08:00 Taipei time on working days, once across all workers."""
+    import datetime as dt
+    from services import calendar
+    from services.submissions import TAIPEI
+    now = dt.datetime.now(TAIPEI)
+    if now.hour < 8 or not calendar.is_working_day(now.date()) or not svc.config.get("STAFF_GROUP_ID"):
+        return
+    if svc.state.redis.set(f"digest:v1:{now.date().isoformat()}", "1", nx=True, ex=2 * 86400):
+        jobs.send_digest()
 
 
 def start_embedded(app) -> threading.Event:

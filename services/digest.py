@@ -1,0 +1,36 @@
+"""The daily list of overdue cases for each section (and for the EOC: disaster cases)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services import workflow
+from services.knowledge import t
+from services.models import Submission
+from services.submissions import TAIPEI
+from services.models import utcnow
+
+
+def overdue_by_section(session: Session, today: dt.date | None = None) -> dict[str, list[Submission]]:
+    today = today or utcnow().astimezone(TAIPEI).date()
+    rows = session.execute(select(Submission).where(Submission.status.in_(workflow.open_statuses()),
+                                                    Submission.due_date < today)
+                           .order_by(Submission.due_date, Submission.id)).scalars()
+    out: dict[str, list[Submission]] = {}
+    for sub in rows:
+        out.setdefault(sub.owner_section or "-", []).append(sub)
+    return out
+
+
+def text(section: str, cases: list[Submission], today: dt.date) -> str:
+    """The digest for one section, for staff (no resident's words, no personal data)."""
+    lines = [t("digest.header", section=section, count=len(cases), date=today.strftime("%Y/%m/%d"))]
+    for sub in cases[:30]:
+        late = (today - sub.due_date).days if sub.due_date else 0
+        lines.append(t("digest.item", ref=sub.ref, status=workflow.status_label(sub.status),
+                       village=sub.village or "-", due=sub.due_date.strftime("%m/%d"), late=late))
+    if len(cases) > 30:
+        lines.append(t("digest.more", more=len(cases) - 30))
+    return "\n".join(lines)
