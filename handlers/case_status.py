@@ -30,6 +30,8 @@ def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool) -> 
         text = t("case_status.one", ref=view.ref, category=category_label(view.category),
                  place=" ".join(p for p in (view.village, view.place_text) if p) or "-",
                  status=_status(view), date=_date(view))
+        if view.public_note:
+            text += "\n" + t("case_status.note", note=view.public_note)
         return Outcome(replies=(Text(text, buttons),), keep_state=True)
     views = ctx.my_cases(user_id)
     if not views:

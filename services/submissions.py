@@ -58,6 +58,7 @@ class CaseView:
     place_text: str | None
     created_at: dt.datetime
     distance_m: float | None = None
+    public_note: str | None = None  # the latest note staff meant for the resident
 
 
 def normalize_ref(text: str) -> str | None:
@@ -149,9 +150,13 @@ def follow(session: Session, ref: str, line_user_id: str, source_event_id: str) 
     return sub
 
 
-def _view(sub: Submission, distance: float | None = None) -> CaseView:
+def _view(sub: Submission, distance: float | None = None, with_note: bool = False) -> CaseView:
+    note = None
+    if with_note:
+        notes = [e.note for e in sub.history if e.note and not e.internal and e.actor_type == "staff"]
+        note = notes[-1] if notes else None
     return CaseView(sub.ref, sub.kind, sub.category, sub.status, sub.village, sub.place_text,
-                    sub.created_at, distance)
+                    sub.created_at, distance, note)
 
 
 def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
@@ -200,5 +205,5 @@ def case_for_user(session: Session, line_user_id: str, ref: str) -> CaseView | N
     if sub is None:
         return None
     if sub.line_user_id == line_user_id or any(f.line_user_id == line_user_id for f in sub.followers):
-        return _view(sub)
+        return _view(sub, with_note=True)
     return None
