@@ -29,7 +29,7 @@ from services import submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
-from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, UnansweredQuestion, utcnow
+from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, UnansweredQuestion, as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def send_outbox(svc: Services, outbox_id: int) -> None:
             return
         ob.status, ob.attempts = "sending", ob.attempts + 1
         data = dict(to=ob.to, reply_token=ob.reply_token, messages=ob.messages, retry_key=ob.retry_key,
-                    received_at=ob.received_at.timestamp() if ob.received_at else None, event_ts=ob.event_ts,
+                    received_at=as_utc(ob.received_at).timestamp() if ob.received_at else None, event_ts=ob.event_ts,
                     tried_reply=ob.attempts > 1)
     texts = [Text.from_dict(m) for m in data["messages"]]
     try:

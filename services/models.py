@@ -19,6 +19,13 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC time (SQLite hands times back without their zone)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.timezone.utc)
+
+
 class InboundEvent(Base):
     """A LINE webhook event, stored before the webhook answers 200."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.models import AuditLog, Staff, utcnow
+from services.models import AuditLog, Staff, as_utc, utcnow
 
 ROLES = ("admin", "section", "eoc")
 MAX_FAILURES = 5
@@ -62,7 +62,7 @@ def authenticate(session: Session, username: str, password: str, now: dt.datetim
     if staff is None or not staff.active:
         check_password_hash(generate_password_hash("x"), password or "")  # same work either way
         return None
-    if staff.locked_until and staff.locked_until > now:
+    if staff.locked_until and as_utc(staff.locked_until) > now:
         return None
     if not check_password_hash(staff.password_hash, password or ""):
         staff.failed_logins += 1
