@@ -21,7 +21,7 @@ from bot import jobs
 from bot.extensions import get_services
 from services import access, calendar, notify, staff as staff_svc, submissions, workflow
 from services.line import DeliveryError
-from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow
+from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow, as_utc
 from services.submissions import TAIPEI, SubmissionDraft
 from services.workflow import WorkflowError
 from tests.helpers import Resident, user_id
@@ -573,7 +573,7 @@ def test_login_locks_after_five_failures_for_fifteen_minutes(app):
             assert staff_svc.authenticate(s, username, "correct-horse-battery", now=t0 + later) is None
     with db.session() as s:
         member = s.execute(select(Staff)).scalar_one()
-        assert member.locked_until == t0 + dt.timedelta(minutes=15)
+        assert as_utc(member.locked_until) == t0 + dt.timedelta(minutes=15)
     with db.session() as s:
         ok = staff_svc.authenticate(s, username.upper(), "correct-horse-battery",
                                     now=t0 + dt.timedelta(minutes=15, seconds=1))
