@@ -17,7 +17,6 @@ from flask import Blueprint, current_app, jsonify, request
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.models import UnknownEvent
-from redis.exceptions import RedisError
 
 from bot import ingest
 from bot.events import HANDLED_TYPES

@@ -17,7 +17,7 @@ from typing import Any
 from dataclasses import replace
 
 from handlers import case_status, common, faq, road
-from handlers.flow import Context, Flow, Incoming, Outcome, advance, ask, back, begin, is_expired
+from handlers.flow import Context, Flow, Incoming, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
 from services.knowledge import t
 from services.messages import Text

@@ -8,7 +8,7 @@ another section, whatever else applies.
 """
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_
+from sqlalchemy import Select, false
 
 from services import workflow
 from services.models import Staff, Submission

@@ -411,6 +411,8 @@ def test_very_long_text_is_answered_kindly(resident, app):
 
 def test_flood_of_messages_gets_one_notice(app, fake_line):
     app.config["SPAM_LIMIT_PER_MINUTE"] = 5
+    if time.time() % 60 > 50:  # the limit counts per clock minute: do not straddle two
+        time.sleep(61 - time.time() % 60)
     r = Resident(app, fake_line.store)
     answers = [r.says(f"嗨{i}") for i in range(8)]
     assert all(answers[i] for i in range(5))
