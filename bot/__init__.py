@@ -29,4 +29,8 @@ def create_app(config: dict | None = None) -> Flask:
     simulator.init_app(app)
     dashboard.init_app(app)  # after the simulator: it exempts the webhook and simulator from CSRF
     cli.init_app(app)
+    if cfg.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        n = int(cfg["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

@@ -39,6 +39,9 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Queue settings: in tests the worker is run explicitly, so nothing starts by itself.
         "EMBEDDED_WORKER": local,
         "SPAM_LIMIT_PER_MINUTE": int(env.get("SPAM_LIMIT_PER_MINUTE", "30")),
+        # How many reverse proxies in front of the app set X-Forwarded-* (0: none, trust nothing).
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        "MAP_TILE_URL": env.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     }
     return cfg
 
