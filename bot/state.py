@@ -12,11 +12,13 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 CONV_TTL_S = 24 * 3600
 CLAIM_TTL_S = 24 * 3600
@@ -46,6 +48,9 @@ for i = 2, #KEYS do
 end
 return out
 """
+
+
+_CLAIM_SHA = hashlib.sha1(_CLAIM_LUA.encode()).hexdigest()
 
 
 def _s(value) -> str:
@@ -102,15 +107,11 @@ class StateStore:
         the ids from the inbox and enqueues the stored rows.
         """
         keys = [INBOX_KEY] + [claim_key(e) for e in event_ids]
-        result = self._claim_script(keys=keys, args=[CLAIM_TTL_S, *event_ids])
+        try:
+            result = self.redis.evalsha(_CLAIM_SHA, len(keys), *keys, CLAIM_TTL_S, *event_ids)
+        except NoScriptError:
+            result = self.redis.eval(_CLAIM_LUA, len(keys), *keys, CLAIM_TTL_S, *event_ids)
         return [bool(x) for x in result]
-
-    @property
-    def _claim_script(self):
-        script = getattr(self, "_claim_script_obj", None)
-        if script is None:
-            script = self._claim_script_obj = self.redis.register_script(_CLAIM_LUA)
-        return script
 
     # the inbox: ids of new events, handed from the webhook to the workers -------------------
     def push_inbox(self, event_ids: list[str]) -> None:

@@ -56,10 +56,10 @@ class _PgWriter:
         try:
             if conn is None or conn.closed:
                 conn = self.local.conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=3)
+            if len(rows) == 1:
+                return [r[0] for r in conn.execute(_PG_INSERT, rows[0], prepare=True).fetchall()]
             ids = []
             with conn.cursor() as cur:
-                if len(rows) == 1:
-                    return [r[0] for r in cur.execute(_PG_INSERT, rows[0], prepare=True).fetchall()]
                 # A batch (group commit): one pipelined round trip for all the rows.
                 cur.executemany(_PG_INSERT, rows, returning=True)
                 while True:
