@@ -12,10 +12,6 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,6 +94,11 @@ def to_csv(head: list[str], body: Iterable[list[str]]) -> bytes:
 
 
 def to_xlsx(head: list[str], body: Iterable[list[str]]) -> bytes:
+    # openpyxl is loaded only when someone exports: it is large for a web process.
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(text("export.sheet_title"))
     widths = [18, 22, 12, 10, 28, 40, 18, 14, 12, 40, 14]
