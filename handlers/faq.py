@@ -25,9 +25,7 @@ def answer(entry_id: str, active: bool = False) -> Outcome:
 
 
 def _after_answer(active: bool):
-    items = list(menu_buttons(active))
-    items.insert(1 if active else 0, postback(t("faq.label.more"), "action=faq"))
-    return tuple(items[:13])
+    return menu_buttons(active)  # the menu includes 常見問題 for the next question
 
 
 def unsure(text: str, intent: Intent, active: bool = False) -> Outcome:

@@ -21,7 +21,7 @@ OFFICE = "06-5731611"
 def test_a_question_gets_the_service_answer(resident):
     out = resident.says("想申請調解")
     assert "調解" in out[0] and OFFICE in out[0]
-    assert "其他問題" in resident.labels()
+    assert "常見問題" in resident.labels()
 
 
 def test_simplified_characters_and_typos_are_understood(resident):
