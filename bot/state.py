@@ -93,10 +93,6 @@ class StateStore:
                 pass
 
     # event claims ------------------------------------------------------------------------
-    def claim(self, event_id: str) -> bool:
-        """True the first time an event id is seen (SET NX EX)."""
-        return bool(self.redis.set(claim_key(event_id), "1", nx=True, ex=CLAIM_TTL_S))
-
     def unclaim(self, event_id: str) -> None:
         self.redis.delete(claim_key(event_id))
 
@@ -114,9 +110,6 @@ class StateStore:
         return [bool(x) for x in result]
 
     # the inbox: ids of new events, handed from the webhook to the workers -------------------
-    def push_inbox(self, event_ids: list[str]) -> None:
-        self.redis.rpush(INBOX_KEY, *event_ids)
-
     def pop_inbox(self, block_s: float | None = None, batch: int = 100) -> list[str]:
         """Take waiting event ids; with ``block_s``, wait that long for the first one."""
         if block_s:

@@ -21,11 +21,8 @@ def answer(entry_id: str, active: bool = False) -> Outcome:
     entry = faq_data.base().get(entry_id)
     if entry is None:
         return Outcome(replies=(Text(t("faq.missing"), menu_buttons(active)),), keep_state=True)
-    return Outcome(replies=(Text(entry.text(), _after_answer(active)),), keep_state=True)
-
-
-def _after_answer(active: bool):
-    return menu_buttons(active)  # the menu includes 常見問題 for the next question
+    # The menu under the answer includes 常見問題 for the next question.
+    return Outcome(replies=(Text(entry.text(), menu_buttons(active)),), keep_state=True)
 
 
 def unsure(text: str, intent: Intent, active: bool = False) -> Outcome:

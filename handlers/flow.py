@@ -17,7 +17,6 @@ Rules (each has a test in tests/test_flow_engine.py):
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
 
@@ -235,6 +234,3 @@ def back(flow: Flow, state: dict[str, Any], now: float) -> Outcome:
            "attempts": 0, "updated_at": now}
     return Outcome(replies=tuple(ask(flow, new)), state=new)
 
-
-def now_s() -> float:
-    return time.time()

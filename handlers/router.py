@@ -45,18 +45,15 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
 
 def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     flow, state = _active(state)
-    pre: list[Text] = []
 
     if inc.kind == "follow":
         return common.welcome()
     if flow and state and is_expired(flow, state, now):
-        pre.append(Text(t("common.expired")))
-        flow, state = None, None
+        # The old conversation is cleared whatever the new message leads to.
         out = _route_fresh(inc, ctx, now, expired=True)
-        return _prepend(pre, out, cleared=True)
+        return replace(out, replies=(Text(t("common.expired")), *out.replies), keep_state=False)
     if flow and state and state.get("version") != flow.version:
-        out = begin(flow, {}, (Text(t("common.flow_changed")),), now)
-        return out
+        return begin(flow, {}, (Text(t("common.flow_changed")),), now)
     if inc.kind in MEDIA_KINDS:
         return common.media_answer(inc.kind, flow, state)
 
@@ -87,7 +84,7 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         if target == flow.id and "step" not in inc.data:
             return common.resume(flow, state)
         if target and target not in FLOWS:
-            return _not_ready(flow, state)
+            return _not_ready(active=True)
         if inc.kind == "postback" and inc.data.get("faq"):
             return faq.answer(inc.data["faq"], active=True)
         if inc.kind == "postback" and inc.data.get("action") == "faq":
@@ -141,7 +138,7 @@ def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False)
         if target in STARTERS and (not expired or "step" not in inc.data):
             return STARTERS[target](inc, ctx, now)
         if target:
-            return _not_ready(None, None)
+            return _not_ready()
         if inc.data.get("action") == "my_cases":
             return case_status.answer(ctx, inc.user_id, None, active=False)
         if inc.data.get("faq"):
@@ -179,7 +176,7 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     # A service whose conversation is not built yet: its FAQ entry when one fits, else a person to call.
     if intent.best_faq and intent.best_faq[1] >= FAQ_FALLBACK_SCORE:
         return faq.answer(intent.best_faq[0], active)
-    return _not_ready(None, None)
+    return _not_ready()
 
 
 FAQ_FALLBACK_SCORE = 3.0
@@ -190,9 +187,9 @@ def _with_meta(out: Outcome, intent: Intent) -> Outcome:
     return replace(out, meta=meta)
 
 
-def _not_ready(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+def _not_ready(active: bool = False) -> Outcome:
     """A service whose conversation is not built yet: give the person to call."""
-    text = Text(t("common.not_ready"), common.menu_buttons(active=bool(state)))
+    text = Text(t("common.not_ready"), common.menu_buttons(active=active))
     return Outcome(replies=(text,), keep_state=True)
 
 
@@ -234,13 +231,3 @@ def _apply_pending_location(flow: Flow, state: dict[str, Any], inc: Incoming, ct
         return Outcome(replies=head + out.replies, state=out.state, media=prior.media + out.media,
                        submission=out.submission, follow_ref=out.follow_ref)
     return out
-
-
-def _prepend(pre: list[Text], out: Outcome, cleared: bool) -> Outcome:
-    replies = tuple(pre) + tuple(out.replies)
-    if len(replies) > 5:
-        replies = replies[:4] + (replies[-1],)
-    state = out.state
-    keep = out.keep_state and not cleared
-    return Outcome(replies=replies, state=state, keep_state=keep, submission=out.submission,
-                   follow_ref=out.follow_ref, media=out.media)

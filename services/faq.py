@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from services.knowledge import KNOWLEDGE_DIR, load
+from services.knowledge import KNOWLEDGE_DIR, fill, load
 
 FAQ_DIR = KNOWLEDGE_DIR / "faq"
 STATUSES = ("verified-official", "verified-secondary", "derived", "unverified")
@@ -49,15 +49,10 @@ class Entry:
 
     def text(self) -> str:
         """The answer as a resident reads it, with the office's contacts filled in."""
-        return t_fill(self.answer)
+        return fill(self.answer)
 
     def due(self, today: dt.date) -> bool:
         return today > self.last_reviewed + dt.timedelta(days=self.review_days)
-
-
-def t_fill(text: str) -> str:
-    from services.knowledge import _contact_vars
-    return text.format(**_contact_vars())
 
 
 @dataclass

@@ -56,6 +56,11 @@ def t(key: str, **values: Any) -> str:
     text = raw(key)
     if not isinstance(text, str):
         raise KeyError(f"message key is not a text: {key}")
+    return fill(text, **values)
+
+
+def fill(text: str, **values: Any) -> str:
+    """Fill a text's placeholders; the office's contacts are always available."""
     return text.format(**{**_contact_vars(), **values})
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.models import CaseCounter, CaseEvent, CaseFollower, Submission, Attachment, utcnow
+from services.models import Attachment, CaseCounter, CaseEvent, CaseFollower, Submission, utcnow
+from services.villages import distance_m
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 PREFIXES = {"road": "R", "dengue": "D", "disaster": "S", "welfare": "W"}
@@ -159,14 +160,6 @@ def _view(sub: Submission, distance: float | None = None, with_note: bool = Fals
                     sub.created_at, distance, note)
 
 
-def haversine_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
 def nearby_open(session: Session, kind: str, category: str | None, lat: float, lng: float,
                 radius_m: float, days: int, now: dt.datetime | None = None, limit: int = 3) -> list[CaseView]:
     """Open cases of the same kind and category within ``radius_m`` and the last ``days`` days."""
@@ -182,7 +175,7 @@ def nearby_open(session: Session, kind: str, category: str | None, lat: float, l
         q = q.where(Submission.category == category)
     found = []
     for sub in session.execute(q).scalars():
-        d = haversine_m(lat, lng, sub.lat, sub.lng)
+        d = distance_m(lat, lng, sub.lat, sub.lng)
         if d <= radius_m:
             found.append(_view(sub, d))
     found.sort(key=lambda v: v.distance_m or 0)
