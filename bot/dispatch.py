@@ -25,7 +25,7 @@ from bot.events import to_incoming
 from bot.extensions import Services
 from handlers.flow import Incoming, Outcome
 from handlers.router import route
-from services import submissions
+from services import actions, submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
@@ -51,6 +51,11 @@ class DbContext:
     def my_case(self, user_id, ref):
         with self.svc.db.session() as s:
             return submissions.case_for_user(s, user_id, ref)
+
+    def query(self, name, **kwargs):
+        func = actions.resolve(name)
+        with self.svc.db.session() as s:
+            return func(s, **kwargs)
 
 
 def process_event(svc: Services, row_id: int) -> None:
@@ -100,7 +105,7 @@ def process_event(svc: Services, row_id: int) -> None:
         committed = _commit(svc, row_id, raw, inc, outcome, received_at)
         if committed is None:
             return  # another worker finished this event first
-        outbox_id, attachment_ids = committed
+        outbox_id, attachment_ids, push_ids = committed
         if outcome.state is not None:
             svc.state.save(inc.chat_id, inc.user_id, outcome.state)
         elif not outcome.keep_state:
@@ -109,6 +114,11 @@ def process_event(svc: Services, row_id: int) -> None:
         queueing.enqueue_media(svc, att_id)
     if outbox_id is not None:
         send_outbox(svc, outbox_id)
+    for push_id in push_ids:
+        try:
+            send_outbox(svc, push_id)
+        except DeliveryError:
+            log.warning("push %s will be retried by the sweeper", push_id)
 
 
 def _slow(state: dict[str, Any] | None, inc: Incoming) -> bool:
@@ -117,7 +127,7 @@ def _slow(state: dict[str, Any] | None, inc: Incoming) -> bool:
 
 
 def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outcome: Outcome,
-            received_at: dt.datetime) -> tuple[int | None, list[int]] | None:
+            received_at: dt.datetime) -> tuple[int | None, list[int], list[int]] | None:
     ins = postgresql.insert if svc.db.engine.dialect.name == "postgresql" else sqlite.insert
     with svc.db.session() as s:
         ev = s.execute(select(InboundEvent).where(InboundEvent.id == row_id).with_for_update()).scalar_one()
@@ -140,8 +150,24 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
                 attachment_ids.append(row[0])
         if outcome.question:
             s.add(_unanswered(outcome.question))
+        planned = outcome.replies
+        push_rows = []
+        for action in outcome.actions:
+            actx = actions.ActionContext(event_id=inc.event_id, user_id=inc.user_id,
+                                         user_hash=svc.user_hash(inc.user_id) if inc.user_id else None,
+                                         chat_id=inc.chat_id, chat_type=inc.chat_type, config=svc.config,
+                                         values=dict(values))
+            result = actions.run(action.name, s, action.payload, actx)
+            values.update(result.values)
+            if result.replies is not None:
+                planned = result.replies
+            for to, texts in result.pushes:
+                push = OutboundMessage(event_id=ev.id, kind="push", to=to, reply_token=None,
+                                       messages=[r.to_dict() for r in texts])
+                s.add(push)
+                push_rows.append(push)
         outbox_id = None
-        replies = [r.fill(**values) for r in outcome.replies]
+        replies = [r.fill(**values) for r in planned]
         if replies:
             ob = OutboundMessage(event_id=ev.id, to=inc.chat_id, reply_token=raw.get("replyToken"),
                                  messages=[r.to_dict() for r in replies], event_ts=ev.event_ts,
@@ -152,7 +178,9 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
         ev.status = "processed"
         ev.payload = None  # keep no message text once it has been handled
         ev.processed_at = utcnow()
-    return outbox_id, attachment_ids
+        s.flush()
+        push_ids = [p.id for p in push_rows]
+    return outbox_id, attachment_ids, push_ids
 
 
 _LONG_DIGITS = re.compile(r"\d[\d\s\-]{5,}\d")

@@ -57,6 +57,10 @@ class Context(Protocol):
 
     def my_case(self, user_id: str, ref: str) -> CaseView | None: ...
 
+    def query(self, name: str, **kwargs: Any) -> Any:
+        """A read-only look-up ``services.<module>:<function>(session, **kwargs)``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Accept:
@@ -108,6 +112,14 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class Action:
+    """A write besides the case, performed in the event's transaction (see services/actions.py)."""
+
+    name: str  # "services.<module>:<function>"
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the dispatcher must do: reply, store, follow, fetch media, save or clear state."""
 
@@ -119,6 +131,7 @@ class Outcome:
     media: tuple[str, ...] = ()
     question: dict[str, Any] | None = None  # a question the bot was unsure of, kept for staff
     meta: dict[str, Any] = field(default_factory=dict)  # how the input was understood (label, topic, confidence)
+    actions: tuple[Action, ...] = ()  # other writes, run in the same transaction after the case
 
 
 def control_buttons(back: bool = True) -> tuple[QuickReply, ...]:

@@ -19,6 +19,7 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "road"
 VERSION = 1
+LABELS = ("road_report",)  # routing labels that begin this flow
 
 
 def _cfg() -> dict[str, Any]:

@@ -16,16 +16,28 @@ from typing import Any
 
 from dataclasses import replace
 
-from handlers import case_status, common, faq, road
+from handlers import case_status, common, dengue, disaster, faq, road, welfare
 from handlers.flow import Context, Flow, Incoming, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
 from services.knowledge import t
 from services.messages import Text
 from services.nlu import CONFIDENT, Intent, classify
 
-FLOWS: dict[str, Flow] = {road.FLOW.id: road.FLOW}
-STARTERS = {road.FLOW.id: road.start}
-INTENT_FLOW = {"road_report": road.FLOW.id}
+# One module per conversation. A module offers (all optional):
+#   FLOW, start(inc, ctx, now), LABELS   its flow, how it begins and the routing labels that begin it;
+#   ANSWERS = {label: fn(inc, intent, ctx, now, active)}  labels it answers without a flow;
+#   urgent(state, inc, ctx, now)      checked first, before commands (safety: "call 119 now");
+#   intercept(state, inc, ctx, now)   checked after the global commands (its own commands).
+# A hook returns an Outcome, or None to let routing go on.
+CONVERSATIONS = (road, welfare, dengue, disaster)
+_WITH_FLOW = [m for m in CONVERSATIONS if getattr(m, "FLOW", None) is not None]
+FLOWS: dict[str, Flow] = {m.FLOW.id: m.FLOW for m in _WITH_FLOW}
+STARTERS = {m.FLOW.id: m.start for m in _WITH_FLOW}
+INTENT_FLOW = {label: m.FLOW.id for m in _WITH_FLOW for label in getattr(m, "LABELS", ())}
+FLOW_LABELS = {m.FLOW.id: m.LABELS[0] for m in _WITH_FLOW if getattr(m, "LABELS", ())}
+LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
+URGENT = tuple(m.urgent for m in CONVERSATIONS if hasattr(m, "urgent"))
+INTERCEPTS = tuple(m.intercept for m in CONVERSATIONS if hasattr(m, "intercept"))
 MEDIA_KINDS = ("sticker", "audio", "video", "file")
 
 
@@ -54,6 +66,10 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         return replace(out, replies=(Text(t("common.expired")), *out.replies), keep_state=False)
     if flow and state and state.get("version") != flow.version:
         return begin(flow, {}, (Text(t("common.flow_changed")),), now)
+    for hook in URGENT:
+        out = hook(state, inc, ctx, now)
+        if out is not None:
+            return out
     if inc.kind in MEDIA_KINDS:
         return common.media_answer(inc.kind, flow, state)
 
@@ -72,6 +88,11 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         target = inc.data.get("flow")
         if target in STARTERS:
             return STARTERS[target](_as_menu_tap(inc), ctx, now)
+
+    for hook in INTERCEPTS:
+        out = hook(state, inc, ctx, now)
+        if out is not None:
+            return out
 
     lookup = _case_lookup(inc)
     if lookup is not None:
@@ -112,8 +133,9 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
 
 # Steps whose answer is a choice, a place or a yes/no: a clear question there is a new request.
 # Free-text steps (the description) take any text as their answer.
-STRUCTURED_STEPS = {"category", "village", "duplicate", "photo", "confirm", "phone"}
-FLOW_LABELS = {"road": "road_report"}
+# A module may name more such steps in its own STRUCTURED_STEPS.
+STRUCTURED_STEPS = {"category", "village", "duplicate", "photo", "confirm", "phone"}.union(
+    *(getattr(m, "STRUCTURED_STEPS", ()) for m in CONVERSATIONS))
 
 
 def _clearly_new(flow: Flow, intent: Intent) -> bool:
@@ -156,6 +178,8 @@ def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False)
 
 def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
     """What a text outside any flow gets, by its label."""
+    if intent.label in LABEL_ANSWERS:
+        return LABEL_ANSWERS[intent.label](inc, intent, ctx, now, active)
     if intent.label in INTENT_FLOW:
         return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
     if intent.label == "case_status":

@@ -22,8 +22,18 @@ def load(name: str) -> Any:
         return yaml.safe_load(fh)
 
 
+@functools.cache
 def messages() -> dict:
-    return load("messages/zh-TW")
+    """All resident-facing texts: ``messages/zh-TW.yaml`` plus one file per conversation in
+    ``messages/zh-TW/`` (e.g. ``welfare.yaml`` holding the top-level key ``welfare``)."""
+    merged = dict(load("messages/zh-TW"))
+    for path in sorted((KNOWLEDGE_DIR / "messages" / "zh-TW").glob("*.yaml")):
+        part = load(f"messages/zh-TW/{path.stem}") or {}
+        clash = set(part) & set(merged)
+        if clash:
+            raise ValueError(f"{path.name}: message keys defined twice: {sorted(clash)}")
+        merged.update(part)
+    return merged
 
 
 def contacts() -> dict:

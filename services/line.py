@@ -17,7 +17,8 @@ import urllib3
 from linebot.v3.messaging import (ApiClient, ApiException, CameraAction, CameraRollAction, Configuration,
                                   LocationAction, MessageAction, MessagingApi, MessagingApiBlob,
                                   PostbackAction, PushMessageRequest, QuickReply, QuickReplyItem,
-                                  ReplyMessageRequest, ShowLoadingAnimationRequest, TextMessage, URIAction)
+                                  ReplyMessageRequest, ShowLoadingAnimationRequest, TextMessage, URIAction,
+                                  FlexContainer, FlexMessage)
 
 from services.messages import QuickReply as QR, Text
 
@@ -28,6 +29,7 @@ CONTENT_TIMEOUT = (3, 30)
 REPLY_MAX_AGE_S = 50          # since we received the webhook
 REPLY_MAX_EVENT_AGE_S = 19 * 60  # since the event happened (LINE: 20 min for redeliveries)
 MAX_TEXT = 5000
+MAX_ALT_TEXT = 1500  # a Flex message's alt text
 
 
 class ContentNotReady(Exception):
@@ -65,18 +67,27 @@ def _action(q: QR):
     raise ValueError(f"unknown quick reply kind {q.kind}")
 
 
-def to_sdk(texts: Sequence[Text]) -> list[TextMessage]:
-    """Our texts as SDK messages: at most 5, each at most 5,000 characters, quick replies on the last."""
+def to_sdk(texts: Sequence[Text]) -> list[TextMessage | FlexMessage]:
+    """Our messages as SDK messages: at most 5, texts at most 5,000 characters, quick replies on
+    the last. Beyond five, the trailing plain texts are merged into the fifth."""
     texts = list(texts)
     if len(texts) > 5:
-        merged = Text("\n\n".join(x.text for x in texts[4:]), texts[-1].quick_replies)
-        texts = texts[:4] + [merged]
-    out = []
+        tail = texts[4:]
+        if any(x.flex is not None for x in tail):
+            texts = texts[:5]
+        else:
+            merged = Text("\n\n".join(x.text for x in tail), texts[-1].quick_replies)
+            texts = texts[:4] + [merged]
+    out: list[TextMessage | FlexMessage] = []
     for i, x in enumerate(texts):
         qr = None
         if x.quick_replies and i == len(texts) - 1:
             qr = QuickReply(items=[QuickReplyItem(action=_action(q)) for q in x.quick_replies[:13]])
-        out.append(TextMessage(text=x.text[:MAX_TEXT], quick_reply=qr))
+        if x.flex is not None:
+            out.append(FlexMessage(alt_text=x.text[:MAX_ALT_TEXT], contents=FlexContainer.from_dict(x.flex),
+                                   quick_reply=qr))
+        else:
+            out.append(TextMessage(text=x.text[:MAX_TEXT], quick_reply=qr, quote_token=x.quote_token))
     return out
 
 

@@ -5,7 +5,7 @@ kinds map one to one onto LINE actions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 MAX_LABEL = 20
@@ -49,21 +49,49 @@ def camera_roll(label: str) -> QuickReply:
 
 @dataclass(frozen=True)
 class Text:
-    """One text message; ``quick_replies`` are shown only on the last message sent."""
+    """One message; ``quick_replies`` are shown only on the last message sent.
+
+    ``flex`` makes it a Flex message whose contents are that bubble or carousel (as LINE's JSON)
+    and whose alt text (what the chat list and notifications show) is ``text``.
+    ``quote_token`` quotes the resident's message (used in group chats).
+    """
 
     text: str
     quick_replies: tuple[QuickReply, ...] = field(default_factory=tuple)
+    flex: dict[str, Any] | None = None
+    quote_token: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "quick_replies": [q.to_dict() for q in self.quick_replies]}
+        d: dict[str, Any] = {"text": self.text, "quick_replies": [q.to_dict() for q in self.quick_replies]}
+        if self.flex is not None:
+            d["flex"] = self.flex
+        if self.quote_token:
+            d["quote_token"] = self.quote_token
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Text":
-        return cls(d["text"], tuple(QuickReply.from_dict(q) for q in d.get("quick_replies", [])))
+        return cls(d["text"], tuple(QuickReply.from_dict(q) for q in d.get("quick_replies", [])),
+                   d.get("flex"), d.get("quote_token"))
 
     def fill(self, **values: str) -> "Text":
         """Replace ``{name}`` markers left for values known only after commit (the case number)."""
         text = self.text
         for k, v in values.items():
             text = text.replace("{" + k + "}", v)
-        return Text(text, self.quick_replies)
+        return replace(self, text=text, flex=_fill_json(self.flex, values))
+
+
+def _fill_json(node: Any, values: dict[str, str]) -> Any:
+    """The same markers filled inside a Flex message's texts."""
+    if node is None or not values:
+        return node
+    if isinstance(node, str):
+        for k, v in values.items():
+            node = node.replace("{" + k + "}", v)
+        return node
+    if isinstance(node, list):
+        return [_fill_json(x, values) for x in node]
+    if isinstance(node, dict):
+        return {k: _fill_json(v, values) for k, v in node.items()}
+    return node

@@ -43,7 +43,8 @@ def text(key: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from bot.dashboard import auth, views  # noqa: F401  (views adds the routes to bp)
+    # The views modules add their routes to bp: cases and accounts, dengue reminders, disaster pages.
+    from bot.dashboard import auth, dengue, disaster, views  # noqa: F401
 
     auth.configure(app)
     app.config.setdefault("MAP_TILE_URL", DEFAULT_TILE_URL)
