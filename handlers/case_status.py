@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from handlers.common import menu_buttons
 from handlers.flow import Context, Outcome
-from handlers.road import category_label
+from services.knowledge import category_label
 from services.knowledge import t
 from services.messages import Text
 from services.submissions import CaseView, TAIPEI
@@ -27,7 +27,7 @@ def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool) -> 
         view = ctx.my_case(user_id, ref)
         if view is None:
             return Outcome(replies=(Text(t("case_status.not_found", ref=ref), buttons),), keep_state=True)
-        text = t("case_status.one", ref=view.ref, category=category_label(view.category),
+        text = t("case_status.one", ref=view.ref, category=category_label(view.kind, view.category),
                  place=" ".join(p for p in (view.village, view.place_text) if p) or "-",
                  status=_status(view), date=_date(view))
         if view.public_note:
@@ -37,7 +37,7 @@ def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool) -> 
     if not views:
         return Outcome(replies=(Text(t("case_status.none"), buttons),), keep_state=True)
     lines = [t("case_status.list_header", count=len(views))]
-    lines += [t("case_status.item", ref=v.ref, category=category_label(v.category), status=_status(v), date=_date(v))
+    lines += [t("case_status.item", ref=v.ref, category=category_label(v.kind, v.category), status=_status(v), date=_date(v))
               for v in views]
     if len(views) >= LIST_LIMIT:
         lines.append(t("case_status.more", shown=len(views)))

@@ -74,6 +74,20 @@ def fill(text: str, **values: Any) -> str:
     return text.format(**{**_contact_vars(), **values})
 
 
+def category_label(kind: str | None, category: str | None) -> str:
+    """The zh-TW words for a case's category: ``<kind>.categories`` of the messages files
+    (e.g. ``road.categories.pothole``); an unknown category reads as the kind's "other"."""
+    if not category:
+        return ""
+    try:
+        labels = raw(f"{kind}.categories")
+    except KeyError:
+        return category
+    if not isinstance(labels, dict):
+        return category
+    return labels.get(category) or labels.get("other") or category
+
+
 def words(key: str) -> tuple[str, ...]:
     """A list of words from the messages file, e.g. ``common.commands.cancel``."""
     return tuple(raw(key))

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services import workflow
-from services.knowledge import t
+from services.knowledge import category_label, t
 from services.messages import Text
 from services.models import CaseEvent, LineUser, OutboundMessage, Submission, utcnow
 from services.submissions import TAIPEI
@@ -28,7 +28,6 @@ def retry_key(case_event_id: int, to: str) -> str:
 
 
 def message(sub: Submission, event: CaseEvent, session: Session) -> Text:
-    from handlers.road import category_label  # the words for categories live with the flow
     extra = ""
     if event.to_status == "referred" and sub.referred_agency:
         extra = t("status.push_referred", agency=sub.referred_agency,
@@ -39,7 +38,7 @@ def message(sub: Submission, event: CaseEvent, session: Session) -> Text:
     elif event.to_status == "rejected" and sub.reject_reason:
         extra = t("status.push_rejected", reason=sub.reject_reason)
     note = t("status.push_note", note=event.note) if event.note and not event.internal else ""
-    text = t("status.push", ref=sub.ref, category=category_label(sub.category),
+    text = t("status.push", ref=sub.ref, category=category_label(sub.kind, sub.category),
              status=t(f"status.{event.to_status}"), extra=extra, note=note)
     return Text("\n".join(line for line in text.splitlines() if line.strip()))
 

@@ -62,12 +62,7 @@ def kind_label(kind: str | None) -> str:
 
 
 def category_label(kind: str | None, category: str | None) -> str:
-    if not category:
-        return ""
-    if kind == "road":
-        from handlers.road import category_label as road_label
-        return road_label(category)
-    return knowledge.load("dashboard")["categories"].get(category, category)
+    return knowledge.category_label(kind, category)
 
 
 def category_text(sub: Submission) -> str:
@@ -161,8 +156,17 @@ def _date(value: str | None) -> dt.date | None:
         return None
 
 
-def road_categories() -> list[str]:
-    return [c["id"] for c in knowledge.road()["categories"]]
+def all_categories() -> list[tuple[str, str]]:
+    """(id, words) of every kind's categories (``<kind>.categories`` in the messages files)."""
+    out: dict[str, str] = {}
+    for kind in workflow.cfg()["owners"]:
+        try:
+            labels = knowledge.raw(f"{kind}.categories")
+        except KeyError:
+            continue
+        for cat, label in labels.items():
+            out.setdefault(cat, label)
+    return list(out.items())
 
 
 @dataclass
@@ -184,7 +188,7 @@ class Filters:
         kind = args.get("kind", "")
         f.kind = kind if kind in workflow.cfg()["owners"] else ""
         cat = args.get("category", "")
-        f.category = cat if cat in road_categories() or cat in knowledge.load("dashboard")["categories"] else ""
+        f.category = cat if cat in dict(all_categories()) else ""
         status = args.get("status", "")
         f.status = status if status in workflow.cfg()["statuses"] or status in ("open", "closed") else ""
         village = args.get("village", "")
@@ -267,8 +271,7 @@ def filter_choices(session: Session, staff: Staff) -> dict[str, Any]:
     staff_rows = colleagues(session, staff)
     return {
         "kinds": [(k, kind_label(k)) for k in workflow.cfg()["owners"]],
-        "categories": [(c, category_label("road", c)) for c in road_categories()]
-        + [(c, label) for c, label in knowledge.load("dashboard")["categories"].items()],
+        "categories": all_categories(),
         "statuses": [(k, workflow.status_label(k)) for k in st],
         "villages": list(villages.village_names()),
         "assignees": [(str(s.id), s.display_name) for s in staff_rows],
