@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from bot.extensions import get_services
 
@@ -40,7 +40,8 @@ def db_revision(message: str) -> None:
 def knowledge_check(quiet: bool) -> None:
     """Validate every file in knowledge/ and list the facts the office still has to confirm."""
     from services import faq, knowledge, villages
-    problems = knowledge.check() + faq.check() + knowledge.missing_keys()
+    from services import welfare
+    problems = knowledge.check() + faq.check() + knowledge.missing_keys() + welfare.parameter_problems()
     try:
         villages.village_names()
     except Exception as exc:  # a broken boundary file
@@ -51,9 +52,45 @@ def knowledge_check(quiet: bool) -> None:
         click.echo("\nUnverified facts (the bot does not state these; it gives the office phone instead):")
         for where, title, what in knowledge.unverified_contacts() + faq.unverified_list():
             click.echo(f"- {where} ({title}): {what}")
+        today = welfare.today_taipei()
+        for pid, name, what in welfare.unconfirmed_parameters(today):
+            click.echo(f"- welfare/{pid}.yaml {name}: {what}")
+    stale = welfare.stale_parameters(welfare.today_taipei())
+    if stale:
+        click.echo("\nWelfare parameters past their confirmed period or verified over 13 months ago "
+                   "(the bot says the year's figures are not confirmed and gives the office phone):")
+        for pid, name, why in stale:
+            click.echo(f"STALE welfare/{pid}.yaml {name}: {why}")
     if problems:
         sys.exit(1)
     click.echo(f"\nknowledge: ok ({len(faq.base().entries)} service entries)")
+
+
+@click.command("welfare-screen")
+@click.option("--facts", "facts_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A YAML or JSON file of facts (see docs/welfare.md).")
+@click.option("--as-of", "as_of", default=None, help="Screening date YYYY-MM-DD (default: today in Taipei).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON list with every programme.")
+def welfare_screen_cmd(facts_path: str, as_of: str | None, as_json: bool) -> None:
+    """Screen one household's facts against every welfare programme."""
+    import datetime as dt
+    import yaml
+    from services import welfare
+    with open(facts_path, encoding="utf-8") as fh:
+        facts = yaml.safe_load(fh) or {}
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else welfare.today_taipei()
+    except ValueError:
+        raise click.BadParameter("use YYYY-MM-DD", param_hint="--as-of")
+    results = welfare.screen(facts.get("facts", facts), day)
+    if as_json:
+        click.echo(json.dumps([r.public() for r in results], ensure_ascii=False))
+        return
+    for r in results:
+        amount = f" {r.amount}" if r.amount is not None else ""
+        click.echo(f"{r.programme}: {r.outcome}{amount}")
+        for reason in r.reasons:
+            click.echo(f"    {reason}")
 
 
 @click.command("worker")
@@ -228,13 +265,48 @@ def richmenu_deploy() -> None:
 @richmenu_cli.command("render")
 @click.option("--font", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A font with Traditional Chinese, e.g. NotoSansCJK-Bold.ttc")
-def richmenu_render(font: str) -> None:
-    """Redraw knowledge/richmenu/main.png from main.yaml."""
+@click.option("--name", default="main", type=click.Choice(["main", "disaster"]),
+              help="Which menu: main, or disaster (the disaster mode's menu)")
+def richmenu_render(font: str, name: str) -> None:
+    """Redraw knowledge/richmenu/<name>.png from <name>.yaml."""
     from services import richmenu
-    richmenu.IMAGE.write_bytes(richmenu.render(font))
-    click.echo(f"wrote {richmenu.IMAGE}")
+    path = richmenu.image_path(name)
+    path.write_bytes(richmenu.render(font, name))
+    click.echo(f"wrote {path}")
+
+
+@click.command("chief-code")
+@with_appcontext
+@click.option("--village", required=True, help="The village, as named in knowledge/places/villages.yaml")
+@click.option("--role", default="chief", help="chief (village chief) or officer (village officer); the zh-TW words work too")
+@click.option("--term-end", default=None, help="YYYY-MM-DD; default: the end of the chiefs' term in force")
+def chief_code_cmd(village: str, role: str, term_end: str | None) -> None:
+    """Issue a one-time code that binds a village chief's LINE account (they send 「綁定 CODE」)."""
+    import datetime as dt
+    from services import chiefs, villages
+    roles = chiefs.roles()
+    role = {label: key for key, label in roles.items()}.get(role.strip(), role.strip())
+    if village.strip() not in villages.village_names():
+        raise click.UsageError(f"unknown village {village!r}; one of: {', '.join(villages.village_names())}")
+    if role not in roles:
+        raise click.UsageError(f"unknown role {role!r}; one of: " + ", ".join(f"{k} ({v})" for k, v in roles.items()))
+    try:
+        end = dt.date.fromisoformat(term_end) if term_end else None
+    except ValueError:
+        raise click.UsageError("--term-end must be YYYY-MM-DD")
+    svc = get_services()
+    try:
+        with svc.db.session() as s:
+            issued = chiefs.issue(s, svc.config["SECRET_KEY"], village.strip(), role, None, term_end=end)
+    except chiefs.ChiefError as exc:
+        raise click.UsageError(f"cannot issue the code: {exc}")
+    from services.submissions import TAIPEI
+    expires = issued.expires_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
+    click.echo(f"code: {issued.code}")
+    click.echo(f"for: {issued.village} {roles[issued.role]}; expires {expires} (Asia/Taipei); works once")
 
 
 def init_app(app: Flask) -> None:
-    for cmd in (db_cli, knowledge_cli, richmenu_cli, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd):
+    for cmd in (db_cli, knowledge_cli, richmenu_cli, chief_code_cmd, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd,
+                welfare_screen_cmd):
         app.cli.add_command(cmd)

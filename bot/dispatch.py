@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -168,6 +169,9 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
                 push_rows.append(push)
         outbox_id = None
         replies = [r.fill(**values) for r in planned]
+        quote = (raw.get("message") or {}).get("quoteToken") if inc.chat_type != "user" else None
+        if quote and replies and replies[0].flex is None and not replies[0].quote_token:
+            replies[0] = replace(replies[0], quote_token=quote)  # in a group, answer by quoting the message
         if replies:
             ob = OutboundMessage(event_id=ev.id, to=inc.chat_id, reply_token=raw.get("replyToken"),
                                  messages=[r.to_dict() for r in replies], event_ts=ev.event_ts,

@@ -31,10 +31,12 @@ def to_incoming(raw: dict[str, Any]) -> Incoming:
         mtype = msg.get("type")
         if mtype not in MESSAGE_KINDS:
             return Incoming(kind="other", **base)
-        if chat_type != "user" and not _mentions_bot(msg) and mtype != "image":
+        if chat_type != "user" and not _mentions_bot(msg) and mtype not in ("image", "location"):
             return Incoming(kind="other", **base)  # in groups the bot speaks only when called
         if mtype == "text":
             text = msg.get("text") or ""
+            if chat_type != "user":
+                text = _without_self_mention(text, msg)
             return Incoming(kind="text", text=text[:MAX_TEXT_CHARS], truncated=len(text) > MAX_TEXT_CHARS,
                             message_id=msg.get("id"), **base)
         if mtype == "location":
@@ -59,3 +61,16 @@ def to_incoming(raw: dict[str, Any]) -> Incoming:
 def _mentions_bot(msg: dict[str, Any]) -> bool:
     mentionees = ((msg.get("mention") or {}).get("mentionees")) or []
     return any(m.get("isSelf") for m in mentionees)
+
+
+def _without_self_mention(text: str, msg: dict[str, Any]) -> str:
+    """The text of a group message without the "@bot" it starts with (or holds): LINE gives the
+    mention's index and length in UTF-16 code units. Photos and locations in groups, which cannot
+    mention anyone, are passed on so that a member's open report can use them; the disaster
+    module's ``urgent`` hook keeps the bot quiet about those of members with no open report."""
+    units = text.encode("utf-16-le")
+    for m in sorted(((msg.get("mention") or {}).get("mentionees")) or [], key=lambda m: -int(m.get("index", 0))):
+        if m.get("isSelf"):
+            start, length = int(m.get("index", 0)) * 2, int(m.get("length", 0)) * 2
+            units = units[:start] + units[start + length:]
+    return units.decode("utf-16-le", errors="ignore").strip()

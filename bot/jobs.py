@@ -63,7 +63,9 @@ def build_digest(svc: Services) -> list[str]:
     from services.submissions import TAIPEI
     today = utcnow().astimezone(TAIPEI).date()
     with svc.db.session() as s:
-        return [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
+        texts = [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
+    notice = digest.welfare_notice(today)  # stale welfare parameters: 社會課 must update them
+    return texts + [notice] if notice else texts
 
 
 def send_digest() -> int:
@@ -79,3 +81,44 @@ def send_digest() -> int:
     key = str(uuid.uuid5(uuid.NAMESPACE_URL, f"digest:{group}:{utcnow().date().isoformat()}"))
     svc.line.push(group, [Text(x) for x in texts[:5]], key)
     return len(texts)
+
+
+def send_dengue_reminder(run_id: int) -> int:
+    """Write and send one 巡倒清刷 reminder run (services/reminders.py); safe to run again."""
+    from services import reminders
+    from services.line import DeliveryError
+    svc = _services()
+    quota = svc.line.monthly_quota()
+    with svc.db.session() as s:
+        ids = reminders.plan(s, run_id, quota)
+    failed = 0
+    for outbox_id in ids:
+        try:
+            dispatch.send_outbox(svc, outbox_id)
+        except DeliveryError:
+            failed += 1  # the sweeper sends it again with the same retry key
+    if failed:
+        log.warning("dengue reminder run %s: %d pushes left for the sweeper", run_id, failed)
+    return len(ids)
+
+
+def dengue_tick(svc: Services, now=None) -> dict:
+    """Every minute in each worker: start this week's reminder when it is due (the run's unique
+    key and the job id make it once across workers), and finish the clean-up after anonymous
+    dengue reports."""
+    from bot import queueing
+    from services import dengue, reminders
+    out: dict = {"runs": [], "photos_cleared": 0}
+    key = reminders.weekly_key(now)
+    with svc.db.session() as s:
+        if key:
+            reminders.ensure_run(s, key, "weekly", reminders.weekly_text())
+        waiting = reminders.unplanned_runs(s)  # this week's, and any whose job was lost
+    for run_id in waiting:
+        queueing.enqueue_reminder(svc, run_id)
+    out["runs"] = waiting
+    with svc.db.session() as s:
+        originals = dengue.cleanup_anonymous(s)
+    svc.media.delete(*originals)
+    out["photos_cleared"] = len(originals)
+    return out

@@ -47,3 +47,9 @@ def enqueue_notify(svc: Services, case_event_id: int) -> None:
     """After a case change is committed: push it to the resident and followers."""
     _enqueue_once(svc, SEND_QUEUE, "bot.jobs.notify_case_event", case_event_id, f"notify-{case_event_id}",
                   Retry(max=5, interval=[5, 30, 120, 600, 3600]), 120)
+
+
+def enqueue_reminder(svc: Services, run_id: int) -> None:
+    """A 巡倒清刷 reminder run (weekly or staff's one-off): plan and send its pushes."""
+    _enqueue_once(svc, SEND_QUEUE, "bot.jobs.send_dengue_reminder", run_id, f"dengue-reminder-{run_id}",
+                  Retry(max=3, interval=[30, 300, 1800]), 900)

@@ -20,10 +20,27 @@ def menu_buttons(active: bool = False) -> tuple[QuickReply, ...]:
 
 
 def flow_name(flow_id: str) -> str:
-    return t(f"flows.{flow_id}")
+    """``flows.<id>``, or the conversation's own ``<id>.flow_name`` (per-conversation message files)."""
+    try:
+        return t(f"flows.{flow_id}")
+    except KeyError:
+        return t(f"{flow_id}.flow_name")
 
 
-def welcome() -> Outcome:
+def disaster_buttons() -> tuple[QuickReply, ...]:
+    """The greeting's buttons while the disaster mode is on: report, shelters and sandbags, phones."""
+    return (postback(t("disaster.labels.report_new"), "flow=disaster"),
+            postback(t("disaster.labels.shelter"), "action=disaster_info&topic=shelter"),
+            postback(t("disaster.labels.phones"), "action=disaster_info&topic=phones"),
+            postback(t("common.label.my_cases"), "action=my_cases"),
+            postback(t("common.label.human"), "cmd=human"))
+
+
+def welcome(ctx: Any = None) -> Outcome:
+    """The greeting; while the disaster mode is on (asked through ``ctx``), the disaster greeting."""
+    query = getattr(ctx, "query", None)
+    if query is not None and (query("services.disaster:mode_status") or {}).get("on"):
+        return Outcome(replies=(Text(t("disaster.welcome"), disaster_buttons()),), keep_state=True)
     return Outcome(replies=(Text(t("common.welcome"), menu_buttons()),), keep_state=True)
 
 

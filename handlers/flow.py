@@ -12,7 +12,8 @@ Rules (each has a test in tests/test_flow_engine.py):
 3. ``Accept(stay=True)`` keeps the step (e.g. one more photo) and resets the attempts.
 4. ``Accept(goto=...)`` jumps to a named step (e.g. from the summary to the phone step).
 5. ``back`` returns to the previous asked step with the answers it had then.
-6. ``Submit`` ends the conversation with a draft; ``Finish`` ends it with replies only.
+6. ``Submit`` ends the conversation with a draft (and the writes that go with it); ``Finish`` ends it
+   with replies only.
 7. A state older than the flow's ttl is expired; a state of another flow version restarts.
 """
 from __future__ import annotations
@@ -81,6 +82,7 @@ class Invalid:
 class Submit:
     draft: SubmissionDraft
     replies: tuple[Text, ...]  # may contain "{ref}", filled after commit
+    actions: tuple["Action", ...] = ()  # writes that go with the case (they see its {ref})
 
 
 @dataclass(frozen=True)
@@ -215,7 +217,7 @@ def advance(flow: Flow, state: dict[str, Any], incoming: Incoming, ctx: Context,
         return Outcome(replies=(Text(t(key), last.quick_replies),), state=new, media=result.media)
 
     if isinstance(result, Submit):
-        return Outcome(replies=result.replies, state=None, submission=result.draft)
+        return Outcome(replies=result.replies, state=None, submission=result.draft, actions=result.actions)
 
     if isinstance(result, Finish):
         return Outcome(replies=result.replies, state=None, follow_ref=result.follow_ref)

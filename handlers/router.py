@@ -59,7 +59,7 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     flow, state = _active(state)
 
     if inc.kind == "follow":
-        return common.welcome()
+        return common.welcome(ctx)
     if flow and state and is_expired(flow, state, now):
         # The old conversation is cleared whatever the new message leads to.
         out = _route_fresh(inc, ctx, now, expired=True)
@@ -157,8 +157,9 @@ def _ask_new_request(flow: Flow, state: dict[str, Any], text: str, intent: Inten
 def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False) -> Outcome:
     if inc.kind == "postback":
         target = inc.data.get("flow")
-        if target in STARTERS and (not expired or "step" not in inc.data):
-            return STARTERS[target](inc, ctx, now)
+        if target in STARTERS:
+            # A button of a conversation that has expired starts that conversation again.
+            return STARTERS[target](_as_menu_tap(inc) if expired else inc, ctx, now)
         if target:
             return _not_ready()
         if inc.data.get("action") == "my_cases":
@@ -187,7 +188,7 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     if intent.label == "human":
         return common.human(None, None)
     if intent.label == "greeting":
-        return common.welcome()
+        return common.welcome(ctx)
     if intent.label == "faq":
         if intent.topic and intent.confidence >= CONFIDENT:
             return faq.answer(intent.topic, active)

@@ -54,3 +54,16 @@ def can_export_personal(staff: Staff) -> bool:
 
 def is_admin(staff: Staff) -> bool:
     return staff.active and staff.role == "admin"
+
+
+def can_view_kind(staff: Staff, kind: str) -> bool:
+    """Whether any case of ``kind`` may be shown to ``staff`` (e.g. the disaster situation board:
+    admins, EOC duty staff, and the section that owns disaster cases)."""
+    if not staff.active:
+        return False
+    if staff.role == "admin":
+        return True
+    cfg = workflow.cfg()
+    if staff.role == "eoc":
+        return kind in cfg["eoc_kinds"] and kind not in cfg["private_kinds"]
+    return staff.role == "section" and staff.section == cfg["owners"].get(kind)

@@ -24,9 +24,21 @@ def overdue_by_section(session: Session, today: dt.date | None = None) -> dict[s
     return out
 
 
+def welfare_notice(today: dt.date) -> str | None:
+    """Stale welfare parameters, for the staff group: the screener no longer says "likely" for them."""
+    from services import welfare
+    lines = welfare.digest_lines(today)
+    return "\n".join(lines) if lines else None
+
+
 def text(section: str, cases: list[Submission], today: dt.date) -> str:
-    """The digest for one section, for staff (no resident's words, no personal data)."""
+    """The digest for one section, for staff (no resident's words, no personal data). The staff
+    group may hold other sections: cases of private kinds (workflow.yaml) are only counted."""
     lines = [t("digest.header", section=section, count=len(cases), date=today.strftime("%Y/%m/%d"))]
+    private = [c for c in cases if c.kind in workflow.cfg()["private_kinds"]]
+    cases = [c for c in cases if c.kind not in workflow.cfg()["private_kinds"]]
+    if private:
+        lines.append(t("digest.private", count=len(private)))
     for sub in cases[:30]:
         late = (today - sub.due_date).days if sub.due_date else 0
         lines.append(t("digest.item", ref=sub.ref, status=workflow.status_label(sub.status),

@@ -17,8 +17,13 @@ COLUMNS, ROWS = 3, 2
 IMAGE = KNOWLEDGE_DIR / "richmenu" / "main.png"
 
 
-def layout() -> dict:
-    return load("richmenu/main")
+def layout(name: str = "main") -> dict:
+    """``knowledge/richmenu/<name>.yaml``: ``main``, or ``disaster`` (the disaster mode's menu)."""
+    return load(f"richmenu/{name}")
+
+
+def image_path(name: str = "main"):
+    return KNOWLEDGE_DIR / "richmenu" / f"{name}.png"
 
 
 def _cells(width: int, height: int):
@@ -28,8 +33,8 @@ def _cells(width: int, height: int):
         yield col * w, row * h, (width - col * w if col == COLUMNS - 1 else w), (height - row * h if row == ROWS - 1 else h)
 
 
-def request() -> RichMenuRequest:
-    spec = layout()
+def request(name: str = "main") -> RichMenuRequest:
+    spec = layout(name)
     size = spec["size"]
     areas = []
     for area, (x, y, w, h) in zip(spec["areas"], _cells(size["width"], size["height"])):
@@ -42,15 +47,16 @@ def request() -> RichMenuRequest:
                            name=spec["name"], chat_bar_text=spec["chat_bar_text"], areas=areas)
 
 
-def render(font_path: str | Path) -> bytes:
+def render(font_path: str | Path, name: str = "main") -> bytes:
     """Draw the menu: white cells with large dark labels (for elders' eyes), under 1 MB."""
     from PIL import Image, ImageDraw, ImageFont
-    spec = layout()
+    spec = layout(name)
     width, height = spec["size"]["width"], spec["size"]["height"]
     img = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     font = ImageFont.truetype(str(font_path), 118)
-    colours = [(0, 135, 90), (190, 60, 40), (200, 110, 0), (40, 100, 180), (90, 60, 150), (60, 60, 60)]
+    colours = [tuple(c) for c in spec.get("colours", ())] or [
+        (0, 135, 90), (190, 60, 40), (200, 110, 0), (40, 100, 180), (90, 60, 150), (60, 60, 60)]
     for i, (area, (x, y, w, h)) in enumerate(zip(spec["areas"], _cells(width, height))):
         draw.rectangle([x + 8, y + 8, x + w - 8, y + h - 8], fill=colours[i % len(colours)])
         label = area["label"]

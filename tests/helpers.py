@@ -122,6 +122,33 @@ def unsend_event(user: str, mid: str, **kw) -> dict[str, Any]:
     return ev
 
 
+def group_id() -> str:
+    return "C" + secrets.token_hex(16)
+
+
+def group_source(group: str, user: str) -> dict[str, Any]:
+    return {"type": "group", "groupId": group, "userId": user}
+
+
+def group_text_event(user: str, group: str, text: str, mention: bool = True, bot_name: str = "@區公所小幫手",
+                     **kw) -> dict[str, Any]:
+    """A text in a group chat; with ``mention`` it starts with "@bot " and mentions the bot (isSelf)."""
+    full = f"{bot_name} {text}" if mention else text
+    ev = text_event(user, full, source=group_source(group, user), **kw)
+    if mention:
+        ev["message"]["mention"] = {"mentionees": [{"index": 0, "length": len(bot_name), "type": "user",
+                                                    "userId": BOT_ID, "isSelf": True}]}
+    return ev
+
+
+def group_postback_event(user: str, group: str, data: str, **kw) -> dict[str, Any]:
+    return postback_event(user, data, source=group_source(group, user), **kw)
+
+
+def group_image_event(user: str, group: str, mid: str | None = None, **kw) -> dict[str, Any]:
+    return image_event(user, mid, source=group_source(group, user), **kw)
+
+
 def body(*events: dict[str, Any]) -> bytes:
     return json.dumps({"destination": BOT_ID, "events": list(events)}, ensure_ascii=False).encode("utf-8")
 

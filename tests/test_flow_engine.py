@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from handlers import road
-from handlers.flow import (Accept, Finish, Flow, Incoming, Invalid, Step, Submit, advance, back, begin,
+from handlers.flow import (Accept, Action, Finish, Flow, Incoming, Invalid, Step, Submit, advance, back, begin,
                            is_expired)
 from handlers.router import route
 from services.messages import Text
@@ -49,7 +49,8 @@ def _parse_word(field):
 
 def _submit(inc, a, ctx):
     return Submit(SubmissionDraft(kind="road", source_event_id=inc.event_id, line_user_id="U1", chat_id="U1",
-                                  flow_version=1, answers=a), (Text("done {ref}"),))
+                                  flow_version=1, answers=a), (Text("done {ref}"),),
+                  actions=(Action("services.toy:record", {"n": 1}),))
 
 
 TOY = Flow(id="road", version=1, steps=(
@@ -108,6 +109,7 @@ def test_rule6_submit_and_finish_end_the_conversation():
     out = advance(TOY, state, text("ok", eid="e9"), CTX, NOW)
     assert out.state is None and out.submission.source_event_id == "e9"
     assert out.replies[0].fill(ref="R-1").text == "done R-1"
+    assert out.actions == (Action("services.toy:record", {"n": 1}),)   # writes that go with the case
 
 
 def test_rule7_expiry_and_version_change():

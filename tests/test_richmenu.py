@@ -39,4 +39,4 @@ def test_menu_taps_reach_the_bot(resident):
     out = resident.deliver(postback_event(resident.user, "flow=road"))
     assert "哪一種問題" in out[-1]
     out = resident.deliver(postback_event(resident.user, "flow=welfare"))
-    assert "06-5731611" in out[0]
+    assert "道路報修" in out[0]  # the screener is built: it asks before leaving the road report

@@ -157,6 +157,19 @@ def test_conversation_expires_after_thirty_minutes(resident, app):
     assert svc.state.load(r.user, r.user) is None
 
 
+def test_a_button_of_an_expired_conversation_starts_it_again(resident, app):
+    r = resident
+    r.says("我要報修")
+    svc = get_services(app)
+    state = svc.state.load(r.user, r.user)
+    state["updated_at"] -= 31 * 60
+    svc.state.save(r.user, r.user, state)
+    out = r.taps("路燈故障")                                         # the old question's button
+    assert "超過30分鐘" in out[0]
+    assert "哪一種問題" in out[-1]                                    # asked again, not "not ready"
+    assert svc.state.load(r.user, r.user)["step"] == "category"
+
+
 def test_redelivered_confirm_makes_one_case_and_one_answer(resident, app, fake_line):
     r = resident
     r.says("我要報修道路坑洞")

@@ -24,7 +24,7 @@ from bot.dashboard import auth, bp, exports, text
 from bot.dashboard.forms import AssignForm, LoginForm, NoteForm, PasswordForm, StaffCreateForm, TransitionForm
 from bot.extensions import get_services
 from bot.queueing import enqueue_notify
-from services import access, faq, knowledge, villages, workflow
+from services import access, faq, knowledge, villages, welfare, workflow
 from services import staff as staff_service
 from services.models import Attachment, AuditLog, Staff, Submission, UnansweredQuestion, utcnow
 from services.submissions import TAIPEI, normalize_ref
@@ -577,7 +577,8 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
         personal=access.can_see_personal_data(staff, sub), can_change=can_change,
         osm=osm_link(sub.lat, sub.lng) if sub.lat is not None and sub.lng is not None else None,
         tform=tform, nform=nform, aform=aform, error=error, error_form=error_form,
-        kind_category=category_label(sub.kind, sub.category)), status
+        kind_category=category_label(sub.kind, sub.category),
+        screening=welfare.case_view(sub.answers) if sub.kind == "welfare" else None), status
 
 
 @bp.get("/cases/<ref>")

@@ -1,0 +1,258 @@
+"""Steps shared by the report conversations (road, dengue): category, place (a LINE location or a
+typed address), village, "is it this one?", photos, description and the optional phone.
+
+``ReportSteps(flow_id, cfg)`` gives the steps of one report. Texts are the keys
+``<flow_id>.<step>.<purpose>`` of the messages files, quick-reply postbacks are
+``flow=<flow_id>&step=<step>&value=...``, and ``cfg()`` returns the report's knowledge file
+(categories with words, duplicate radius and days, max photos, max description length,
+request words). ``extra(inc, answers)`` may add answers and replies to a typed text (the road's
+danger notice). Pure: no I/O besides ``Context`` look-ups.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable
+
+from handlers import parsers
+from handlers.flow import Accept, Context, Finish, Incoming, Invalid
+from services import knowledge, nlu, villages
+from services.knowledge import t
+from services.messages import Text, camera, camera_roll, location, postback
+
+Extra = Callable[[Incoming, dict[str, Any]], tuple[dict[str, Any], tuple[Text, ...]]]
+
+
+def _no_extra(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Text, ...]]:
+    return {}, ()
+
+
+class ReportSteps:
+    def __init__(self, flow_id: str, cfg: Callable[[], dict[str, Any]], extra: Extra | None = None,
+                 duplicates_by_category: bool = True):
+        self.flow_id = flow_id
+        self.cfg = cfg
+        self.extra = extra or _no_extra
+        self.duplicates_by_category = duplicates_by_category
+
+    # -- words ----------------------------------------------------------------------------
+    def key(self, rest: str) -> str:
+        return f"{self.flow_id}.{rest}"
+
+    def pb(self, step: str, value: str) -> str:
+        return f"flow={self.flow_id}&step={step}&value={value}"
+
+    def category_label(self, cat_id: str | None) -> str:
+        labels = knowledge.raw(self.key("categories"))
+        return labels.get(cat_id or "other", labels["other"])
+
+    def detect_category(self, text: str) -> str | None:
+        """The category a message names (typos and simplified characters included)."""
+        norm = nlu.normalize(text)
+        for cat in self.cfg()["categories"]:
+            if any(nlu.normalize_word(w) in norm for w in cat["words"]):
+                return cat["id"]
+        return None
+
+    def _request_words(self) -> re.Pattern[str]:
+        words = "|".join(re.escape(w) for w in self.cfg()["request_words"])
+        return re.compile(rf"({words}|[\W_])")
+
+    def description_from_entry(self, text: str) -> str | None:
+        """Keep the first message as the description when it says more than "I want to report"."""
+        core = self._request_words().sub("", text)
+        for cat in self.cfg()["categories"]:
+            for w in sorted(cat["words"], key=len, reverse=True):
+                if core == w:
+                    return None
+        return text.strip()[: self.cfg()["max_description_chars"]] if len(core) >= 6 else None
+
+    def clip(self, text: str) -> str:
+        return text.strip()[: self.cfg()["max_description_chars"]]
+
+    # -- category -------------------------------------------------------------------------
+    def ask_category(self, a: dict[str, Any]) -> list[Text]:
+        labels = knowledge.raw(self.key("categories"))
+        items = tuple(postback(labels[c["id"]], self.pb("category", c["id"])) for c in self.cfg()["categories"])
+        return [Text(t(self.key("category.ask")), items)]
+
+    def parse_category(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        ids = [c["id"] for c in self.cfg()["categories"]]
+        if inc.kind == "postback" and inc.data.get("step") == "category" and inc.data.get("value") in ids:
+            return Accept({"category": inc.data["value"]})
+        if inc.kind == "text":
+            choice = parsers.choice_number(inc.text, len(ids))
+            if choice is not None:
+                return Accept({"category": ids[choice]})
+            labels = knowledge.raw(self.key("categories"))
+            for cid in ids:
+                if inc.text.strip() == labels[cid]:
+                    return Accept({"category": cid})
+            found = self.detect_category(inc.text)
+            if found:
+                extra = self.extra(inc, a)
+                return Accept({"category": found, **extra[0]}, replies=extra[1])
+        if inc.kind == "image":
+            return self.photo_aside(inc, a)
+        return Invalid()
+
+    # -- place and village ----------------------------------------------------------------
+    @staticmethod
+    def place_known(a: dict[str, Any]) -> bool:
+        return a.get("lat") is not None or bool(a.get("place_text"))
+
+    def ask_place(self, a: dict[str, Any]) -> list[Text]:
+        return [Text(t(self.key("place.ask")), (location(t(self.key("labels.send_location"))),))]
+
+    def place_from_location(self, inc: Incoming, a: dict[str, Any], ctx: Context) -> Accept | Invalid:
+        """A LINE location: place it in a village, or say it is not ours."""
+        try:
+            match = villages.locate(inc.lat, inc.lng)
+        except ValueError:
+            return Invalid()
+        if match.status == "outside":
+            return Accept({}, replies=(Text(t(self.key("place.outside"))),), stay=True)
+        updates: dict[str, Any] = {"lat": round(inc.lat, 6), "lng": round(inc.lng, 6),
+                                   "address": (inc.address or "")[:100] or None}
+        if match.status == "inside":
+            updates["village"] = match.village
+            updates["village_candidates"] = None
+        else:
+            updates["village"] = None
+            updates["village_candidates"] = list(match.candidates)
+        category = a.get("category") if self.duplicates_by_category else None
+        updates["nearby"] = [
+            {"ref": c.ref, "category": c.category, "distance": round(c.distance_m or 0),
+             "date": c.created_at.strftime("%m/%d")}
+            for c in ctx.nearby_open_cases(self.flow_id, category, inc.lat, inc.lng,
+                                           self.cfg()["duplicate_radius_m"], self.cfg()["duplicate_days"])
+        ]
+        return Accept(updates)
+
+    def parse_place(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        if inc.kind == "location" and inc.lat is not None and inc.lng is not None:
+            return self.place_from_location(inc, a, ctx)
+        if inc.kind == "text":
+            text = inc.text.strip()
+            if len(text) < 2 or parsers.choice_number(text, 99) is not None:
+                return Invalid()
+            village = villages.find_village_in_text(text)
+            extra = self.extra(inc, a)
+            return Accept({"place_text": text[:200], "village": village, **extra[0]}, replies=extra[1])
+        if inc.kind == "image":
+            return self.photo_aside(inc, a)
+        return Invalid()
+
+    def ask_village(self, a: dict[str, Any]) -> list[Text]:
+        names = a.get("village_candidates") or list(villages.village_names())
+        key = self.key("place.boundary") if a.get("village_candidates") else self.key("village.ask")
+        return [Text(t(key), tuple(postback(n, self.pb("village", n)) for n in names))]
+
+    def parse_village(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        names = villages.village_names()
+        value = None
+        if inc.kind == "postback" and inc.data.get("step") == "village":
+            value = inc.data.get("value")
+        elif inc.kind == "text":
+            value = villages.find_village_in_text(inc.text) or inc.text.strip()
+        if value in names:
+            return Accept({"village": value})
+        if inc.kind == "image":
+            return self.photo_aside(inc, a)
+        return Invalid()
+
+    def place_summary(self, a: dict[str, Any]) -> str:
+        parts = [a.get("village") or ""]
+        if a.get("place_text"):
+            parts.append(a["place_text"])
+        elif a.get("lat") is not None:
+            parts.append(t(self.key("labels.pinned")))
+        return " ".join(p for p in parts if p)
+
+    # -- "is it this one?" ----------------------------------------------------------------
+    def ask_duplicate(self, a: dict[str, Any]) -> list[Text]:
+        lines = "\n".join(t(self.key("duplicate.item"), ref=n["ref"], category=self.category_label(n["category"]),
+                            distance=n["distance"], date=n["date"]) for n in a["nearby"])
+        items = tuple(postback(n["ref"], self.pb("duplicate", n["ref"])) for n in a["nearby"])
+        items += (postback(t(self.key("duplicate.new")), self.pb("duplicate", "new")),)
+        return [Text(t(self.key("duplicate.ask"), cases=lines), items)]
+
+    def parse_duplicate(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        refs = {n["ref"] for n in a["nearby"]}
+        value = inc.data.get("value") if inc.kind == "postback" else None
+        if inc.kind == "text":
+            from services.submissions import normalize_ref
+            value = normalize_ref(inc.text) or ("new" if parsers.is_no(inc.text) else None)
+        if value in refs:
+            return Finish((Text(t(self.key("duplicate.followed"), ref=value)),), follow_ref=value)
+        if value == "new":
+            return Accept({"nearby": [], "nearby_declined": True})
+        return Invalid()
+
+    # -- photos and description -----------------------------------------------------------
+    def photo_buttons(self) -> tuple:
+        return (camera(t(self.key("labels.camera"))), camera_roll(t(self.key("labels.camera_roll"))))
+
+    def ask_photo(self, a: dict[str, Any]) -> list[Text]:
+        return [Text(t(self.key("photo.ask")),
+                     self.photo_buttons() + (postback(t("common.label.skip"), self.pb("photo", "skip")),))]
+
+    def add_photo(self, inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Text, ...], tuple[str, ...]]:
+        photos = list(a.get("photos") or [])
+        if inc.message_id in photos:
+            return {}, (), ()
+        if len(photos) >= self.cfg()["max_photos"]:
+            return {}, (Text(t(self.key("photo.full"))),), ()
+        photos.append(inc.message_id)
+        return {"photos": photos}, (Text(t(self.key("photo.more"), count=len(photos))),), (inc.message_id,)
+
+    def photo_aside(self, inc: Incoming, a: dict[str, Any]) -> Accept:
+        """A photo sent at another step is kept; the step is asked again."""
+        updates, replies, media = self.add_photo(inc, a)
+        return Accept(updates, replies=replies, stay=True, media=media)
+
+    def parse_photo(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        if inc.kind == "image" and inc.message_id:
+            updates, replies, media = self.add_photo(inc, a)
+            return Accept({**updates, "photos_done": True}, replies=replies, media=media)
+        if inc.kind == "postback" and inc.data.get("value") in ("skip", "done"):
+            return Accept({"photos_done": True})
+        if inc.kind == "text":
+            if inc.text.strip() in (t("common.label.skip"), *knowledge.words(self.key("photo.none_words"))):
+                return Accept({"photos_done": True})
+            if len(inc.text.strip()) >= 2:  # a description typed instead of a photo
+                extra = self.extra(inc, a)
+                return Accept({"photos_done": True, "description": self.clip(inc.text), **extra[0]},
+                              replies=extra[1])
+        return Invalid()
+
+    def ask_description(self, a: dict[str, Any]) -> list[Text]:
+        return [Text(t(self.key("description.ask")),
+                     self.photo_buttons() + (postback(t("common.label.skip"), self.pb("description", "skip")),))]
+
+    def parse_description(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        if inc.kind == "image" and inc.message_id:
+            return self.photo_aside(inc, a)
+        if inc.kind == "postback" and inc.data.get("value") == "skip":
+            return Accept({"description": ""})
+        if inc.kind == "text" and inc.text.strip():
+            replies: tuple[Text, ...] = ()
+            if len(inc.text.strip()) > self.cfg()["max_description_chars"] or inc.truncated:
+                replies = (Text(t(self.key("description.too_long"))),)
+            extra = self.extra(inc, a)
+            return Accept({"description": self.clip(inc.text), **extra[0]}, replies=extra[1] + replies)
+        return Invalid()
+
+    # -- the optional phone (asked only when the resident chooses to leave one) ------------
+    def ask_phone(self, a: dict[str, Any]) -> list[Text]:
+        return [Text(t(self.key("phone.ask")), (postback(t(self.key("phone.skip")), self.pb("phone", "skip")),))]
+
+    def parse_phone(self, inc: Incoming, a: dict[str, Any], ctx: Context):
+        if inc.kind == "postback" and inc.data.get("value") == "skip":
+            return Accept({"phone": None, "asking_phone": False}, goto="confirm")
+        if inc.kind == "text":
+            if inc.text.strip() in (t(self.key("phone.skip")), *knowledge.words("common.no_words")):
+                return Accept({"phone": None, "asking_phone": False}, goto="confirm")
+            phone = parsers.tw_phone(inc.text)
+            if phone:
+                return Accept({"phone": phone, "asking_phone": False}, goto="confirm")
+        return Invalid()

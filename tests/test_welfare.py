@@ -1,0 +1,206 @@
+"""Transcripts of families asking about subsidies, end to end: signed webhook -> worker -> fake LINE
+server -> (only with a call-back) a W- case; plus the CLI, the staff case page, the digest and the
+stale-parameter path."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from bot.extensions import get_services
+from services import digest, staff as staff_service, welfare
+from services.models import InboundEvent, OutboundMessage, Submission
+from tests.helpers import postback_event
+
+OFFICE = "06-5731611"
+W_REF = re.compile(r"W-\d{8}-\d{4}")
+PASSWORD = "correct horse battery staple 42"
+
+
+def cases(app):
+    with get_services(app).db.session() as s:
+        return list(s.execute(select(Submission).order_by(Submission.id)).scalars())
+
+
+def flexes(r) -> list[dict]:
+    return [m for m in r.last_messages if m.get("type") == "flex"]
+
+
+def all_flex_text(flex: dict) -> str:
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "text":
+                out.append(node["text"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(flex)
+    return "\n".join(out)
+
+
+def answer_until_result(r, choose: dict[str, str], limit: int = 12) -> int:
+    """Tap the named button for each question until the result arrives; return questions asked."""
+    asked = 0
+    for _ in range(limit):
+        if flexes(r):
+            return asked
+        labels = r.labels()
+        pick = next((label for key, label in choose.items() if label in labels), None)
+        assert pick is not None, (r.last_messages[-1].get("text"), labels)
+        r.taps(pick)
+        asked += 1
+    raise AssertionError("no result after many answers")
+
+
+ELDER = {"residence": "戶籍臺南，一個人住", "household": "1人", "income": "15,515元以下",
+         "movable": "200萬元以下", "real_estate": "沒有", "care": "需要別人照顧",
+         "other": "沒有", "crisis": "沒有", "who": "我自己", "age": "65到79歲"}
+
+
+def test_menu_tap_for_myself_gets_a_readable_result_and_nothing_is_stored(resident, app, fake_line):
+    r = resident
+    out = r.deliver(postback_event(r.user, "flow=welfare"))           # the rich-menu button
+    assert "不是正式審核" in out[0] and "幫誰問" in out[-1]
+    assert r.labels()[:2] == ["我自己", "媽媽"]
+    r.taps("我自己")
+    assert "您今年幾歲" in r.last_messages[-1]["text"]
+    asked = 1 + answer_until_result(r, ELDER)
+    assert asked <= 8
+    [flex] = flexes(r)
+    assert "不是正式審核" in flex["altText"] and OFFICE in flex["altText"]
+    carousel = flex["contents"]
+    assert carousel["type"] == "carousel" and len(carousel["contents"]) <= 12
+    assert len(json.dumps(carousel, ensure_ascii=False).encode()) < 50_000
+    for bubble in carousel["contents"]:
+        assert len(json.dumps(bubble, ensure_ascii=False).encode()) < 30_000
+    text = all_flex_text(carousel)
+    # likely programmes first, each with why, what to bring and where; the disclaimer and the phone
+    first = carousel["contents"][1]
+    assert first["header"]["contents"][0]["text"] == "可能符合"
+    assert "要帶什麼" in all_flex_text(first) and "去哪裡辦" in all_flex_text(first)
+    assert "中低收入老人生活津貼" in text and "不是正式審核" in text
+    buttons = [b for b in carousel["contents"][0]["footer"]["contents"]]
+    assert buttons[0]["action"]["type"] == "postback" and len(buttons[0]["action"]["label"]) <= 20
+    assert len(buttons[0]["action"]["data"]) <= 300 and buttons[1]["action"]["uri"] == "tel:065731611"
+    assert all(len(label) <= 20 for label in r.labels())
+    out = r.taps("不用了，謝謝")
+    assert "不會保留" in out[-1]
+    assert cases(app) == []                                               # no call-back, no case
+    with get_services(app).db.session() as s:
+        assert all(e.payload is None for e in s.execute(select(InboundEvent)).scalars())
+        # once delivered, the result itself is not kept either
+        assert welfare.redact_sent_results(s, older_than_s=0) == 1
+        kept = json.dumps([o.messages for o in s.execute(select(OutboundMessage)).scalars()], ensure_ascii=False)
+    assert "符合「" not in kept and "可能符合" not in kept and "中低收入老人生活津貼" not in kept
+
+
+def test_first_message_facts_skip_questions_and_call_back_opens_a_w_case(resident, app):
+    r = resident
+    out = r.says("我媽82歲有什麼補助")
+    assert "媽媽" in out[0]
+    assert "戶籍" in out[-1] and "幾歲" not in out[-1] and "幫誰" not in out[-1]   # age and relation known
+    asked = answer_until_result(r, ELDER)
+    assert asked <= 8
+    text = all_flex_text(flexes(r)[0]["contents"])
+    assert "媽媽" in text and "寶寶" not in text and "第幾胎" not in text
+    r.taps("請區公所打給我")
+    assert "個人資料保護法" in r.last_messages[-1]["text"]
+    assert cases(app) == []
+    r.taps("同意")
+    assert "個人資料保護法" in r.last_messages[-1]["text"] and "手機" in r.last_messages[-1]["text"]
+    out = r.says("0912 345 678")
+    ref = W_REF.search("\n".join(out)).group(0)
+    [case] = cases(app)
+    assert case.ref == ref and case.kind == "welfare" and case.owner_section == "社會課"
+    assert case.phone == "0912-345-678" and case.category == "callback"
+    answers = case.answers
+    assert set(answers) == {"screening", "facts", "relation", "as_of", "params_version"}
+    assert answers["relation"] == "mother" and answers["facts"]["age"] == 82
+    assert set(answers["facts"]) <= set(welfare.CASE_FACTS)
+    senior = next(x for x in answers["screening"] if x["programme"] == "senior_living_allowance")
+    assert senior["outcome"] == "likely_eligible" and any("65歲以上" in x for x in senior["reasons"])
+    assert all({"fact", "threshold", "effective_from", "status"} <= set(c) for c in senior["checks"])
+    assert "中低收入老人生活津貼" in (case.description or "")
+    # staff of 社會課 see the same reasons on the case page
+    with get_services(app).db.session() as s:
+        staff_service.create(s, "social", "Social", "section", "社會課", password=PASSWORD, must_change=False)
+    client = app.test_client()
+    html = client.get("/staff/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post("/staff/login", data={"csrf_token": csrf, "username": "social", "password": PASSWORD})
+    page = client.get(f"/staff/cases/{ref}").get_data(as_text=True)
+    assert 'id="welfare-screening"' in page and senior["reasons"][0] in page and "初步試算" in page
+
+
+def test_declining_consent_stores_nothing(resident, app):
+    r = resident
+    r.says("阿嬤九十歲獨居可以領什麼")
+    answer_until_result(r, ELDER)
+    r.taps("請區公所打給我")
+    out = r.taps("不同意")
+    assert "沒有留下任何資料" in out[-1] and OFFICE in out[-1]
+    assert cases(app) == []
+
+
+def test_typed_answers_and_ranges(resident, app):
+    r = resident
+    r.deliver(postback_event(r.user, "flow=welfare"))
+    r.says("自己")
+    r.says("八十五歲")
+    r.says("1")                                   # first residence option
+    out = r.says("2")                             # two people
+    assert "這2人" in out[-1] and "31,030元以下" in r.labels()
+    out = r.says("3萬")
+    assert "存款" in out[-1]
+
+
+def test_stale_parameters_never_say_likely_and_staff_are_told(resident, app, tmp_path, monkeypatch):
+    stale = tmp_path / "welfare"
+    shutil.copytree(welfare.PARAMS_DIR, stale)
+    for path in stale.glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("verified_on: 2026-11-27", "verified_on: 2025-06-01"),
+                        encoding="utf-8")
+    monkeypatch.setattr(welfare, "PARAMS_DIR", stale)
+    r = resident
+    r.says("我爸80歲有什麼補助")
+    answer_until_result(r, ELDER)
+    carousel = flexes(r)[0]["contents"]
+    text = all_flex_text(carousel)
+    assert "還沒確認" in text and OFFICE in text
+    headers = [b.get("header", {}).get("contents", [{}])[0].get("text") for b in carousel["contents"]]
+    assert "可能符合" not in headers
+    notice = digest.welfare_notice(dt.date(2026, 11, 27))
+    assert notice and "福利試算" in notice
+    from bot import jobs
+    assert any("福利試算" in x for x in jobs.build_digest(get_services(app)))
+
+
+def test_a_named_service_question_gets_its_answer_with_a_screening_button(resident):
+    r = resident
+    out = r.says("中低收入老人生活津貼的資格")
+    assert "183" in out[-1] or "65" in out[-1]
+    assert "福利補助試算" in r.labels()
+
+
+def test_cli_prints_every_programme(tmp_path):
+    from app import app as cli_app
+    facts = tmp_path / "facts.yaml"
+    facts.write_text("age: 84\nhousehold_size: 1\nhousehold_monthly_income: 10000\n", encoding="utf-8")
+    res = CliRunner().invoke(cli_app.cli, ["welfare-screen", "--facts", str(facts), "--as-of", "2026-03-01", "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.output)
+    assert [x["programme"] for x in rows] == list(welfare.PROGRAMMES)
+    for x in rows:
+        assert set(x) == {"programme", "outcome", "amount", "reasons", "params_version"}
+        assert x["outcome"] in welfare.OUTCOMES
+    res = CliRunner().invoke(cli_app.cli, ["welfare-screen", "--facts", str(facts), "--as-of", "2026-13-01"])
+    assert res.exit_code != 0

@@ -1,0 +1,120 @@
+"""The welfare rules, driven by the cases in tests/welfare_cases/*.yaml (one file per programme):
+facts, a date, and the expected outcome, amount, checks and reasons, including the boundaries
+(exactly at a threshold, one dollar over, a missing fact, before and after a change of amount)."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from services import welfare
+
+CASES_DIR = Path(__file__).parent / "welfare_cases"
+
+
+def _cases():
+    for path in sorted(CASES_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            yield pytest.param(data["programme"], case, id=f"{data['programme']}:{case['name']}")
+
+
+def test_every_programme_has_cases_with_boundaries():
+    files = {p.stem for p in CASES_DIR.glob("*.yaml")}
+    assert files == set(welfare.PROGRAMMES)
+    for path in CASES_DIR.glob("*.yaml"):
+        cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
+        kinds = {c.get("kind") for c in cases}
+        assert "missing_fact" in kinds, path.name  # every programme: a missing fact is never not_eligible
+        assert len(cases) >= 3, path.name
+
+
+@pytest.mark.parametrize("programme,case", list(_cases()))
+def test_case(programme, case):
+    as_of = case["as_of"] if isinstance(case["as_of"], dt.date) else dt.date.fromisoformat(case["as_of"])
+    result = welfare.screen_one(programme, case.get("facts") or {}, as_of)
+    got = {c.name: c.status for c in result.checks}
+    assert result.outcome == case["outcome"], (result.reasons, got)
+    assert result.amount == case.get("amount"), result.reasons
+    for name, status in (case.get("checks") or {}).items():
+        assert got.get(name) == status, (name, got, result.reasons)
+    text = "\n".join(result.reasons)
+    for words in case.get("reasons_contain") or []:
+        assert words in text, (words, result.reasons)
+    if case.get("kind") == "missing_fact":
+        assert result.outcome != "not_eligible"
+    # every check is recorded with what it read
+    for c in result.checks:
+        assert c.status in ("passed", "failed", "unknown") and c.reason
+
+
+def test_a_range_straddling_a_threshold_is_unknown_not_a_guess():
+    facts = {"household_size": 1, "household_monthly_income": {"min": 10000, "max": 20000}}
+    r = welfare.screen_one("low_income_household", facts, dt.date(2026, 11, 27))
+    [check] = [c for c in r.checks if c.name == "income_per_person_mlc"]
+    assert check.status == "unknown" and "跨過" in check.reason and "15,515" in check.reason
+
+
+def test_every_check_records_fact_threshold_and_effective_date():
+    facts = {"age": 70, "household_size": 1, "household_monthly_income": 10000, "registered_in_tainan": True,
+             "days_in_taiwan_last_year": 300}
+    r = welfare.screen_one("senior_living_allowance", facts, dt.date(2026, 11, 27))
+    age = next(c for c in r.checks if c.name == "age")
+    assert (age.fact, age.value, age.threshold, age.op, age.effective_from) == ("age", 70, 65, ">=", "2023-01-01")
+    income = next(c for c in r.checks if c.name == "income_per_person_senior")
+    assert income.threshold == pytest.approx(15515 * 2.5) and income.effective_from == "2025-01-01"
+
+
+def test_unconfirmed_values_are_never_used_as_if_in_force():
+    # 2026-07-01 proposal: national pension 5,000 (proposed) -> no amount told after it, 4,049 before.
+    facts = {"age": 90, "days_in_taiwan_last_year": 365, "in_institution": False, "receives_other_allowance": False,
+             "annual_personal_income": 0, "household_real_estate": 0}
+    before = welfare.screen_one("national_pension_basic_guarantee", facts, dt.date(2026, 6, 30))
+    after = welfare.screen_one("national_pension_basic_guarantee", facts, dt.date(2026, 11, 27))
+    assert before.amount == 4049 and after.amount is None
+    assert any("可能" in x and "06-5731611" in x for x in after.reasons)
+
+
+@pytest.fixture
+def stale_dir(tmp_path):
+    """A copy of the parameter files whose values were last verified on 2025-06-01."""
+    target = tmp_path / "welfare"
+    shutil.copytree(welfare.PARAMS_DIR, target)
+    for path in target.glob("*.yaml"):
+        path.write_text(path.read_text(encoding="utf-8").replace("verified_on: 2026-11-27", "verified_on: 2025-06-01"),
+                        encoding="utf-8")
+    return target
+
+
+LIKELY = {"age": 75, "registered_in_tainan": True, "days_in_taiwan_last_year": 365, "household_size": 1,
+          "household_monthly_income": 10000, "household_movable_assets": 0, "household_real_estate": 0,
+          "in_institution": False, "needs_daily_care": True, "has_foreign_caregiver": False,
+          "disability_level": "none", "lives_alone": True}
+
+
+def test_stale_parameter_file_never_says_likely(stale_dir):
+    fresh = welfare.screen_one("senior_special_care_allowance", LIKELY, dt.date(2026, 11, 27))
+    assert fresh.outcome == "likely_eligible" and fresh.amount == 5000
+    stale = welfare.screen_one("senior_special_care_allowance", LIKELY, dt.date(2026, 11, 27), stale_dir)
+    assert stale.outcome == "needs_review" and stale.amount is None and stale.stale
+    assert any("115年的數字還沒確認" in x and "06-5731611" in x for x in stale.reasons)
+    assert not any(r.outcome == "likely_eligible" for r in welfare.screen(LIKELY, dt.date(2026, 11, 27), stale_dir))
+    listed = welfare.stale_parameters(dt.date(2026, 11, 27), stale_dir)
+    assert ("senior_special_care_allowance", "amount", welfare.t("welfare.stale.verification", date="2025-06-01")) in listed
+
+
+def test_past_the_last_confirmed_period_is_stale():
+    r = welfare.screen_one("long_term_care", LIKELY, dt.date(2027, 1, 15))
+    assert r.outcome == "likely_eligible"  # a standing rule verified within 13 months
+    r = welfare.screen_one("senior_living_allowance", LIKELY, dt.date(2027, 1, 15))
+    assert r.outcome == "needs_review" and r.stale
+    stale = {(p, n) for p, n, _ in welfare.stale_parameters(dt.date(2027, 1, 15))}
+    assert ("common", "min_living_cost") in stale
+
+
+def test_today_the_parameter_files_are_current_and_well_formed():
+    assert welfare.parameter_problems() == []
+    assert welfare.stale_parameters(dt.date(2026, 11, 27)) == []
