@@ -7,7 +7,7 @@ Run from the project root (see bench/README.md)::
 
 What it does, in one run, all on 127.0.0.1:
 
-1. creates the PostgreSQL database ``zuozhen_bench`` (migrated), empties Redis database 14,
+1. creates the PostgreSQL database ``zuozhen_bench`` (migrated), empties Redis database 11,
    starts a FakeLineServer in this process, and serves two apps with gunicorn, identically
    configured (``-w 2 --threads 4 -k gthread``): ``bench.bare_app:app`` (signature check and
    parse only) and ``bench.ours_wsgi:app`` (the real ``bot.create_app``);
@@ -20,7 +20,7 @@ What it does, in one run, all on 127.0.0.1:
    LINE server receives the reply for that event's reply token.
 
 Every subprocess runs in its own process group and is killed in ``finally``; every loop is bounded
-in count and in time. The database is dropped and Redis database 14 emptied at the end.
+in count and in time. The database is dropped and Redis database 11 emptied at the end.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ if str(ROOT) not in sys.path:
 from tests.helpers import SECRET, body as make_body, sign, text_event, user_id  # noqa: E402
 
 HOST = "127.0.0.1"
-REDIS_DB = 14
+REDIS_DB = 11
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "zuozhen_bench"
@@ -573,7 +573,7 @@ def flush_redis() -> None:
 
 
 def clear_state() -> None:
-    """Empty the bench database's tables and Redis db 14, so each phase starts alike."""
+    """Empty the bench database's tables and Redis db 11, so each phase starts alike."""
     import psycopg
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}", autocommit=True,
                          connect_timeout=3) as c:
@@ -848,16 +848,17 @@ average above and machine busy / steal in the details).
 - **Bare baseline** (`bench/bare_app.py`): a Flask app whose only route `POST /callback` does what
   every LINE webhook must: `linebot.v3.WebhookParser(secret).parse(body, signature)` (HMAC-SHA256
   signature check and parsing), then 200.
-- **Ours** (`bench/ours_wsgi.py`): `bot.create_app` with `REDIS_URL=redis://127.0.0.1:6379/14`,
+- **Ours** (`bench/ours_wsgi.py`): `bot.create_app` with `REDIS_URL=redis://127.0.0.1:6379/11`,
   `DATABASE_URL=postgresql+psycopg://…/zuozhen_bench` (a fresh database migrated with
   `services.migrate.upgrade`), `LOCAL_MODE=False`, `EMBEDDED_WORKER=False`, `LINE_API_BASE_URL`
   pointing at a `bot.fakeline.FakeLineServer` running in the bench process. Its `/callback` verifies
-  and parses, claims each event in Redis (`SET NX EX`), inserts it into the `inbound_event` table (one
-  transaction), and enqueues an RQ job, before answering 200.
+  and parses, then stores each event durably before answering 200: one PostgreSQL statement inserts
+  it into `inbound_event` (`ON CONFLICT (webhook_event_id) DO NOTHING`, committed) and notifies the
+  workers' feeder, which claims it in Redis and enqueues its RQ job (see `docs/architecture.md`).
 - **Serving:** both apps run under gunicorn as subprocesses with the same arguments
   (`{p.get('gunicorn_args', '')}`), each on its own port, each warmed up for a few seconds of
   closed-loop traffic before it is measured. Between phases the bench database's tables are
-  truncated and Redis db 14 is emptied, so every phase starts from the same state.
+  truncated and Redis db 11 is emptied, so every phase starts from the same state.
 - **Requests:** every request is a distinct webhook body with one text-message event carrying every
   field LINE sends (built with `tests/helpers.text_event`: unique `webhookEventId`, `replyToken`,
   message id, quote token, a new user id), signed with the channel secret, sent over keep-alive
@@ -956,7 +957,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print("machine facts ...", flush=True)
         results["facts"] = machine_facts()
-        print("database zuozhen_bench and redis db 14 ...", flush=True)
+        print(f"database zuozhen_bench and redis db {REDIS_DB} ...", flush=True)
         reset_database()
         flush_redis()
         fake.start()
@@ -1082,7 +1083,9 @@ def main(argv: list[str] | None = None) -> int:
         if out.exists():
             old = out.read_text(encoding="utf-8")
             if NOTES_BEGIN in old and NOTES_END in old:
-                notes = old[old.index(NOTES_BEGIN):old.index(NOTES_END) + len(NOTES_END)]
+                # The hand-written notes and whatever follows them (bench/routing_bench.py's
+                # section) are kept.
+                notes = old[old.index(NOTES_BEGIN):].rstrip("\n")
         text = render_markdown(results)
         if notes:
             text = text.rstrip("\n") + "\n\n" + notes + "\n"

@@ -1,9 +1,17 @@
-"""Group commit for the webhook: claims, hand-off and inserts of concurrent requests, batched.
+"""Group commit for the webhook: the storage round trips of concurrent requests, batched.
 
-Concurrent requests of one process share their round trips: one Redis call (claim + hand-off
-for all their events) and one pipelined database call (the inserts) per batch. Under load this
-keeps the webhook close to a bare endpoint's throughput; a lone request costs nothing extra.
-Every request still answers only after its events are committed.
+PostgreSQL: a batch is one statement, one round trip and one commit (``inbound.store``). It
+inserts the events (``ON CONFLICT (webhook_event_id) DO NOTHING``: the durable dedupe) and, for
+each new row, notifies the workers' feeder, which then claims the event in Redis and enqueues
+its job.
+The request itself never touches Redis, so a Redis outage cannot lose an event or fail the
+webhook.
+
+SQLite (the local mode): one Redis round trip claims the events and puts the new ones on the
+inbox list, then the claimed ones are inserted; if the insert fails the claims are released.
+
+Concurrent requests of one process share these round trips; a lone request costs nothing extra.
+Every request answers only after its events are committed.
 """
 from __future__ import annotations
 
@@ -36,6 +44,7 @@ class Ingestor:
 
     def __init__(self, svc: Services):
         self.svc = svc
+        self.postgres = svc.db.engine.dialect.name == "postgresql"
         self.lock = threading.Lock()
         self.pending: list[_Item] = []
         self.writing = False
@@ -71,8 +80,19 @@ class Ingestor:
                     if not item.done.is_set():
                         item.error = inbound.StorageError(type(exc).__name__)
                         item.done.set()
+
     def _write(self, batch: list[_Item]) -> None:
         raws = [raw for item in batch for raw in item.raws]
+        if self.postgres:
+            try:
+                claimed = [row_id is not None for row_id in inbound.store(self.svc.db, raws)]
+            except inbound.StorageError as exc:
+                for item in batch:
+                    item.error = exc
+                    item.done.set()
+                return
+            self._finish(batch, claimed, None)
+            return
         ids = [raw["webhookEventId"] for raw in raws]
         try:
             claimed = self.svc.state.claim_and_hand_off(ids)
@@ -91,6 +111,10 @@ class Ingestor:
                         self.svc.state.unclaim(raw["webhookEventId"])
                     except RedisError:
                         pass
+        self._finish(batch, claimed, error)
+
+    @staticmethod
+    def _finish(batch: list[_Item], claimed: list[bool], error: Exception | None) -> None:
         i = 0
         for item in batch:
             item.claimed = claimed[i:i + len(item.raws)]

@@ -8,6 +8,11 @@
 | rate:v1:<user hash>:<minute>     | count of events this minute  | 2 min |
 | inbox:v1                         | list of new event ids        | none* |
 
+Event claims are the Redis half of the dedupe on ``webhookEventId`` (the database's unique key is
+the other). With PostgreSQL the workers' feeder makes them, after the webhook's insert, when it
+hands a new row to the queue (``claim``). In the local mode (SQLite) the webhook makes them, and
+puts the ids on the inbox in the same round trip (``claim_and_hand_off``).
+
 *The inbox is a queue, emptied continuously by the workers' feeder; it holds only ids.
 """
 from __future__ import annotations
@@ -96,8 +101,16 @@ class StateStore:
     def unclaim(self, event_id: str) -> None:
         self.redis.delete(claim_key(event_id))
 
+    def claim(self, event_ids: list[str]) -> list[bool]:
+        """Claim each event (SET NX EX 24 h), all in one round trip; True for those that were new."""
+        pipe = self.redis.pipeline(transaction=False)
+        for event_id in event_ids:
+            pipe.set(claim_key(event_id), "1", nx=True, ex=CLAIM_TTL_S)
+        return [bool(x) for x in pipe.execute()]
+
     def claim_and_hand_off(self, event_ids: list[str]) -> list[bool]:
-        """Claim each event (SET NX EX) and, if it is new, put its id on the inbox: one round trip.
+        """Local mode: claim each event (SET NX EX) and, if it is new, put its id on the inbox,
+        in one round trip.
 
         The webhook then stores the claimed events before answering; the workers' feeder takes
         the ids from the inbox and enqueues the stored rows.

@@ -1,12 +1,19 @@
-"""``POST /callback``: verify, store, enqueue, answer 200. No LINE call and no slow work here.
+"""``POST /callback``: verify, store, answer 200. No LINE call and no slow work here.
 
 1. 400 for a missing or wrong ``X-Line-Signature`` (HMAC-SHA256 of the raw body);
 2. the console's verify call (no events) gets 200;
-3. each event is claimed in Redis (SET NX EX 24 h) and, in the same round trip, its id is put on
-   the inbox list that the workers' feeder turns into RQ jobs (with retries) once the row exists;
-4. the claimed events are inserted with a unique ``webhookEventId`` in the database before the
-   answer, so a Redis loss loses nothing: the sweeper enqueues stored events that no job took;
+3. the events are stored before the answer (``bot/ingest.py``, group commit). PostgreSQL: one
+   statement inserts them with their unique ``webhookEventId`` (a redelivery inserts nothing)
+   and notifies the workers' feeder of each new row, which claims the event in Redis (SET NX EX 24 h)
+   and enqueues its RQ job. The request makes no Redis call, so a Redis loss loses nothing: the
+   feeder catches up when it reconnects and the sweeper enqueues stored events that no job took.
+   Local mode (SQLite): the events are claimed in Redis and put on the inbox list in one round
+   trip, then inserted; the feeder turns the inbox into jobs;
+4. 500 when the database cannot store them, so that LINE redelivers;
 5. unknown event types and ``mode: standby`` are acknowledged and ignored.
+
+LINE calls this URL with a signature, never with a browser session, so the app's cookie session
+is not opened for it (``_WebhookWithoutSession``): that saves a signing-key derivation per call.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.sessions import SessionInterface
 from linebot.v3 import WebhookParser
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.models import UnknownEvent
@@ -25,6 +33,38 @@ from services import inbound
 
 log = logging.getLogger(__name__)
 bp = Blueprint("line", __name__)
+PATH = "/callback"
+
+
+class _WebhookWithoutSession(SessionInterface):
+    """The app's session interface, except that ``POST /callback`` gets the null session
+    (nothing is read from a cookie or written back). Everything else is delegated."""
+
+    def __init__(self, inner: SessionInterface):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def open_session(self, app, request):
+        if request.path == PATH:
+            return self.make_null_session(app)
+        return self.inner.open_session(app, request)
+
+    def save_session(self, app, session, response):
+        return self.inner.save_session(app, session, response)
+
+    def is_null_session(self, obj) -> bool:
+        return self.inner.is_null_session(obj)
+
+    def make_null_session(self, app):
+        return self.inner.make_null_session(app)
+
+
+@bp.record_once
+def _skip_session(state) -> None:
+    if not isinstance(state.app.session_interface, _WebhookWithoutSession):
+        state.app.session_interface = _WebhookWithoutSession(state.app.session_interface)
 
 
 def _parser() -> WebhookParser:
@@ -34,7 +74,7 @@ def _parser() -> WebhookParser:
     return parser
 
 
-@bp.post("/callback")
+@bp.post(PATH)
 def callback():
     signature = request.headers.get("X-Line-Signature")
     if not signature:

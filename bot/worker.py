@@ -54,20 +54,83 @@ def promote_due_jobs(svc: Services) -> int:
 
 
 class Feeder:
-    """Turns event ids from the webhook's inbox into RQ jobs for their stored rows.
+    """Turns the webhook's new events into RQ jobs (``process_event(row)``, job id ``evt-<row>``).
 
-    The webhook puts an id on the inbox in the same round trip as its claim, then inserts the
-    row; an id whose row is not there yet is looked up again shortly. An id whose row never
+    PostgreSQL: the webhook's insert notifies ``inbound.CHANNEL`` with each new row's id and
+    ``webhookEventId``. The feeder listens, claims the events in Redis (SET NX EX 24 h, one
+    pipelined round trip per batch) and enqueues the jobs of those it claimed; so with several
+    workers each event is enqueued by one feeder, and an event is never enqueued twice by a
+    redelivery (the insert did nothing, so there was no notice). After it (re)connects, the
+    feeder first listens and then goes through the stored events still ``received`` in the same
+    way, so notices sent while no feeder listened are not lost. An event claimed whose job was
+    then lost (Redis failed) is re-enqueued by the sweeper.
+
+    SQLite (local mode): the webhook claims and puts the id on the Redis inbox before it inserts
+    the row; an id whose row is not there yet is looked up again shortly, and one whose row never
     appears (the webhook answered 500, LINE will redeliver) is dropped after about 10 s.
     """
 
     MAX_TRIES = 40
+    CATCH_UP_MAX = 20_000
 
     def __init__(self, svc: Services):
         self.svc = svc
+        self.postgres = svc.db.engine.dialect.name == "postgresql"
+        self.listener: inbound.Listener | None = None
+        self.caught_up = False
         self.waiting: dict[str, tuple[int, float]] = {}
 
     def run_once(self, block_s: float | None = None, burst: bool = False) -> int:
+        """Hand off what is new, waiting up to ``block_s`` for it; returns how many events were
+        looked at (0: nothing new). ``burst``: do not listen, take what is stored now, once."""
+        if self.postgres:
+            return self._from_database(block_s, burst)
+        return self._from_inbox(block_s, burst)
+
+    def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    # PostgreSQL: notices from the webhook's insert ---------------------------------------------
+    def _from_database(self, block_s: float | None, burst: bool) -> int:
+        if burst:
+            if self.caught_up:
+                return 0
+            self.caught_up = True
+            return self._catch_up()
+        try:
+            if self.listener is None:
+                self.listener = inbound.Listener(self.svc.db.url)  # listen first, then catch up
+                return self._catch_up()
+            return self._hand_off(self.listener.wait(block_s))
+        except Exception:
+            self.close()  # reconnect and catch up on the next call
+            raise
+
+    def _catch_up(self) -> int:
+        seen, after = 0, 0
+        while seen < self.CATCH_UP_MAX:
+            rows = inbound.waiting(self.svc.db, after_id=after)
+            if not rows:
+                break
+            self._hand_off(rows)
+            seen += len(rows)
+            after = rows[-1][0]
+        return seen
+
+    def _hand_off(self, rows: list[tuple[int, str]]) -> int:
+        if not rows:
+            return 0
+        rows = list(dict(rows).items())  # a row announced twice is handed off once
+        claimed = self.svc.state.claim([event_id for _, event_id in rows])
+        for (row_id, _), ok in zip(rows, claimed):
+            if ok:
+                queueing.enqueue_event(self.svc, row_id)
+        return len(rows)
+
+    # SQLite: the inbox list in Redis -----------------------------------------------------------
+    def _from_inbox(self, block_s: float | None, burst: bool) -> int:
         now = time.monotonic()
         wait = 0.05 if self.waiting else block_s
         ids = self.svc.state.pop_inbox(wait)
@@ -93,12 +156,15 @@ class Feeder:
 
 def _feed_loop(app, stop: threading.Event) -> None:
     feeder = Feeder(get_services(app))
-    while not stop.is_set():
-        try:
-            feeder.run_once(block_s=1.0)
-        except Exception:
-            log.exception("feeder error; retrying")
-            stop.wait(1.0)
+    try:
+        while not stop.is_set():
+            try:
+                feeder.run_once(block_s=1.0)
+            except Exception:
+                log.exception("feeder error; retrying")
+                stop.wait(1.0)
+    finally:
+        feeder.close()
 
 
 def run_burst(app) -> bool:
@@ -124,6 +190,7 @@ def _sweep_loop(app, stop: threading.Event, promote: bool) -> None:
                 with app.app_context():
                     sweeper.sweep(svc)
                     _daily_digest(svc)
+                    jobs.dengue_tick(svc)  # the weekly 巡倒清刷 reminder (Saturday 09:00 Taipei)
         except Exception:
             log.exception("sweeper loop error")
 

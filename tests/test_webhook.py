@@ -118,18 +118,39 @@ def test_duplicate_events_are_stored_once_even_without_redis_claims(app, fake_li
     assert len(fake_line.store.sent()) == 1
 
 
-def test_a_lost_queue_is_recovered_by_the_sweeper(app, fake_line):
-    """Redis loses everything after the 200: the stored event is still answered."""
+def test_events_survive_a_redis_loss_after_the_200(app, fake_line):
+    """Redis loses everything after the 200: the stored event is still answered, once."""
     from bot import sweeper
     r = Resident(app, fake_line.store)
     r.post(text_event(r.user, "我的案件"))
     get_services(app).redis.flushdb()
+    r.run_worker()                                   # PostgreSQL: the feeder catches up from the table
+    sweeper.sweep(get_services(app), older_than_s=0)  # SQLite: the inbox was lost, the sweeper finds it
     r.run_worker()
+    assert len(fake_line.store.sent()) == 1
+    assert "沒有案件" in r.new_texts()[0]
+
+
+def test_a_lost_job_is_recovered_by_the_sweeper(app, fake_line):
+    """The event was claimed and its job enqueued, then the queue was lost: the sweeper re-enqueues."""
+    from bot import sweeper
+    from bot.extensions import EVENTS_QUEUE
+    from bot.worker import Feeder
+    svc = get_services(app)
+    r = Resident(app, fake_line.store)
+    r.post(text_event(r.user, "我的案件"))
+    feeder = Feeder(svc)
+    while feeder.run_once(burst=True):
+        pass
+    assert svc.queue(EVENTS_QUEUE).count == 1
+    svc.queue(EVENTS_QUEUE).empty()
+    r.run_worker()                                   # the claim is held: no feeder enqueues it again
     assert fake_line.store.sent() == []
-    counts = sweeper.sweep(get_services(app), older_than_s=0)
+    counts = sweeper.sweep(svc, older_than_s=0)
     assert counts["events"] == 1
     r.run_worker()
     assert "沒有案件" in r.new_texts()[0]
+    assert len(fake_line.store.sent()) == 1
 
 
 def test_database_down_means_500_so_line_redelivers(app, fake_line, monkeypatch):
