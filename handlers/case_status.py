@@ -19,8 +19,12 @@ def _status(view: CaseView) -> str:
     return t(f"status.{view.status}")
 
 
-def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool) -> Outcome:
+def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool, chat_type: str = "user") -> Outcome:
     buttons = menu_buttons(active=active)
+    if chat_type != "user":
+        # A group sees everything said in it: cases (a dengue report, a welfare call-back) are
+        # shown only in the resident's own chat with the bot.
+        return Outcome(replies=(Text(t("case_status.private_only")),), keep_state=True)
     if not user_id:
         return Outcome(replies=(Text(t("case_status.none"), buttons),), keep_state=True)
     if ref:

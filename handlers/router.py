@@ -12,13 +12,17 @@ Precedence:
 """
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from dataclasses import replace
 
 from handlers import case_status, common, dengue, disaster, faq, road, welfare
 from handlers.flow import Context, Flow, Incoming, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
+from services import knowledge
 from services.knowledge import t
 from services.messages import Text
 from services.nlu import CONFIDENT, Intent, classify
@@ -51,8 +55,21 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     out = _route(state, inc, ctx, now)
     if inc.kind == "text" and not out.meta:
-        out = _with_meta(out, classify(inc.text))
+        tap = _menu_tap(inc.text)
+        label = _tap_label(tap) if tap else None
+        if label:
+            out = replace(out, meta={"intent": label, "topic": None, "confidence": 1.0})
+        else:
+            out = _with_meta(out, classify(inc.text))
     return out
+
+
+def _tap_label(data: dict[str, str]) -> str | None:
+    """The routing label of a rich-menu button (for ``route --json`` and the evaluation)."""
+    if data.get("flow"):
+        return FLOW_LABELS.get(data["flow"])
+    return {"my_cases": "case_status", "faq": "faq", "disaster_info": "faq"}.get(data.get("action", "")) \
+        or {"human": "human"}.get(data.get("cmd", ""))
 
 
 def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
@@ -73,6 +90,9 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     if inc.kind in MEDIA_KINDS:
         return common.media_answer(inc.kind, flow, state)
 
+    if inc.kind == "text" and _menu_tap(inc.text):
+        # The rich menu's words typed (or sent by an old LINE version) work as the tap itself.
+        inc = replace(inc, kind="postback", data=_menu_tap(inc.text), text="")
     cmd = _command(inc)
     if cmd == "cancel":
         return common.cancel(state)
@@ -96,7 +116,7 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
 
     lookup = _case_lookup(inc)
     if lookup is not None:
-        return case_status.answer(ctx, inc.user_id, lookup or None, active=bool(state))
+        return case_status.answer(ctx, inc.user_id, lookup or None, active=bool(state), chat_type=inc.chat_type)
 
     if flow and state:
         target = inc.data.get("flow") if inc.kind == "postback" else None
@@ -163,7 +183,7 @@ def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False)
         if target:
             return _not_ready()
         if inc.data.get("action") == "my_cases":
-            return case_status.answer(ctx, inc.user_id, None, active=False)
+            return case_status.answer(ctx, inc.user_id, None, active=False, chat_type=inc.chat_type)
         if inc.data.get("faq"):
             return faq.answer(inc.data["faq"])
         if inc.data.get("action") == "faq":
@@ -184,7 +204,7 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     if intent.label in INTENT_FLOW:
         return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
     if intent.label == "case_status":
-        return case_status.answer(ctx, inc.user_id, intent.ref, active=active)
+        return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
     if intent.label == "human":
         return common.human(None, None)
     if intent.label == "greeting":
@@ -238,6 +258,30 @@ def _case_lookup(inc: Incoming) -> str | None:
     if intent.label == "case_status" and len(inc.text.strip()) <= 20:
         return ""
     return None
+
+
+@functools.cache
+def _menu_words() -> dict[str, dict[str, str]]:
+    """Each rich-menu button's label and display text -> its postback data."""
+    words: dict[str, dict[str, str]] = {}
+    for name in ("richmenu/main", "richmenu/disaster"):
+        for area in knowledge.load(name)["areas"]:
+            data = dict(parse_qsl(area["data"], keep_blank_values=True))
+            for said in (area["label"], area.get("display")):
+                if said:
+                    words.setdefault(_bare(said), data)
+    return words
+
+
+def _bare(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text)
+
+
+def _menu_tap(text: str) -> dict[str, str] | None:
+    if len(text) > 20:
+        return None
+    data = _menu_words().get(_bare(text))
+    return dict(data) if data else None
 
 
 def _as_menu_tap(inc: Incoming) -> Incoming:

@@ -1,6 +1,7 @@
 """The rich menu is deployed through the real SDK: created, image uploaded, set as default."""
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 
 from bot.extensions import get_services
@@ -40,3 +41,16 @@ def test_menu_taps_reach_the_bot(resident):
     assert "哪一種問題" in out[-1]
     out = resident.deliver(postback_event(resident.user, "flow=welfare"))
     assert "道路報修" in out[0]  # the screener is built: it asks before leaving the road report
+
+
+@pytest.mark.parametrize("menu", ["main", "disaster"])
+def test_a_menu_button_typed_as_text_answers_like_the_tap(app, fake_line, menu):
+    """Elders type what they see on the menu (and old LINE versions send the label as text)."""
+    from services.knowledge import load
+    from tests.helpers import Resident, postback_event
+    for area in load(f"richmenu/{menu}")["areas"]:
+        tapper, typer = Resident(app, fake_line.store), Resident(app, fake_line.store)
+        tapped = tapper.deliver(postback_event(tapper.user, area["data"]))
+        typed = typer.says(area["label"])
+        # the same answer; typed danger words may also begin the report at once (119 comes first)
+        assert typed[:len(tapped)] == tapped, area["label"]

@@ -437,3 +437,20 @@ def test_group_messages_without_a_mention_are_left_alone(app, fake_line):
     r = Resident(app, fake_line.store)
     ev = text_event(r.user, "路燈壞了", source={"type": "group", "groupId": "C" + "a" * 32, "userId": r.user})
     assert r.deliver(ev) == []
+
+
+def test_cases_are_never_listed_in_a_group_chat(resident, app, fake_line):
+    from tests.helpers import group_id, group_postback_event, group_text_event
+    r = resident
+    r.says("我要報修道路坑洞")
+    r.sends_location(*ZUOZHEN_LI)
+    r.taps("略過")
+    r.says("大洞")
+    ref = ref_in(r.taps("確認送出"))
+    group = group_id()
+    for ev in (group_text_event(r.user, group, "我的案件"), group_text_event(r.user, group, f"查詢 {ref}"),
+               group_postback_event(r.user, group, "action=my_cases")):
+        r.deliver(ev)
+        said = fake_line.store.sent(to=group)[-1]["message"]["text"]
+        assert "一對一" in said and ref not in said                   # everyone in the group would read it
+    assert ref in "\n".join(r.says("我的案件"))                          # in the resident's own chat it works
