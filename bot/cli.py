@@ -120,6 +120,9 @@ class _NoCases:
     def my_case(self, user_id, ref):
         return None
 
+    def query(self, name, **kwargs):
+        return None  # nothing is stored for this resident (no subscription, no binding)
+
 
 def understand(text: str) -> dict:
     """One message through the webhook's router: its label, topic, confidence and reply."""

@@ -23,6 +23,8 @@ Hooks (handlers/router.py):
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from typing import Any
 
 from handlers import parsers
@@ -282,16 +284,25 @@ def _said(inc: Incoming, key: str) -> bool:
     return bool(bare) and bare in {nlu.normalize_word(w) for w in knowledge.words(key)}
 
 
-def _ask_village(state: dict[str, Any] | None, inc: Incoming, now: float) -> Outcome:
+def _ask_village(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     if inc.chat_type != "user":
         return Outcome(replies=(Text(t("dengue.subscribe.group")),), keep_state=True)
-    text = _ask_subscribe({})
+    current = ctx.query("services.dengue:subscribed_village", user_id=inc.user_id) if inc.user_id else None
+
+    def worded(texts: list[Text]) -> tuple[Text, ...]:
+        if current is None:
+            return tuple(texts)
+        # Already subscribed: say so, and offer to change the village.
+        name = current or t("dengue.subscribe.all_label")
+        return (Text(t("dengue.subscribe.already", village=name)),
+                *texts[:-1], replace(texts[-1], text=t("dengue.subscribe.change")))
+
     if _active(state):
         # Another conversation is open: keep it, and take the answer from the buttons.
-        return Outcome(replies=tuple(text), keep_state=True)
+        return Outcome(replies=worded(_ask_subscribe({})), keep_state=True)
     sub_state = {"flow": FLOW_ID, "version": VERSION, "step": SUBSCRIBE_STEP, "answers": {}, "history": [],
                  "attempts": 0, "started_at": now, "updated_at": now}
-    return Outcome(replies=tuple(ask(FLOW, sub_state)), state=sub_state)
+    return Outcome(replies=worded(ask(FLOW, sub_state)), state=sub_state)
 
 
 def _subscribe(state: dict[str, Any] | None, village: str | None) -> Outcome:
@@ -319,16 +330,16 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
             return info(inc.data.get("topic"), active=_active(state) and state.get("step") != SUBSCRIBE_STEP)
         if what == "subscribe":
             if "village" not in inc.data:
-                return _ask_village(state, inc, now)
+                return _ask_village(state, inc, ctx, now)
             village = inc.data.get("village")
             if village != "all" and village not in villages.village_names():
-                return _ask_village(state, inc, now)
+                return _ask_village(state, inc, ctx, now)
             return _subscribe(state, None if village == "all" else village)
         if what == "unsubscribe":
             return _unsubscribe(state)
         return None
     if _said(inc, "dengue.subscribe.words"):
-        return _ask_village(state, inc, now)
+        return _ask_village(state, inc, ctx, now)
     if _said(inc, "dengue.unsubscribe.words"):
         return _unsubscribe(state)
     if not state or state.get("flow") != FLOW_ID:

@@ -102,6 +102,13 @@ def subscription(session: Session, user_hash: str) -> DengueSubscription | None:
                            ).scalar_one_or_none()
 
 
+def subscribed_village(session: Session, user_id: str) -> str | None:
+    """A query: ``None`` when not subscribed, ``""`` for the whole district, else the village."""
+    village = session.execute(select(DengueSubscription.village)
+                              .where(DengueSubscription.line_user_id == user_id)).first()
+    return None if village is None else (village[0] or "")
+
+
 def subscribe(session: Session, payload: dict[str, Any], ctx: ActionContext) -> ActionResult:
     """Subscribe (or change the village of) the resident; stores the salted hash and the LINE id a
     push needs, and the village (None: the whole district)."""

@@ -305,6 +305,19 @@ def test_subscribing_keeps_an_open_report(resident, app):
     assert sub.village is None
 
 
+def test_subscribing_again_says_so_and_may_change_the_village(resident, app):
+    r = resident
+    r.says("訂閱防疫提醒")
+    r.taps("草山里")
+    out = r.says("訂閱防疫提醒")
+    assert "已經訂閱" in out[0] and "草山里" in out[0]
+    assert "二寮里" in r.labels()
+    out = r.taps("二寮里")
+    assert "二寮里" in out[0]
+    [sub] = subscriptions(app)
+    assert sub.village == "二寮里"
+
+
 def test_weekly_reminder_goes_once_to_subscribers_who_still_follow(app, fake_line):
     store = fake_line.store
     caoshan, everywhere, gone = (Resident(app, store) for _ in range(3))
