@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from handlers import parsers
-from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Outcome, Step, Submit, begin)
+from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Outcome, Step, Submit, advance, begin)
 from services import knowledge, nlu
 from services import welfare as rules
 from services.knowledge import t
@@ -27,11 +27,11 @@ from services.messages import QuickReply, Text, postback
 from services.submissions import SubmissionDraft
 
 FLOW_ID = "welfare"
-VERSION = 1
+VERSION = 2
 LABELS = ("welfare",)
 MAX_QUESTIONS = 8
-QUESTIONS = ("who", "age", "residence", "household", "income", "movable", "real_estate", "children", "newborn",
-             "care", "other_allowance", "crisis", "special")
+QUESTIONS = ("who", "age", "residence", "household", "income", "movable", "real_estate", "children", "order",
+             "newborn", "care", "other_allowance", "crisis", "special")
 STRUCTURED_STEPS = set(QUESTIONS) | {"result", "consent"}
 MEANS_TESTED = ("low_income_household", "middle_low_income_household", "senior_living_allowance",
                 "disability_living_subsidy", "national_pension_basic_guarantee")
@@ -90,37 +90,145 @@ def age_in(text: str) -> int | None:
     return None
 
 
-def relation_in(text: str) -> str | None:
-    """The person asked about, by the first relation word in the message."""
+def _mentioned(text: str) -> str | None:
+    """The person a message is about, by the first relation word (not the asker's own role)."""
     text = text or ""
     if _self_age_re().search(text):
         return "self"
+    prefixes = knowledge.words("welfare.asker_prefixes")
+    weak = knowledge.words("welfare.weak_self_words")
     best: tuple[int, str] | None = None
+    weak_self, asker_named = False, False
     for rel, words in knowledge.raw("welfare.relation_words").items():
         for w in words:
-            i = text.find(w)
-            if i >= 0 and (best is None or i < best[0]):
-                best = (i, rel)
-    return best[1] if best else None
+            for m in re.finditer(re.escape(w), text):
+                if rel != "self" and any(p in text[max(0, m.start() - len(p) - 2):m.start()] for p in prefixes):
+                    asker_named = True  # 「我是她女兒」: who is asking, not who is asked about
+                    continue
+                if rel == "self" and w in weak:
+                    weak_self = True  # 「幫我…」 gives way to 「幫我的小孩問」
+                    continue
+                if best is None or m.start() < best[0]:
+                    best = (m.start(), rel)
+    if best:
+        return best[1]
+    return "self" if weak_self and not asker_named else None
+
+
+def relation_in(text: str) -> str | None:
+    """The person asked about. A baby born or expected: the parent, asking for the family.
+    An injury or illness happening now is not a screening question (see ``urgent``)."""
+    if is_emergency(text):
+        return None
+    if baby_in(text):
+        return "self"
+    return _mentioned(text)
+
+
+def _has_word(norm: str, key: str) -> bool:
+    return any(nlu.normalize_word(w) in norm for w in knowledge.words(key))
+
+
+def baby_in(text: str) -> bool:
+    return _has_word(nlu.normalize(text or ""), "welfare.baby.words")
+
+
+def baby_facts(text: str) -> dict[str, Any]:
+    """What a message about a baby says clearly: a baby under 2, born within 60 days, its birth order."""
+    norm = nlu.normalize(text or "")
+    facts: dict[str, Any] = {}
+    if _has_word(norm, "welfare.baby.expecting_words") and not _has_word(norm, "welfare.baby.born_words"):
+        return facts
+    if _has_word(norm, "welfare.baby.born_words"):
+        facts["children_under_2"] = {"min": 1, "max": None}
+    if _has_word(norm, "welfare.baby.newborn_words"):
+        facts["newborn_in_last_60_days"] = True
+    for word, order in knowledge.raw("welfare.baby.order").items():
+        if nlu.normalize_word(word) in norm:
+            facts["child_birth_order"] = {"min": 5, "max": None} if order >= 5 else order
+            break
+    return facts
 
 
 def facts_from_text(text: str) -> dict[str, Any]:
     facts: dict[str, Any] = {}
     age = age_in(text)
-    if age is not None:
+    if age is not None and not baby_in(text):  # 「寶寶3個月」 is not the parent's age
         facts["age"] = age
     if any(w in (text or "") for w in knowledge.words("welfare.alone_words")):
         facts["lives_alone"] = True
     if any(w in (text or "") for w in _words("indigenous_words")):
         facts["indigenous"] = True
+    if baby_in(text):
+        facts.update(baby_facts(text))
     return facts
 
 
 def wants_screening(text: str) -> bool:
-    """A question about what someone can get (not about one named service)."""
+    """A question about what someone can get (not about one named service). An injury or illness
+    happening now is not one: it gets 119 first (``urgent``)."""
+    if is_emergency(text):
+        return False
     norm = nlu.normalize(text or "")
     return (age_in(text) is not None or relation_in(text) is not None
             or any(nlu.normalize_word(w) in norm for w in knowledge.words("welfare.screen_words")))
+
+
+# -- an injury or illness happening now: 119 first ---------------------------------------------------
+
+def is_emergency(text: str) -> bool:
+    """An acute injury or illness happening now (跌倒受傷, 中風, 胸痛…), not a past or lasting one
+    (「以前中風過」, 「行動不便」). A word right after a negation (沒有跌倒) does not count."""
+    norm = nlu.normalize(text or "")
+    if not norm:
+        return False
+    negations = [nlu.normalize_word(w) for w in knowledge.words("welfare.emergency.negations")]
+    hit = False
+    for w in knowledge.words("welfare.emergency.words"):
+        word = nlu.normalize_word(w)
+        for m in re.finditer(re.escape(word), norm):
+            if not any(norm[:m.start()].endswith(n) for n in negations):
+                hit = True
+                break
+        if hit:
+            break
+    if not hit:
+        return False
+    if _has_word(norm, "welfare.emergency.now_words"):
+        return True
+    return not _has_word(norm, "welfare.emergency.past_words")
+
+
+def _answered_by_others(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> bool:
+    """Dengue's warning signs and disaster's trapped-person words have their own urgent answers;
+    inside a disaster report its steps give 119 themselves."""
+    from handlers import dengue, disaster
+    if state and state.get("flow") == disaster.FLOW_ID:
+        return True
+    return any(hook(state, inc, ctx, now) is not None for hook in (dengue.urgent, disaster.urgent))
+
+
+def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
+    """「我爸中風了怎麼辦」: call 119 / go to the emergency room now; only then, gently, what the
+    office can help with afterwards (長照 1966, the screener) — never the quiz straight away."""
+    if inc.kind != "text" or not is_emergency(inc.text):
+        return None
+    if _answered_by_others(state, inc, ctx, now):
+        return None
+    fire = knowledge.contacts()["emergency"]["fire_ambulance"]
+    ltc = rules.contact("long_term_care")
+    who = _mentioned(inc.text) or "family"
+    items: tuple[QuickReply, ...] = (QuickReply("uri", t("welfare.emergency.call_fire", fire=fire), uri=f"tel:{fire}"),)
+    after = t("welfare.emergency.after", subject=t(f"welfare.subject.{who}"), ltc=ltc)
+    if state:
+        items += (postback(t("common.label.continue"), "cmd=continue"),)
+        after += "\n" + t("welfare.emergency.back_to_flow")
+    else:
+        items += (QuickReply("uri", t("welfare.emergency.call_ltc", ltc=ltc), uri=f"tel:{ltc}"),
+                  postback(t("flows.welfare"), "flow=welfare"))
+    replies = (Text(t("welfare.emergency.call", fire=fire)), Text(after, items))
+    return Outcome(replies=replies, keep_state=True,
+                   meta={"intent": "welfare", "topic": "emergency", "confidence": 1.0})
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -142,7 +250,8 @@ def _asked(a: dict[str, Any]) -> list[str]:
 
 
 def _budget(a: dict[str, Any]) -> bool:
-    return len(_asked(a)) < MAX_QUESTIONS
+    """Fewer than 8 questions asked; 「請問是幫誰問呢？」 does not count."""
+    return len([q for q in _asked(a) if q != "who"]) < MAX_QUESTIONS
 
 
 def _age(a: dict[str, Any]) -> tuple[float, float | None] | None:
@@ -172,8 +281,10 @@ def _unsure(step: str) -> QuickReply:
 
 
 def _accept(a: dict[str, Any], step: str, facts: dict[str, Any] | None = None, **more: Any) -> Accept:
+    """The answer, and the next question by this person's priorities (or the result)."""
     merged = {**_facts(a), **(facts or {})}
-    return Accept({"facts": merged, "asked": _asked(a) + [step], **more})
+    updates = {"facts": merged, "asked": _asked(a) + [step], **more}
+    return Accept(updates, goto=next_question({**a, **updates}) or "result")
 
 
 def _value(inc: Incoming, step: str) -> str | None:
@@ -182,16 +293,18 @@ def _value(inc: Incoming, step: str) -> str | None:
     return None
 
 
-def _by_label(inc: Incoming, options: dict[str, str]) -> str | None:
-    """A typed answer: the option's number or its words."""
+def _by_label(inc: Incoming, options: dict[str, str], numbered: bool = False) -> str | None:
+    """A typed answer: the option's words; its number only where the question shows numbered
+    choices (none of the screener's buttons do: 「2」 on the residence question is not option 2)."""
     if inc.kind != "text":
         return None
     keys = list(options)
-    n = parsers.choice_number(inc.text, len(keys))
+    n = parsers.choice_number(inc.text, len(keys)) if numbered else None
     if n is not None:
         return keys[n]
     typed = parsers.normalize(inc.text)
     for k, label in options.items():
+        label = parsers.normalize(label)  # full-width 「，」 as typed text is normalised
         if typed == label or (len(typed) >= 2 and typed in label):
             return k
     if typed in _words("unsure_words"):
@@ -202,9 +315,10 @@ def _by_label(inc: Incoming, options: dict[str, str]) -> str | None:
 @functools.cache
 def _amount_re() -> re.Pattern[str]:
     wan, qian, yuan = (re.escape(_p(k)) for k in ("ten_thousand", "thousand", "dollar"))
-    tail = "|".join(re.escape(w) for w in _words("approx_suffixes"))
-    return re.compile(rf"^{re.escape(_p('approx_prefix'))}?([0-9]+(?:\.[0-9]+)?)\s*({wan}|{qian}|{yuan})?"
-                      rf"\s*(?:([0-9]){qian}?)?\s*{yuan}?(?:{tail})?$")
+    head = "|".join(re.escape(w) for w in sorted(_words("approx_prefixes"), key=len, reverse=True))
+    tail = "|".join(re.escape(w) for w in sorted(_words("approx_suffixes"), key=len, reverse=True))
+    return re.compile(rf"^(?:{head})?([0-9]+(?:\.[0-9]+)?)\s*({wan}|{qian}|{yuan})?"
+                      rf"\s*(?:([0-9]){qian}?)?\s*{yuan}?(?:{tail})*$")
 
 
 def amount_in(text: str) -> int | None:
@@ -225,22 +339,22 @@ def amount_in(text: str) -> int | None:
 
 
 def _fmt(n: float) -> str:
-    n = int(n)
-    if n >= 10000 and n % 10000 == 0:
-        return f"{n // 10000}{_p('ten_thousand')}"
-    return f"{n:,}"
+    """Amounts on the buttons read like those in the reasons (services.welfare.ntd)."""
+    return rules.ntd(n)
 
 
 def _range_items(step: str, cuts: list[int], unit: str, zero_label: str | None = None) -> list[tuple[str, dict]]:
-    """Buttons for ranges between the cuts (each cut is the top of a range, inclusive)."""
+    """Buttons for ranges between the cuts (each cut is the top of a range, inclusive). The facts
+    keep the exact edges; a label in 萬 shows the lower edge as the cut below it (「250萬～275萬元」)."""
     cuts = sorted(set(c for c in cuts if c > 0))
     items: list[tuple[str, dict]] = []
     if zero_label:
         items.append((zero_label, {"min": 0, "max": 0}))
     low = 0
     for c in cuts:
+        shown_low = _fmt(low + 1) if c < 100000 else rules.ntd(low, wan=True)  # both ends in one format
         label = t("welfare.range.at_most", high=_fmt(c) + unit) if low == 0 else \
-            t("welfare.range.between", low=_fmt(low + 1), high=_fmt(c) + unit)
+            t("welfare.range.between", low=shown_low, high=_fmt(c) + unit)
         items.append((label, {"min": low if low == 0 else low + 1, "max": c}))
         low = c
     items.append((t("welfare.range.above", low=_fmt(low) + unit), {"min": low + 1, "max": None}))
@@ -337,34 +451,66 @@ def _parse_who(inc: Incoming, a: dict[str, Any], ctx: Context):
     if value is None and inc.kind == "text":
         value = relation_in(inc.text)
     if value in options or value in knowledge.raw("welfare.subject"):
-        return Accept({"relation": value, "asked": _asked(a) + ["who"]})
+        updates = {"relation": value, "asked": _asked(a) + ["who"]}
+        return Accept(updates, goto=next_question({**a, **updates}) or "result")
     return Invalid()
 
 
 AGE_BUCKETS = {"under_18": {"min": 0, "max": 17}, "18_49": {"min": 18, "max": 49}, "50_54": {"min": 50, "max": 54},
                "55_64": {"min": 55, "max": 64}, "65_79": {"min": 65, "max": 79}, "80_89": {"min": 80, "max": 89},
-               "90_99": {"min": 90, "max": 99}, "100_up": {"min": 100, "max": None}}
+               "90_99": {"min": 90, "max": 99}, "100_up": {"min": 100, "max": None},
+               # a child asked about
+               "under_2": {"min": 0, "max": 1}, "2_5": {"min": 2, "max": 5}, "6_11": {"min": 6, "max": 11},
+               "12_17": {"min": 12, "max": 17}, "18_64": {"min": 18, "max": 64}, "65_up": {"min": 65, "max": None},
+               # a parent of a baby
+               "18_29": {"min": 18, "max": 29}, "30_39": {"min": 30, "max": 39}, "40_49": {"min": 40, "max": 49},
+               "50_64": {"min": 50, "max": 64}}
+
+
+def _age_kind(a: dict[str, Any]) -> str:
+    """Which age buttons fit: a child's, a young parent's, or the usual (elders')."""
+    if a.get("relation") == "child":
+        return "child"
+    return "young" if a.get("baby") else "other"
+
+
+def _age_options(a: dict[str, Any]) -> dict[str, str]:
+    kind = _age_kind(a)
+    return knowledge.raw("welfare.age.options" if kind == "other" else f"welfare.age.{kind}_options")
 
 
 def _ask_age(a: dict[str, Any]) -> list[Text]:
-    options = knowledge.raw("welfare.age.options")
-    return [Text(t("welfare.age.ask", subject=subject(a)), tuple(_choice("age", k, v) for k, v in options.items()))]
+    example = knowledge.raw("welfare.age.examples")[_age_kind(a)]
+    return [Text(t("welfare.age.ask", subject=subject(a), example=example),
+                 tuple(_choice("age", k, v) for k, v in _age_options(a).items()))]
+
+
+def _age_accept(a: dict[str, Any], age: Any) -> Accept:
+    facts: dict[str, Any] = {"age": age}
+    r = rules.as_range(age)
+    if a.get("relation") == "child" and r and r[1] is not None and r[1] < 2:
+        facts["children_under_2"] = {"min": 1, "max": None}  # the family has a child under 2
+        if r[0] >= 1:
+            facts["newborn_in_last_60_days"] = False
+    return _accept(a, "age", facts)
 
 
 def _parse_age(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = _value(inc, "age")
     if value in AGE_BUCKETS:
-        return _accept(a, "age", {"age": AGE_BUCKETS[value]})
+        return _age_accept(a, AGE_BUCKETS[value])
     if inc.kind == "text":
         typed = parsers.normalize(inc.text).rstrip("".join(_words("age_units")))
         n = int(typed) if typed.isdigit() else chinese_number(typed)
         if n is None:
             n = age_in(inc.text)
+        if n is None and any(w in inc.text for w in knowledge.words("welfare.age.zero_words")):
+            n = 0  # 「剛出生」, 「3個月」
         if n is not None and 0 <= n <= 120:
-            return _accept(a, "age", {"age": n})
-        label = _by_label(inc, knowledge.raw("welfare.age.options"))
+            return _age_accept(a, n)
+        label = _by_label(inc, _age_options(a))
         if label in AGE_BUCKETS:
-            return _accept(a, "age", {"age": AGE_BUCKETS[label]})
+            return _age_accept(a, AGE_BUCKETS[label])
     return Invalid()
 
 
@@ -387,6 +533,9 @@ def _ask_residence(a: dict[str, Any]) -> list[Text]:
 
 def _parse_residence(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = _value(inc, "residence") or _by_label(inc, knowledge.raw("welfare.residence.options"))
+    if value is None and inc.kind == "text":  # 「跟我們住」, 「住安養院」
+        value = next((k for k, words in knowledge.raw("welfare.residence.words").items()
+                      if any(w in inc.text for w in words)), None)
     if value == "unsure":
         return _accept(a, "residence")
     if value in RESIDENCE:
@@ -403,11 +552,32 @@ def _ask_household(a: dict[str, Any]) -> list[Text]:
     return [Text(t("welfare.household.ask", subject=subject(a)), items)]
 
 
+@functools.cache
+def _count_re() -> re.Pattern[str]:
+    numerals = "".join(_p("digits")) + _p("ten")
+    units = "|".join(re.escape(u) for u in _words("count_suffixes"))
+    return re.compile(rf"([0-9]{{1,2}}|[{numerals}]{{1,3}})\s*(?:{units})")
+
+
+def people_in(text: str) -> int | None:
+    """A number of people: 「2」, 「兩個人」, 「三個」, 「我跟我哥跟媽媽三個」."""
+    typed = parsers.normalize(text).rstrip("".join(_words("count_suffixes")))
+    if typed.isdigit():
+        return int(typed)
+    if chinese_number(typed):
+        return chinese_number(typed)
+    found = _count_re().findall(parsers.normalize(text))
+    if found:
+        raw = found[-1]
+        return int(raw) if raw.isdigit() else chinese_number(raw)
+    return None
+
+
 def _parse_household(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = _value(inc, "household")
     if value is None and inc.kind == "text":
-        typed = parsers.normalize(inc.text).rstrip("".join(_words("count_suffixes")))
-        value = typed if typed.isdigit() else (str(chinese_number(typed)) if chinese_number(typed) else None)
+        n = people_in(inc.text)
+        value = str(n) if n else None
         if value is None and parsers.normalize(inc.text) in _words("unsure_words"):
             value = "unsure"
     if value == "unsure":
@@ -452,6 +622,9 @@ CHILDREN = {"none": {"children_under_2": 0, "newborn_in_last_60_days": False},
                for k, v in (("first", 1), ("second", 2), ("third", 3), ("fourth", 4),
                             ("fifth", {"min": 5, "max": None}))}}
 _ask_children, _parse_children = _simple_options("children", CHILDREN)
+ORDER = {k: {"child_birth_order": v} for k, v in (("first", 1), ("second", 2), ("third", 3), ("fourth", 4),
+                                                 ("fifth", {"min": 5, "max": None}))}
+_ask_order, _parse_order = _simple_options("order", ORDER)
 CRISIS = {k: {"crisis": k} for k in ("none", "death_in_family", "injury_or_illness", "lost_income", "disaster", "other")}
 _ask_crisis, _parse_crisis = _simple_options("crisis", CRISIS)
 
@@ -460,7 +633,9 @@ def _yes_no(name: str, fact: str, yes_label: str | None = None, no_label: str | 
     def ask(a: dict[str, Any]) -> list[Text]:
         items = (_choice(name, "yes", t(yes_label) if yes_label else t("welfare.yes_label")),
                  _choice(name, "no", t(no_label) if no_label else t("welfare.no_label")), _unsure(name))
-        return [Text(t(f"welfare.{name}.ask", subject=subject(a)), items)]
+        key = f"welfare.{name}.ask_family" if name == "special" and a.get("relation") == "child" else \
+            f"welfare.{name}.ask"
+        return [Text(t(key, subject=subject(a)), items)]
 
     def parse(inc: Incoming, a: dict[str, Any], ctx: Context):
         value = _value(inc, name)
@@ -540,46 +715,88 @@ def _gate_unknown(r: rules.Result) -> bool:
 GATES = ("crisis", "child_under_2", "newborn", "special_circumstance", "disability_certificate", "care_group")
 
 
+SENIOR_GATES = ("age", "born_before_cutoff", "born_for_gift", "born_for_gift_native", "care_group")
+
+
+def _too_young(r: rules.Result, results: list[rules.Result]) -> bool:
+    """Does not fit because it is for older people (the first failed check is about age, or it
+    needs the senior allowance, which does not fit because of age)."""
+    failed = [c for c in r.checks if c.status == "failed"]
+    if not failed:
+        return False
+    if failed[0].name == "receives_senior_allowance":
+        base = next((x for x in results if x.programme == "senior_living_allowance"), None)
+        return base is not None and _too_young(base, results)
+    return failed[0].name in SENIOR_GATES and failed[0].fact == "age"
+
+
+def groups(results: list[rules.Result]) -> dict[str, list[rules.Result]]:
+    """The cards, by title: likely, to check, "ask if needed" (only a fact we did not ask), not fitting.
+    The counts on the summary are the sizes of these groups, so counts and card titles agree."""
+    other = [r for r in results if _gate_unknown(r)]
+    return {"likely_eligible": [r for r in results if r.outcome == "likely_eligible"],
+            "needs_review": [r for r in results if r.outcome == "needs_review" and r not in other],
+            "ask_if_needed": other,
+            "not_eligible": [r for r in results if r.outcome == "not_eligible"]}
+
+
+def counts_text(g: dict[str, list[rules.Result]], sep: str) -> str:
+    return sep.join(t(f"welfare.result.count.{k}", n=len(v)) for k, v in g.items()
+                    if v or k == "likely_eligible")
+
+
 def result_flex(a: dict[str, Any], results: list[rules.Result]) -> dict[str, Any]:
     as_of = _as_of(a)
-    count = {o: sum(1 for r in results if r.outcome == o) for o in rules.OUTCOMES}
+    g = groups(results)
     head = [_txt(t("welfare.result.title"), size="xl", weight="bold"),
             _txt(t("welfare.result.who", subject=subject(a),
                    date=t("welfare.date", year=rules.roc(as_of), month=as_of.month, day=as_of.day)),
                  size="sm", color="#666666"),
-            _txt(t("welfare.result.counts", likely=count["likely_eligible"], review=count["needs_review"],
-                   no=count["not_eligible"]), size="lg", weight="bold", margin="lg"),
+            _txt(counts_text(g, t("welfare.result.count_sep")), size="lg", weight="bold", margin="lg"),
             _txt(t("welfare.result.disclaimer"), size="md", margin="lg", color="#B00020")]
     if any(r.stale for r in results):
         head.append(_txt(t("welfare.result.stale", year=rules.roc(as_of)), size="md", margin="lg"))
     summary = {"type": "bubble", "size": "mega",
                "body": {"type": "box", "layout": "vertical", "contents": head},
                "footer": {"type": "box", "layout": "vertical", "contents": _buttons()}}
-    other = [r for r in results if _gate_unknown(r)]
-    shown = [r for r in results if r.outcome != "not_eligible" and r not in other]
+    other = g["ask_if_needed"]
+    shown = g["likely_eligible"] + g["needs_review"]
     room = MAX_BUBBLES - 3
     bubbles = [summary] + [_programme_bubble(r, as_of) for r in shown[:room]]
     if other:
         bubbles.append({"type": "bubble", "size": "mega",
                         "header": {"type": "box", "layout": "vertical", "backgroundColor": COLORS["needs_review"],
                                    "paddingAll": "16px",
-                                   "contents": [_txt(t("welfare.result.other_title"), color="#FFFFFF",
+                                   "contents": [_txt(t("welfare.result.count.ask_if_needed", n=len(other)),
+                                                     color="#FFFFFF",
                                                      size="xl", weight="bold")]},
                         "body": {"type": "box", "layout": "vertical",
                                  "contents": [_txt(f"・{r.name}：{r.reasons[0].lstrip('❓ ')}", size="md", margin="md")
                                               for r in other]}})
-    rest = [r for r in results if r.outcome == "not_eligible"]
+    rest = g["not_eligible"]
+    young = [r for r in rest if _too_young(r, results)]
+    young = young if len(young) >= 2 else []
     lines = []
     for r in rest:
+        if r in young:
+            continue
         why = next((x for x in r.reasons if x.startswith("❌")), "")
         lines.append(f"・{r.name}：{why.lstrip('❌ ')}" if why else f"・{r.name}")
+    if young:  # programmes for older people: one line, not one "does not fit" each
+        lowest = min(int(c.threshold) for r in young for c in r.checks
+                     if c.status == "failed" and c.name in SENIOR_GATES and isinstance(c.threshold, (int, float)))\
+            if any(isinstance(c.threshold, (int, float)) for r in young for c in r.checks
+                   if c.status == "failed" and c.name in SENIOR_GATES) else 65
+        lines.append(t("welfare.result.senior_skipped", count=len(young), age=lowest, subject=subject(a),
+                       names=t("welfare.result.senior_names_sep").join(r.name for r in young)))
     if len(shown) > room:
         lines.append(t("welfare.result.more", count=len(shown) - room))
     if lines:
         bubbles.append({"type": "bubble", "size": "mega",
                         "header": {"type": "box", "layout": "vertical", "backgroundColor": COLORS["not_eligible"],
                                    "paddingAll": "16px",
-                                   "contents": [_txt(t("welfare.result.not_fit_title"), color="#FFFFFF",
+                                   "contents": [_txt(t("welfare.result.count.not_eligible", n=len(rest)),
+                                                     color="#FFFFFF",
                                                      size="xl", weight="bold")]},
                         "body": {"type": "box", "layout": "vertical",
                                  "contents": [_txt(x, size="md", margin="md") for x in lines]},
@@ -589,8 +806,7 @@ def result_flex(a: dict[str, Any], results: list[rules.Result]) -> dict[str, Any
 
 def _ask_result(a: dict[str, Any]) -> list[Text]:
     results = results_for(a)
-    count = {o: sum(1 for r in results if r.outcome == o) for o in rules.OUTCOMES}
-    alt = t("welfare.result.alt", likely=count["likely_eligible"], review=count["needs_review"])
+    alt = t("welfare.result.alt", counts=counts_text(groups(results), t("welfare.result.alt_sep")))
     items = (postback(t("welfare.result.callback"), f"{RESULT_DATA}&value=callback"),
              postback(t("welfare.result.done"), f"{RESULT_DATA}&value=done"))
     return [Text(alt, flex=result_flex(a, results)), Text(t("welfare.result.after"), items)]
@@ -660,9 +876,9 @@ def draft(inc: Incoming, a: dict[str, Any], phone: str) -> SubmissionDraft:
         owner_section=knowledge.load("workflow")["owners"][FLOW_ID], answers=answers)
 
 
-def _q(name: str, relevant) -> Step:
+def _q(name: str) -> Step:
     ask, parse = STEP_FUNCS[name]
-    return Step(name, ask, parse, when=lambda a: name not in _asked(a) and _budget(a) and relevant(a))
+    return Step(name, ask, parse, when=lambda a: next_question(a) == name)
 
 
 STEP_FUNCS = {
@@ -670,6 +886,7 @@ STEP_FUNCS = {
     "residence": (_ask_residence, _parse_residence), "household": (_ask_household, _parse_household),
     "income": (_ask_income, _parse_income), "movable": (_ask_movable, _parse_movable),
     "real_estate": (_ask_real_estate, _parse_real_estate), "children": (_ask_children, _parse_children),
+    "order": (_ask_order, _parse_order),
     "newborn": (_ask_newborn, _parse_newborn), "care": (_ask_care, _parse_care),
     "other_allowance": (_ask_other, _parse_other), "crisis": (_ask_crisis, _parse_crisis),
     "special": (_ask_special, _parse_special),
@@ -681,28 +898,86 @@ def _has_baby(a: dict[str, Any]) -> bool:
     return bool(r and r[0] >= 1)
 
 
+def _known(a: dict[str, Any], *facts: str) -> bool:
+    return any(f in _facts(a) for f in facts)
+
+
+# Whether a question can still change the result for this person.
+RELEVANT = {
+    "who": lambda a: not a.get("relation"),
+    "age": lambda a: not _known(a, "age"),
+    "residence": lambda a: not _known(a, "registered_in_tainan"),
+    "household": lambda a: not _known(a, "household_size"),
+    "income": lambda a: not _known(a, "household_monthly_income"),
+    "movable": lambda a: not _known(a, "household_movable_assets") and _means_relevant(a),
+    "real_estate": lambda a: not _known(a, "household_real_estate") and _means_relevant(a),
+    "children": lambda a: not _known(a, "children_under_2") and a.get("relation") != "child"
+    and _age_may_be(a, 16, 49),
+    "order": lambda a: _has_baby(a) and not _known(a, "child_birth_order"),
+    "newborn": lambda a: not _known(a, "newborn_in_last_60_days") and _has_baby(a)
+    and (a.get("relation") != "child" or _age_may_be(a, 0, 0)),
+    "care": lambda a: not _known(a, "needs_daily_care", "disability_level"),
+    "other_allowance": lambda a: not _known(a, "receives_other_allowance") and _age_may_be(a, 65, None),
+    "crisis": lambda a: not _known(a, "crisis"),
+    "special": lambda a: not _known(a, "single_parent_or_special_circumstance")
+    and (a.get("relation") == "child" or _age_may_be(a, 16, 64)),
+}
+
+# The order questions are asked in, by who is asked about: within 8 questions, the ones that decide
+# the programmes likely for this person come first (an elder: assets, care, other allowances; a
+# young family: the baby, single parent, a crisis; a child: health).
+PLANS = {
+    "elder": ("who", "age", "residence", "household", "income", "movable", "real_estate", "care",
+              "other_allowance", "crisis", "special", "children", "order", "newborn"),
+    "working_age": ("who", "age", "residence", "household", "income", "children", "order", "newborn", "special",
+                    "crisis", "movable", "real_estate", "care", "other_allowance"),
+    "baby": ("who", "residence", "household", "income", "children", "order", "newborn", "age", "special", "crisis",
+             "movable", "real_estate", "care", "other_allowance"),
+    "child": ("who", "age", "residence", "household", "income", "care", "order", "newborn", "special", "crisis",
+              "movable", "real_estate", "other_allowance"),
+}
+
+
+def plan(a: dict[str, Any]) -> tuple[str, ...]:
+    if a.get("relation") == "child":
+        return PLANS["child"]
+    if a.get("baby"):
+        return PLANS["baby"]
+    r = _age(a)
+    return PLANS["working_age"] if r is not None and r[1] is not None and r[1] < 50 else PLANS["elder"]
+
+
+def next_question(a: dict[str, Any]) -> str | None:
+    """The next question for this person, or None when the result is due."""
+    for name in plan(a):
+        if name in _asked(a) or not RELEVANT[name](a):
+            continue
+        if name == "who" or _budget(a):
+            return name
+    return None
+
+
 FLOW = Flow(
     id=FLOW_ID,
     version=VERSION,
     steps=(
-        _q("who", lambda a: not a.get("relation")),
-        _q("age", lambda a: "age" not in _facts(a)),
-        _q("residence", lambda a: "registered_in_tainan" not in _facts(a)),
-        _q("household", lambda a: "household_size" not in _facts(a)),
-        _q("income", lambda a: "household_monthly_income" not in _facts(a)),
-        _q("movable", lambda a: "household_movable_assets" not in _facts(a) and _means_relevant(a)),
-        _q("real_estate", lambda a: "household_real_estate" not in _facts(a) and _means_relevant(a)),
-        _q("children", lambda a: "children_under_2" not in _facts(a) and _age_may_be(a, 16, 49)),
-        _q("newborn", lambda a: "newborn_in_last_60_days" not in _facts(a) and _has_baby(a)),
-        _q("care", lambda a: "needs_daily_care" not in _facts(a) and "disability_level" not in _facts(a)),
-        _q("other_allowance", lambda a: "receives_other_allowance" not in _facts(a) and _age_may_be(a, 65, None)),
-        _q("crisis", lambda a: "crisis" not in _facts(a)),
-        _q("special", lambda a: "single_parent_or_special_circumstance" not in _facts(a) and _age_may_be(a, 16, 64)),
+        *(_q(name) for name in QUESTIONS),
         Step("result", _ask_result, _parse_result),
         Step("consent", _ask_consent, _parse_consent, when=lambda a: bool(a.get("callback"))),
         Step("phone", _ask_phone, _parse_phone, when=lambda a: bool(a.get("consented"))),
     ),
 )
+
+
+def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
+    """A typed answer that fits the question asked (「一個人住」, 「兩個人」) is that answer, even when
+    it also reads like a new question to the router."""
+    if not state or state.get("flow") != FLOW_ID or inc.kind != "text" or state.get("step") not in QUESTIONS:
+        return None
+    step = FLOW.step(state["step"])
+    if step is None or not isinstance(step.parse(inc, dict(state.get("answers") or {}), ctx), Accept):
+        return None
+    return advance(FLOW, state, inc, ctx, now)
 
 
 def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
@@ -716,6 +991,8 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
         if relation:
             answers["relation"] = relation
         answers["facts"] = facts_from_text(inc.text)
+        if baby_in(inc.text):
+            answers["baby"] = True  # a parent asking for a young family
     if answers.get("relation"):
         pre.append(Text(t("welfare.intro_known", subject=subject(answers))))
     else:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -74,6 +75,11 @@ def _load(directory: str) -> dict[str, dict]:
 
 def parameter_files(directory: Path | None = None) -> dict[str, dict]:
     return _load(str(directory or PARAMS_DIR))
+
+
+def contact(name: str) -> str:
+    """A phone number the screener gives (``contacts`` in common.yaml, with its source)."""
+    return str(parameter_files()["common"]["contacts"][name]["phone"])
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -173,7 +179,29 @@ def _mul(r: Range, k: Range) -> Range:
 
 
 def money(n: float | None) -> str:
-    return "" if n is None else f"{int(n) if float(n).is_integer() else n:,}"
+    """A whole number with commas; a fraction is dropped (38,787.5 -> 38,787)."""
+    return "" if n is None else f"{math.floor(float(n) + 1e-9):,}"
+
+
+def ntd(n: float | None, wan: bool = False) -> str:
+    """An amount of money as an elder reads it, one format everywhere (buttons and reasons):
+    under 100,000 whole 元 with commas (15,515); from 100,000 in 萬 with at most one decimal
+    (250萬, 353.3萬). Rounded down (the safe side of a "… or less" line, with 1 元 of slack so
+    that 4,999,999 reads 500萬); 約 when rounding changed the number."""
+    if n is None:
+        return ""
+    n = float(n)
+    if n < 100000 and not (wan and n >= 10000):
+        shown, exact = money(n), float(n).is_integer()
+    else:
+        tenths = math.floor((n + 1) / 1000)
+        shown = f"{tenths // 10:,}" + (f".{tenths % 10}" if tenths % 10 else "") + t("welfare.unit.wan")
+        exact = abs(tenths * 1000 - n) <= 1
+    return shown if exact else t("welfare.about") + shown
+
+
+def _num(n: float | None, unit: str) -> str:
+    return ntd(n) if unit == t("welfare.unit.ntd") else money(n)
 
 
 def roc(day: dt.date) -> int:
@@ -207,17 +235,17 @@ def _range_text(r: Range | None, unit: str) -> str:
         return ""
     lo, hi = r
     if hi is not None and lo == hi:
-        return t("welfare.value.exact", value=money(lo), unit=unit)
+        return t("welfare.value.exact", value=_num(lo, unit), unit=unit)
     if hi is None:
-        return t("welfare.value.at_least", value=money(lo), unit=unit)
+        return t("welfare.value.at_least", value=_num(lo, unit), unit=unit)
     if lo <= 0:
-        return t("welfare.value.at_most", value=money(hi), unit=unit)
-    return t("welfare.value.between", low=money(lo), high=money(hi), unit=unit)
+        return t("welfare.value.at_most", value=_num(hi, unit), unit=unit)
+    return t("welfare.value.between", low=_num(lo, unit), high=_num(hi, unit), unit=unit)
 
 
 def _rule_text(op: str, threshold: Any, unit: str) -> str:
     return t(f"welfare.op.{ {'<=': 'le', '<': 'lt', '>=': 'ge', '>': 'gt'}[op] }",
-             value=money(threshold), unit=unit)
+             value=_num(threshold, unit), unit=unit)
 
 
 def compare(r: Range, op: str, lo_t: float, hi_t: float) -> str:
@@ -276,8 +304,16 @@ class Screening:
                    effective_from=param.effective_from.isoformat() if param.effective_from else None,
                    param_status=param.status, stale=bool(param.stale))
         rule = _rule_text(op, param.value, unit) if param.value is not None else ""
-        if per_extra is not None and per_extra.value is not None:
-            rule = t("welfare.rule_plus", rule=rule, extra=money(per_extra.value))
+        size_known = self._extra_size is not None and self._extra_size[1] == self._extra_size[0]
+        if per_extra is not None and per_extra.value is not None and param.value is not None and size_known \
+                and not param.pending and not per_extra.pending:
+            # total with total: this household's own line, and how it is made
+            n = int(self._extra_size[0])
+            total = float(param.value) + float(per_extra.value) * (n - 1)
+            rule = t("welfare.rule_household", size=n, rule=_rule_text(op, total, unit),
+                     base=_num(param.value, unit), extra=_num(per_extra.value, unit))
+        elif per_extra is not None and per_extra.value is not None:
+            rule = t("welfare.rule_plus", rule=rule, extra=_num(per_extra.value, unit))
         elif scale is not None:
             rule = t("welfare.rule_per_person", rule=rule)
         pieces = [param] + ([per_extra] if per_extra is not None else [])
@@ -306,7 +342,9 @@ class Screening:
         status = compare(r, op, *bounds(False))
         fact_text = _range_text(r, unit)
         if scale is not None:
-            fact_text = t("welfare.value.household", value=fact_text,
+            # per person with per person: the household's amount divided by its size, then the total
+            per_person = (r[0] / scale[1] if scale[1] else 0.0, None if r[1] is None else r[1] / scale[0])
+            fact_text = t("welfare.value.per_person", value=_range_text(per_person, unit), total=fact_text,
                           size=_range_text(scale, t("welfare.unit.people")))
         if status == "unknown" and (param.pending or (per_extra is not None and per_extra.pending)) \
                 and compare(r, op, *bounds(True)) != "unknown":
@@ -564,8 +602,10 @@ def _care_group(s: Screening, min_age: Param, indigenous_min: Param) -> Check:
         old = compare(age, ">=", min_age.value, min_age.value)
         native_old = compare(age, ">=", indigenous_min.value, indigenous_min.value) if indigenous_min.usable else "unknown"
         if old == "failed" and (native_old == "failed" or indigenous is False):
-            return Check("care_group", "failed", "age", s.facts.get("age"), threshold=min_age.value, op=">=",
-                         reason=t("welfare.checks.care_group.young", age=money(min_age.value),
+            # Younger people qualify with a disability certificate: not knowing it is not a "no".
+            outcome, key = ("failed", "young") if level == "none" else ("unknown", "young_unknown")
+            return Check("care_group", outcome, "age", s.facts.get("age"), threshold=min_age.value, op=">=",
+                         reason=t(f"welfare.checks.care_group.{key}", age=money(min_age.value),
                                   native=money(indigenous_min.value)))
         if care is True and (old == "passed" or (native_old == "passed" and indigenous)):
             return Check("care_group", "passed", "needs_daily_care", care, threshold=min_age.value, op=">=",
@@ -900,7 +940,7 @@ def case_view(answers: dict[str, Any] | None) -> dict[str, Any] | None:
 def amount_text(amount: int | None, unit: str) -> str:
     if amount is None:
         return t("welfare.amount.none_text")
-    return t(f"welfare.amount.unit_{unit if unit in ('month', 'once', 'year') else 'once'}", amount=money(amount))
+    return t(f"welfare.amount.unit_{unit if unit in ('month', 'once', 'year') else 'once'}", amount=ntd(amount))
 
 
 def fact_text(key: str, value: Any) -> str:

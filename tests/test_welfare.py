@@ -73,8 +73,8 @@ def test_menu_tap_for_myself_gets_a_readable_result_and_nothing_is_stored(reside
     assert r.labels()[:2] == ["我自己", "媽媽"]
     r.taps("我自己")
     assert "您今年幾歲" in r.last_messages[-1]["text"]
-    asked = 1 + answer_until_result(r, ELDER)
-    assert asked <= 8
+    asked = answer_until_result(r, ELDER)
+    assert asked <= 8                                                     # 「幫誰問」 does not count
     [flex] = flexes(r)
     assert "不是正式審核" in flex["altText"] and OFFICE in flex["altText"]
     carousel = flex["contents"]
@@ -156,7 +156,9 @@ def test_typed_answers_and_ranges(resident, app):
     r.deliver(postback_event(r.user, "flow=welfare"))
     r.says("自己")
     r.says("八十五歲")
-    r.says("1")                                   # first residence option
+    out = r.says("1")                             # no numbers on the buttons: not "option 1"
+    assert "戶籍" in out[-1] and "住在哪裡" in out[-1] and "戶籍臺南，一個人住" in r.labels()
+    r.says("一個人住")
     out = r.says("2")                             # two people
     assert "這2人" in out[-1] and "31,030元以下" in r.labels()
     out = r.says("3萬")
@@ -204,3 +206,133 @@ def test_cli_prints_every_programme(tmp_path):
         assert x["outcome"] in welfare.OUTCOMES
     res = CliRunner().invoke(cli_app.cli, ["welfare-screen", "--facts", str(facts), "--as-of", "2026-13-01"])
     assert res.exit_code != 0
+
+
+# -- acceptance findings -----------------------------------------------------------------------------
+
+def card_titles(carousel: dict) -> list[str]:
+    return [b["header"]["contents"][-1]["text"] if len(b["header"]["contents"]) == 1
+            else b["header"]["contents"][0]["text"] for b in carousel["contents"] if b.get("header")]
+
+
+def test_an_injury_or_illness_now_gets_119_first_never_the_quiz(resident):
+    r = resident
+    out = r.says("我阿嬤在家跌倒受傷了怎麼辦")
+    assert "119" in out[0] and "急診" in out[0]
+    assert "1966" in out[-1] and OFFICE in out[-1] and "阿嬤" in out[-1]
+    assert not any("幾歲" in x or "幫誰問" in x for x in out)
+    assert {"打 119", "長照專線 1966", "福利補助試算"} <= set(r.labels())
+    assert r.button("打 119")["action"]["uri"] == "tel:119"
+    out = r.says("我爸中風了怎麼辦")
+    assert "119" in out[0] and not any("幾歲" in x for x in out)
+    # only then, gently, the screener — when the family asks for it
+    out = r.taps("福利補助試算")
+    assert "幫誰問" in out[-1]
+    # inside the screener: 119 first, and the answers are kept
+    r.taps("媽媽")
+    out = r.says("我媽突然胸痛喘不過氣")
+    assert "119" in out[0] and "繼續剛才的" in r.labels()
+    out = r.taps("繼續剛才的")
+    assert "媽媽今年幾歲" in out[-1]
+
+
+def test_past_illness_dengue_signs_and_trapped_people_are_not_this_hook(resident):
+    r = resident
+    out = r.says("我媽以前中風過，有什麼補助")
+    assert "119" not in "".join(out) and "媽媽" in out[0]                  # the screener
+    r.says("取消")
+    out = r.says("我爸以前中風過，現在行動不便，有什麼補助")
+    assert "急診" not in "".join(out) and "長照專線" not in "".join(out)   # not an emergency
+    out = r.says("發燒又一直吐")
+    assert "119" in "".join(out) and "1966" not in "".join(out)          # dengue's own warning
+    out = r.says("有人被困在車裡")
+    assert "119" in "".join(out) and "1966" not in "".join(out)          # disaster's own answer
+
+
+YOUNG_FAMILY = {"residence": "戶籍臺南，和家人住", "household": "3人", "income": "46,546～69,819元",
+                "children": "有，第2胎", "order": "第2胎", "newborn": "是", "age": "30到39歲",
+                "special": "不是", "crisis": "沒有", "movable": "250萬元以下", "real_estate": "沒有",
+                "care": "可以自己照顧自己", "age_self": "38"}
+
+
+def test_a_newborn_family_gets_the_baby_programmes_and_senior_ones_in_one_line(resident):
+    r = resident
+    out = r.says("我剛生小孩有什麼補助")
+    assert "您" in out[0] and "孩子今年幾歲" not in out[-1] and "戶籍" in out[-1]
+    asked = answer_until_result(r, YOUNG_FAMILY)
+    assert asked <= 8
+    carousel = flexes(r)[0]["contents"]
+    text = all_flex_text(carousel)
+    assert "育兒津貼" in text and "臺南市生育獎勵金" in text and "可能符合 0 項" not in text
+    assert "不一一列出" in text
+    assert "・中低收入老人生活津貼：" not in text and "・重陽敬老禮金：" not in text
+    # a child asked about: a child's age buttons, and 「剛出生」 is an age
+    r.says("取消")
+    out = r.says("幫我的小孩問有什麼補助")
+    assert "孩子今年幾歲" in out[-1] and "例如 5" in out[-1]
+    assert "未滿2歲" in r.labels() and "100歲以上" not in r.labels()
+    out = r.says("剛出生")
+    assert "戶籍" in out[-1]
+
+
+def test_asking_for_oneself_at_38_asks_the_baby_crisis_and_single_parent_questions(resident):
+    r = resident
+    r.deliver(postback_event(r.user, "flow=welfare"))
+    r.taps("我自己")
+    r.says("38")
+    seen = []
+    for answer in ("和家人住", "4", "8萬", "有，第2胎"):
+        out = r.says(answer)
+        seen.append(out[-1])
+    for _ in range(6):
+        if flexes(r):
+            break
+        seen.append(r.last_messages[-1]["text"])
+        labels = r.labels()
+        r.taps("是" if "60天" in seen[-1] else "沒有" if "沒有" in labels else "不是" if "不是" in labels
+               else labels[0])
+    questions = "\n".join(seen)
+    assert "60天" in questions and "突然的困難" in questions and "單親" in questions
+    carousel = flexes(r)[0]["contents"]
+    summary = all_flex_text(carousel["contents"][0])
+    titles = card_titles(carousel)
+    # the counts on the summary and the cards agree
+    for title, key in (("可能符合", "likely"), ("請區公所確認", "review")):
+        m = re.search(title + r" (\d+) 項", summary)
+        n = titles.count(title)
+        assert (int(m.group(1)) if m else 0) == n, (summary, titles)
+    for extra in ("有需要再問", "看起來不符合"):
+        m = re.search(extra + r" (\d+) 項", summary)
+        if m:
+            assert f"{extra} {m.group(1)} 項" in titles
+
+
+def test_typed_answers_are_understood_and_a_refusal_repeats_the_question(resident):
+    r = resident
+    r.says("我媽82歲有什麼補助")
+    out = r.says("2")                               # two people, typed on the residence question
+    assert "住在哪裡" in out[-1] and "戶籍臺南，和家人住" in r.labels()
+    out = r.says("跟我們住")
+    assert "幾個人" in out[-1]
+    out = r.says("我跟我哥跟媽媽三個")
+    assert "這3人" in out[-1]
+    labels = r.labels()
+    out = r.says("差不多8萬")
+    assert "存款" in out[-1] or "身體" in out[-1]
+    # amounts: one format per label, no half 元
+    for label in labels:
+        assert not ("," in label and "萬" in label), label
+    r.says("取消")
+    r.says("阿公85歲")
+    r.says("戶籍臺南，和家人住")
+    out = r.says("兩個人")
+    assert "這2人" in out[-1]
+
+
+def test_reasons_compare_per_person_with_per_person(resident):
+    r = resident
+    r.says("我爸80歲有什麼補助")
+    answer_until_result(r, {**ELDER, "household": "3人", "income": "46,545元以下", "movable": "250萬元以下"})
+    text = all_flex_text(flexes(r)[0]["contents"])
+    assert ".5元" not in text and "每人15,515元以下（全家46,545元以下，3人）" in text
+    assert "符合「每人約38,787元以下」" in text and "3人合計" in text
