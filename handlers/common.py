@@ -9,7 +9,20 @@ from services.knowledge import t
 from services.messages import QuickReply, Text, postback
 
 
-def menu_buttons(active: bool = False) -> tuple[QuickReply, ...]:
+def disaster_mode(ctx: Any = None) -> bool:
+    """Is the disaster mode on? Asked through ``ctx`` (contexts without ``query`` say no)."""
+    query = getattr(ctx, "query", None)
+    return query is not None and bool((query("services.disaster:mode_status") or {}).get("on"))
+
+
+def menu_buttons(active: bool = False, ctx: Any = None) -> tuple[QuickReply, ...]:
+    """The buttons under an answer: the main menu's, or while the disaster mode is on (asked through
+    ``ctx``) the disaster menu's; with 「繼續」 first when a conversation is going on."""
+    if disaster_mode(ctx):
+        items = list(disaster_buttons())
+        if active:
+            items.insert(0, postback(t("common.label.continue"), "cmd=continue"))
+        return tuple(items)
     items = [postback(t("common.label.road"), "flow=road"),
              postback(t("common.label.faq"), "action=faq"),
              postback(t("common.label.my_cases"), "action=my_cases"),
@@ -38,31 +51,30 @@ def disaster_buttons() -> tuple[QuickReply, ...]:
 
 def welcome(ctx: Any = None) -> Outcome:
     """The greeting; while the disaster mode is on (asked through ``ctx``), the disaster greeting."""
-    query = getattr(ctx, "query", None)
-    if query is not None and (query("services.disaster:mode_status") or {}).get("on"):
+    if disaster_mode(ctx):
         return Outcome(replies=(Text(t("disaster.welcome"), disaster_buttons()),), keep_state=True)
     return Outcome(replies=(Text(t("common.welcome"), menu_buttons()),), keep_state=True)
 
 
-def menu(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+def menu(flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     if flow and state:
         return Outcome(replies=(Text(t("common.menu_with_flow", flow_name=flow_name(flow.id)),
-                                     menu_buttons(active=True)),), keep_state=True)
-    return Outcome(replies=(Text(t("common.menu"), menu_buttons()),), keep_state=True)
+                                     menu_buttons(active=True, ctx=ctx)),), keep_state=True)
+    return Outcome(replies=(Text(t("common.menu"), menu_buttons(ctx=ctx)),), keep_state=True)
 
 
-def cancel(state: dict[str, Any] | None) -> Outcome:
+def cancel(state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     if state:
-        return Outcome(replies=(Text(t("common.cancelled"), menu_buttons()),), state=None)
-    return Outcome(replies=(Text(t("common.nothing_to_cancel"), menu_buttons()),), keep_state=True)
+        return Outcome(replies=(Text(t("common.cancelled"), menu_buttons(ctx=ctx)),), state=None)
+    return Outcome(replies=(Text(t("common.nothing_to_cancel"), menu_buttons(ctx=ctx)),), keep_state=True)
 
 
-def human(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+def human(flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     replies = [Text(t("common.human"))]
     if flow and state:
-        replies.append(Text(t("common.human_with_flow"), menu_buttons(active=True)))
+        replies.append(Text(t("common.human_with_flow"), menu_buttons(active=True, ctx=ctx)))
     else:
-        replies[0] = Text(replies[0].text, menu_buttons())
+        replies[0] = Text(replies[0].text, menu_buttons(ctx=ctx))
     return Outcome(replies=tuple(replies), keep_state=True)
 
 
@@ -70,17 +82,18 @@ def resume(flow: Flow, state: dict[str, Any]) -> Outcome:
     return Outcome(replies=tuple(ask(flow, state)), keep_state=True)
 
 
-def media_answer(kind: str, flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
+def media_answer(kind: str, flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     """A sticker, voice message, video or file: say kindly what the bot can take."""
     key = {"sticker": "common.sticker", "audio": "common.audio", "video": "common.video"}.get(kind, "common.file")
     if flow and state:
         again = ask(flow, state)
         return Outcome(replies=(Text(t(key)), again[-1]), keep_state=True)
-    return Outcome(replies=(Text(t(key), menu_buttons()),), keep_state=True)
+    return Outcome(replies=(Text(t(key), menu_buttons(ctx=ctx)),), keep_state=True)
 
 
-def fallback(flow: Flow | None, state: dict[str, Any] | None) -> Outcome:
-    return Outcome(replies=(Text(t("common.fallback"), menu_buttons(active=bool(state))),), keep_state=True)
+def fallback(flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
+    return Outcome(replies=(Text(t("common.fallback"), menu_buttons(active=bool(state), ctx=ctx)),),
+                   keep_state=True)
 
 
 def ask_switch(current: Flow, target: str) -> Outcome:

@@ -6,6 +6,12 @@ category -> people trapped or hurt (counts only if so) -> place -> village (only
 
 - People in danger get 119 first, before any question: from the first message, at the category
   「人員受困/受傷」, at the people question, or in any typed answer that says so.
+- A road cut, landslide or flood gets a one-line safety notice (stay away, no crossing flowing water,
+  detour; 1999 and the office), a power cut 台電 1911 (``notices`` in knowledge/disaster.yaml).
+- What the first message already says is not asked again: a road named in it (南171線) is kept as the
+  place and only the village or a location is asked; 「路斷了」 answers "can cars pass", 「淹到膝蓋」 the
+  water depth (``first_message`` in knowledge/disaster.yaml).
+- The receipt says what happens next by the mode: the EOC now, or the office in working hours.
 - Anyone can report; a bound chief's report is marked verified when stored (``record_report``).
 - Hooks: ``urgent`` keeps the bot quiet in groups (photos, locations and other people's buttons
   that are not for it) and answers "someone is trapped" with 119 outside a disaster report;
@@ -22,9 +28,9 @@ from typing import Any
 from handlers import parsers
 from handlers.flow import (Accept, Action, Context, Flow, Incoming, Invalid, Outcome, Step, Submit, begin)
 from handlers.report import ReportSteps
-from services import knowledge, nlu
+from services import knowledge, nlu, villages
 from services.knowledge import t
-from services.messages import Text, postback
+from services.messages import Text, location, postback
 from services.submissions import SubmissionDraft
 
 FLOW_ID = "disaster"
@@ -100,6 +106,50 @@ def _has(norm: str, which: str) -> bool:
     return any(nlu.normalize_word(w) in norm for w in words)
 
 
+def _word_answer(step: str, text: str) -> str | None:
+    """The answer to ``passable`` / ``water_depth`` a text already gives (「路斷了」 -> "no")."""
+    norm = nlu.normalize(text)
+    for value, words in _cfg()["first_message"][step].items():
+        if any(nlu.normalize_word(w) in norm for w in words):
+            return str(value)
+    return None
+
+
+def _hints(text: str) -> dict[str, str]:
+    """Answers a first message gives, kept until the category says whether they are asked."""
+    found = {step: _word_answer(step, text) for step in ("passable", "water_depth")}
+    return {k: v for k, v in found.items() if v}
+
+
+def _with_hints(a: dict[str, Any], category: str) -> dict[str, Any]:
+    """The hinted answers the category asks and that are not answered yet."""
+    asks = _asks(category)
+    return {k: v for k, v in (a.get("hints") or {}).items() if k in asks and k not in a}
+
+
+def place_in_text(text: str) -> str | None:
+    """A road or bridge named in a text (「南171線」, 「南168線 12K」), to keep as the place."""
+    norm = parsers.normalize(text)
+    for pattern in _cfg()["first_message"]["place_patterns"]:
+        m = re.search(pattern, norm)
+        if m:
+            return m.group(0).strip()
+    return None
+
+
+def _notice(a: dict[str, Any], category: str | None) -> tuple[dict[str, Any], tuple[Text, ...]]:
+    """The category's one-line notice, once per report (a road said to be cut counts as a hazard)."""
+    if a.get("notice_told"):
+        return {}, ()
+    kind = _cfg()["notices"].get(category or "")
+    if kind is None and (a.get("hints") or {}).get("passable") == "no":
+        kind = "hazard"
+    if kind is None:
+        return {}, ()
+    phones = {p["key"]: p["phone"] for p in _cfg()["emergency_phones"]}
+    return {"notice_told": True}, (Text(t(f"disaster.notice.{kind}", taipower=phones["taipower"])),)
+
+
 def _danger(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Text, ...]]:
     """The first time a typed answer says a life is in danger: 119 before anything else."""
     if inc.kind == "text" and not a.get("danger_told") and life_danger(inc.text):
@@ -109,7 +159,7 @@ def _danger(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Tex
 
 # The steps shared with the other reports (handlers/report.py): place, village, photos, description,
 # phone; with 119 first whenever a typed answer says a life is in danger.
-STEPS = ReportSteps(FLOW_ID, _cfg, extra=_danger, duplicates_by_category=False)
+STEPS = ReportSteps(FLOW_ID, _cfg, extra=_danger, duplicates_by_category=False, village_once=True)
 
 
 def _hint(a: dict[str, Any], text: str) -> str:
@@ -174,7 +224,12 @@ def _category_chosen(cid: str, inc: Incoming, a: dict[str, Any]) -> Accept:
         found = _people_in(inc.text)
         if found:
             updates["people"] = found
-    return Accept({"category": cid, **updates}, replies=replies)
+    if inc.kind == "text":
+        a = {**a, "hints": {**(a.get("hints") or {}), **_hints(inc.text)}}
+        updates["hints"] = a["hints"]
+    updates.update(_with_hints(a, cid))
+    told, notice = _notice(a, cid)
+    return Accept({"category": cid, **updates, **told}, replies=replies + notice)
 
 
 def _people_options() -> dict[str, str]:
@@ -247,10 +302,32 @@ def _parse_place(inc: Incoming, a: dict[str, Any], ctx: Context):
         updates = dict(result.updates)
         updates.pop("nearby", None)  # every disaster report is kept; the EOC marks duplicates
         chief = a.get("chief") or {}
+        if "place_text" in updates and not updates.get("village") and a.get("village"):
+            updates["village"] = a["village"]  # named in the first message
         if "place_text" in updates and not updates.get("village") and len(chief.get("villages") or []) == 1:
             updates["village"] = chief["villages"][0]  # a chief reports the own village unless saying otherwise
         result = replace(result, updates=updates)
     return result
+
+
+def _ask_village(a: dict[str, Any]) -> list[Text]:
+    """The village; when the place came with the first message, say it and offer a location too."""
+    if a.get("place_from_text") and a.get("place_text") and not a.get("village_candidates"):
+        items = (location(t("disaster.labels.send_location")),) + tuple(
+            postback(n, _pb("village", n)) for n in villages.village_names())
+        return [Text(_hint(a, t("disaster.village.ask_with_place", place=a["place_text"])), items)]
+    return _with_hint(a, STEPS.ask_village(a))
+
+
+def _parse_village(inc: Incoming, a: dict[str, Any], ctx: Context):
+    if inc.kind == "location" and inc.lat is not None and inc.lng is not None:
+        result = STEPS.place_from_location(inc, a, ctx)
+        if isinstance(result, Accept):
+            updates = dict(result.updates)
+            updates.pop("nearby", None)
+            result = replace(result, updates=updates)
+        return result
+    return STEPS.parse_village(inc, a, ctx)
 
 
 def _ask_description(a: dict[str, Any]) -> list[Text]:
@@ -270,6 +347,8 @@ def _option_step(step: str):
         value = _value(inc, step)
         if inc.kind == "text":
             value = _option_from_text(inc.text, opts)
+            if value is None and step in ("passable", "water_depth"):
+                value = _word_answer(step, inc.text)
             digits = re.sub(r"\D", "", parsers.normalize(inc.text))
             if value is None and digits and step in ("water_depth", "households") and int(digits) < 100000:
                 return Accept({f"{step}_value": int(digits), step: "typed"})
@@ -353,7 +432,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     if value == "phone" and not a.get("group"):
         return Accept({"asking_phone": True}, goto="phone")
     if value == "yes":
-        return Submit(draft(inc, a), (Text(t("disaster.done", ref="{ref}")),),
+        from services.disaster import receipt_next
+        done = t("disaster.done", ref="{ref}", next=receipt_next(mode_on(ctx)))
+        return Submit(draft(inc, a), (Text(done),),
                       actions=(Action("services.disaster:record_report", facts(a)),))
     return Invalid()
 
@@ -408,7 +489,7 @@ FLOW = Flow(
         Step("injured_count", _injured_ask, _injured_parse,
              when=lambda a: a.get("people") in ("injured", "both") and "injured" not in a),
         Step("place", _ask_place, _parse_place, when=lambda a: not STEPS.place_known(a)),
-        Step("village", STEPS.ask_village, STEPS.parse_village, when=lambda a: not a.get("village")),
+        Step("village", _ask_village, _parse_village, when=lambda a: not a.get("village")),
         *_severity_steps,
         Step("photo", STEPS.ask_photo, STEPS.parse_photo,
              when=lambda a: not a.get("photos_done") and not a.get("photos")),
@@ -448,6 +529,22 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
         if life_danger(inc.text) or cat == "people":
             answers["danger_told"] = True
             pre.append(Text(t("disaster.danger")))
+        hints = _hints(inc.text)
+        if hints:
+            answers["hints"] = hints
+        if cat:
+            answers.update(_with_hints(answers, cat))
+        told, notice = _notice(answers, cat)
+        answers.update(told)
+        pre.extend(notice)
+        place = place_in_text(inc.text)
+        village = villages.find_village_in_text(inc.text)
+        if place:
+            answers.update({"place_text": place, "place_from_text": True})
+        if village:
+            answers["village"] = village
+        elif place and len((chief or {}).get("villages") or []) == 1:
+            answers["village"] = chief["villages"][0]  # a chief reports the own village unless saying otherwise
         if len(_request_core(inc.text)) >= 6:
             answers["description"] = STEPS.clip(inc.text)
     elif inc.kind == "image" and inc.message_id:
@@ -502,11 +599,11 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
             out = Outcome(replies=(), actions=(Action("services.disaster:checkin_safe"),))
             return out if state is not None else replace(out, keep_state=True)
     if inc.kind == "postback" and inc.data.get("action") == "disaster_info":
-        return info(inc.data.get("topic", ""), active=state is not None)
+        return info(inc.data.get("topic", ""), active=state is not None, ctx=ctx)
     return None
 
 
-def info(topic: str, active: bool = False) -> Outcome:
+def info(topic: str, active: bool = False, ctx: Context | None = None) -> Outcome:
     """The disaster menu's info buttons: shelters and sandbags, emergency phones."""
     from handlers.common import menu_buttons
     cfg = _cfg()
@@ -517,5 +614,5 @@ def info(topic: str, active: bool = False) -> Outcome:
         text = t("disaster.shelter", year=str(depots["source_year"]), depots="、".join(depots["places"]))
     else:
         phones = {p["key"]: p["phone"] for p in cfg["emergency_phones"]}
-        text = t("disaster.phones", water_resources=phones["water_resources"])
-    return Outcome(replies=(Text(text, menu_buttons(active=active)),), keep_state=True)
+        text = t("disaster.phones", water_resources=phones["water_resources"], taipower=phones["taipower"])
+    return Outcome(replies=(Text(text, menu_buttons(active=active, ctx=ctx)),), keep_state=True)

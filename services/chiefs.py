@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from services import knowledge, villages
 from services.actions import ActionContext, ActionResult
 from services.knowledge import t
-from services.messages import Text
+from services.messages import Text, postback
 from services.models import AuditLog, Staff, as_utc, utcnow
 from services.models_disaster import ChiefBindFailure, ChiefBinding, ChiefCode
 from services.submissions import TAIPEI
@@ -251,7 +251,8 @@ def bind(session: Session, payload: dict[str, Any], ctx: ActionContext) -> Actio
                                         f"code {row.id} term_end={term_end.isoformat()}")
     text = t("disaster.bind.done", village=row.village, role=role_label(row.role),
              term_end=t("disaster.bind.date", year=term_end.year - 1911, month=term_end.month, day=term_end.day))
-    return ActionResult(replies=(Text(text),), values={"binding": str(binding.id)})
+    report = (postback(t("disaster.labels.report"), "flow=disaster"),)  # true in both modes: a button
+    return ActionResult(replies=(Text(text, report),), values={"binding": str(binding.id)})
 
 
 def _audit(session: Session, staff: Staff | None, action: str, detail: str) -> None:

@@ -4,10 +4,13 @@
   stores the facts the board counts, marks the report verified when the reporter is a bound chief
   at that moment, records a damage check-in for the chief's village during the disaster mode, and
   pushes a summary with a dashboard link to the staff group (``STAFF_GROUP_ID``) when it is set.
-- ``checkin_safe`` (an action): 「平安」 from a bound chief during the disaster mode.
+- ``checkin_safe`` (an action): 「平安」 from a bound chief during the disaster mode; a village that
+  still has open S cases (opened before the mode too) is recorded as "no new damage" (``no_new``), and
+  the chief is told the earlier reports stay open.
 - ``start_mode`` / ``end_mode``: a disaster period (start, end, who) and the check-in requests to
   every bound chief, written as outgoing messages with a deterministic retry key.
-- ``board`` and ``export_rows``: what the EOC's situation board and its CSV show.
+- ``board`` and ``export_rows``: what the EOC's situation board and its CSV show. A village with open
+  S cases is shown as damaged (with the count) whatever its latest check-in says.
 """
 from __future__ import annotations
 
@@ -193,12 +196,31 @@ def record_report(session: Session, payload: dict[str, Any], ctx: ActionContext)
         session.add(ChiefCheckin(period_id=period.id, village=binding.village, binding_id=binding.id,
                                  status="damage", submission_id=sub.id, source_event_id=ctx.event_id))
     session.flush()
-    replies = (Text(t("disaster.done_verified", ref="{ref}")),) if binding is not None else None
+    replies = None
+    if binding is not None:
+        replies = (Text(t("disaster.done_verified", ref="{ref}", next=receipt_next(period is not None))),)
     pushes = ()
     group = ctx.config.get("STAFF_GROUP_ID")
     if group:
         pushes = ((group, (staff_summary(sub, row, ctx.config.get("PUBLIC_BASE_URL") or ""),)),)
     return ActionResult(replies=replies, pushes=pushes)
+
+
+def receipt_next(mode_is_on: bool) -> str:
+    """The receipt's "what happens next": the EOC now (disaster mode) or the office in working hours."""
+    return t("disaster.receipt.mode_on" if mode_is_on else "disaster.receipt.mode_off")
+
+
+def place_line(village: str | None, place_text: str | None) -> str:
+    """The village and the typed place, without naming the village twice (「中正里中正路…」)."""
+    village, place_text = village or "", place_text or ""
+    if village and village in place_text:
+        return place_text
+    return " ".join(p for p in (village, place_text) if p)
+
+
+def report_button() -> tuple:
+    return (postback(t("disaster.labels.report"), "flow=disaster"),)
 
 
 def staff_summary(sub: Submission, row: DisasterReport, base_url: str) -> Text:
@@ -207,7 +229,7 @@ def staff_summary(sub: Submission, row: DisasterReport, base_url: str) -> Text:
     if row.verified:
         verified = t("disaster.staff_push_verified", village=row.reporter_village or "",
                      role=chiefs.role_label(row.reporter_role))
-    place = " ".join(p for p in (sub.village or "", sub.place_text or "") if p) or (
+    place = place_line(sub.village, sub.place_text) or (
         f"{sub.lat:.5f}, {sub.lng:.5f}" if sub.lat is not None else "")
     description = (sub.description or t("disaster.confirm.no_description"))[:80]
     text = t("disaster.staff_push", ref=sub.ref, severity=t(f"disaster.severity.{row.severity}"),
@@ -236,21 +258,42 @@ def checkin_safe(session: Session, payload: dict[str, Any], ctx: ActionContext) 
     """「平安」: a no-damage check-in for each village of a bound chief, while the disaster mode is on."""
     rows = chiefs.bindings_of(session, ctx.user_id)
     if not rows:
-        return ActionResult(replies=(Text(t("disaster.checkin.not_chief")),))
+        return ActionResult(replies=(Text(t("disaster.checkin.not_chief"), report_button()),))
     period = current_period(session)
     if period is None:
-        return ActionResult(replies=(Text(t("disaster.checkin.no_mode")),))
+        return ActionResult(replies=(Text(t("disaster.checkin.no_mode"), report_button()),))
     now = utcnow()
+    open_refs = open_refs_by_village(session, [b.village for b in rows])
     seen = set()
     for b in rows:
         if b.village in seen:
             continue
         seen.add(b.village)
-        session.add(ChiefCheckin(period_id=period.id, village=b.village, binding_id=b.id, status="safe",
+        status = "no_new" if open_refs.get(b.village) else "safe"
+        session.add(ChiefCheckin(period_id=period.id, village=b.village, binding_id=b.id, status=status,
                                  source_event_id=f"{ctx.event_id}:{b.id}"[:64], created_at=now))
     session.flush()
-    text = t("disaster.checkin.thanks", village="、".join(sorted(seen)), time=taipei(now))
-    return ActionResult(replies=(Text(text),))
+    lines = []
+    safe = sorted(v for v in seen if not open_refs.get(v))
+    if safe:
+        lines.append(t("disaster.checkin.thanks", village="、".join(safe), time=taipei(now)))
+    for village in sorted(v for v in seen if open_refs.get(v)):
+        refs = open_refs[village]
+        shown = "、".join(refs[:3]) + ("…" if len(refs) > 3 else "")
+        lines.append(t("disaster.checkin.thanks_open", village=village, time=taipei(now), count=len(refs),
+                       refs=shown))
+    return ActionResult(replies=(Text("\n\n".join(lines), report_button()),))
+
+
+def open_refs_by_village(session: Session, names: list[str]) -> dict[str, list[str]]:
+    """The open S cases of these villages (whenever they were opened), oldest first."""
+    out: dict[str, list[str]] = {}
+    for village, ref in session.execute(
+            select(Submission.village, Submission.ref).where(
+                Submission.kind == FLOW_ID, Submission.status.in_(workflow.open_statuses()),
+                Submission.village.in_(names)).order_by(Submission.created_at, Submission.id)).all():
+        out.setdefault(village, []).append(ref)
+    return out
 
 
 # -- the situation board ---------------------------------------------------------------------------
@@ -355,14 +398,27 @@ def board(session: Session, visible: Select, now: dt.datetime | None = None) -> 
                                  .order_by(ChiefCheckin.created_at, ChiefCheckin.id)).scalars():
             latest[c.village] = c
     bound = {b.village for b in chiefs.active_bindings(session, now)}
+    labels = knowledge.load("dashboard")["disaster"]["checkin"]
     for name in villages.village_names():
-        c = latest.get(name)
-        status = c.status if c else "none"
-        out.villages.append({"village": name, "status": status,
-                             "status_label": knowledge.load("dashboard")["disaster"]["checkin"][status],
-                             "at": taipei(c.created_at) if c else "", "bound": name in bound,
-                             "open_cases": open_by_village.get(name, 0)})
+        out.villages.append(village_row(name, latest.get(name), open_by_village.get(name, 0), name in bound, labels))
     return out
+
+
+def village_row(name: str, checkin: ChiefCheckin | None, open_cases: int, bound: bool,
+                labels: dict[str, str]) -> dict[str, Any]:
+    """One village on the board. Open S cases (opened before the mode too) always show as damage with
+    their count, whatever the latest check-in says; its time stays, marked "no new damage" when so."""
+    reported = checkin.status if checkin else "none"
+    at = taipei(checkin.created_at) if checkin else ""
+    if open_cases:
+        status, label = "damage", t("disaster.board.damage_count", count=open_cases)
+        if reported in ("safe", "no_new"):
+            at = t("disaster.board.at_no_new", time=at)
+    else:
+        status = "safe" if reported == "no_new" else reported
+        label = labels[status]
+    return {"village": name, "status": status, "status_label": label, "checkin": reported, "at": at,
+            "bound": bound, "open_cases": open_cases}
 
 
 def export_rows(session: Session, visible: Select, with_phone: bool) -> tuple[list[str], list[list[str]]]:

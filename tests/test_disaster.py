@@ -304,3 +304,158 @@ def test_no_staff_group_configured_means_no_push(db_url, redis_url, fake_line, t
         assert [q for q in fake_line.store.requests if q.path == "/v2/bot/message/push"] == []
     finally:
         get_services(app).close()
+
+
+# -- acceptance-run findings -------------------------------------------------------------------------
+
+def mode(app, on: bool, name: str = "") -> None:
+    if not _has_staff(app, "admin"):
+        make_staff(app, "admin", "admin")
+    resp = post(signed_in(app, "admin"), "/staff/disaster/mode", {"on": "1" if on else "0", "name": name},
+                page="/staff/disaster")
+    assert resp.status_code == 302
+
+
+def _has_staff(app, username) -> bool:
+    from services.models import Staff
+    with get_services(app).db.session() as s:
+        return s.execute(select(Staff).where(Staff.username == username)).scalar_one_or_none() is not None
+
+
+def board_rows(app) -> dict:
+    if not _has_staff(app, "eoc"):
+        make_staff(app, "eoc", "eoc")
+    board = signed_in(app, "eoc").get("/staff/disaster/board.json").get_json()
+    return {v["village"]: v for v in board["villages"]}
+
+
+def test_safe_from_a_chief_with_an_open_report_keeps_the_village_damaged(app, fake_line):
+    chief = chief_of(app, fake_line)
+    chief.deliver(postback_event(chief.user, "flow=disaster"))               # before the disaster mode
+    chief.taps("倒樹")
+    chief.taps("都沒有")
+    chief.says("產業道路往山上那段")
+    chief.taps("完全不能通行")
+    chief.taps("略過")
+    chief.says("大樹倒在路中間")
+    chief.taps("我自己看到的")
+    out = chief.taps("確認送出")
+    ref = REF.search(out[0]).group(0)
+    assert "上班時間" in out[0] and "119" in out[0] and "應變中心" not in out[0]   # the mode is off
+    assert report_of(app, ref).severity == "high"
+
+    mode(app, True, "凱米颱風")                                              # a minute later
+    chief.run_worker()
+    [push] = chief.new_messages()
+    assert "凱米颱風" in push["message"]["text"]
+    out = chief.taps("平安")
+    assert ref in out[0] and "還在處理中" in out[0] and "沒有新的災情" in out[0] and "岡林里平安" not in out[0]
+    assert "回報災情" in chief.labels()
+    with get_services(app).db.session() as s:
+        [checkin] = s.execute(select(ChiefCheckin)).scalars().all()
+        assert checkin.status == "no_new" and checkin.village == "岡林里"
+    rows = board_rows(app)
+    assert rows["岡林里"]["status"] == "damage" and rows["岡林里"]["status_label"] == "有災情（1 件）"
+    assert rows["岡林里"]["checkin"] == "no_new" and "回報無新災情" in rows["岡林里"]["at"]
+    html = signed_in(app, "eoc").get("/staff/disaster").get_data(as_text=True)
+    assert "有災情（1 件）" in html
+
+    with get_services(app).db.session() as s:                                # closed: the check-in counts
+        s.execute(select(Submission).where(Submission.ref == ref)).scalar_one().status = "resolved"
+    rows = board_rows(app)
+    assert rows["岡林里"]["status"] == "safe" and rows["岡林里"]["open_cases"] == 0
+
+    resident = Resident(app, fake_line.store)                               # the mode is on: the EOC sees it
+    resident.says("停水了")
+    resident.taps("都沒有")
+    resident.says("左鎮里")
+    resident.taps("1 戶")
+    resident.taps("略過")
+    resident.taps("略過")
+    out = resident.taps("確認送出")
+    assert "災害應變中心正在運作" in out[0] and "上班時間" not in out[0]
+
+
+def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_asked_again(resident, app):
+    r = resident
+    out = r.says("南171線坍方路斷了")
+    assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and "06-5731611" in out[0]
+    assert "受困或受傷" in out[-1]
+    out = r.taps("都沒有")
+    assert "南171線" in out[-1] and "哪一個里" in out[-1] and "告訴我災情的地點" not in out[-1]
+    assert r.buttons()[0]["action"]["type"] == "location" and "岡林里" in r.labels()
+    out = r.taps("岡林里")
+    assert "幾戶" in out[-1] and "車子還能通過" not in out[-1]              # 「路斷了」: not passable
+    r.taps("1 戶")
+    r.taps("不需要")
+    out = r.taps("略過")                                                     # the first message is the description
+    assert "地點：岡林里 南171線" in out[-1] and "完全不能通行" in out[-1]
+    out = r.taps("確認送出")
+    ref = REF.search(out[0]).group(0)
+    assert "上班時間" in out[0] and "馬上看到" not in out[0]
+    [case] = cases(app)
+    assert case.place_text == "南171線" and case.village == "岡林里" and report_of(app, ref).passable == "no"
+
+    out = r.says("淹水了，淹到膝蓋")                                         # the depth is taken too
+    assert "不要涉水" in out[0]
+    r.taps("都沒有")
+    out = r.says("中正里中正路10號前面")
+    assert "車子還能通過" in out[-1] and "水大約多深" not in out[-1]
+    r.taps("可以通行")
+    r.taps("1 戶")
+    r.taps("不需要")
+    out = r.taps("略過")
+    assert "地點：中正里中正路10號前面" in out[-1] and "中正里 中正里" not in out[-1]   # the village once
+    assert "膝蓋" in out[-1]
+
+
+def test_a_typed_road_cut_answers_the_passable_question(resident):
+    resident.deliver(postback_event(resident.user, "flow=disaster"))
+    out = resident.taps("倒樹")
+    assert "不要涉水" not in out[0]                                         # a fallen tree: no flood notice
+    resident.taps("都沒有")
+    out = resident.says("岡林里活動中心前")
+    assert "車子還能通過" in out[-1]
+    out = resident.says("路斷了過不去")
+    assert "照片" in out[-1]
+    resident.taps("略過")
+    out = resident.taps("略過")
+    assert "完全不能通行" in out[-1]
+
+
+def test_the_disaster_menu_stays_in_the_disaster_mode_and_every_button_the_words_name_is_there(app, fake_line):
+    from handlers import common
+    chief = Resident(app, fake_line.store)
+    out = chief.says(f"綁定 {issue(app, '岡林里')}")
+    assert "綁定完成" in out[0] and "災情通報" in out[0] and "選單「通報災情」" not in out[0]
+    assert chief.labels()[0] == "回報災情"                                  # the button the words name
+    mode(app, True)
+    resident = Resident(app, fake_line.store)
+    out = resident.deliver(postback_event(resident.user, "action=disaster_info&topic=shelter"))
+    assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]  # the disaster menu's buttons
+    assert "報修道路路燈" not in resident.labels()
+    typed = resident.says("避難與沙包")                                      # typed: the same answer
+    assert typed == out
+    out = resident.says("緊急電話")
+    assert "1911" in out[0]
+    out = resident.says("平安")
+    assert "謝謝您報平安" in out[0] and "回報災情" in resident.labels()
+    out = resident.says("我家停電了")
+    assert "台電" in out[0] and "1911" in out[0]
+
+    class Ctx:
+        def __init__(self, on):
+            self.on = on
+
+        def query(self, name, **kw):
+            return {"on": self.on}
+    on = [b.label for b in common.cancel({"flow": "road"}, Ctx(True)).replies[0].quick_replies]
+    off = [b.label for b in common.cancel({"flow": "road"}, Ctx(False)).replies[0].quick_replies]
+    assert on[:3] == ["通報災情", "避難與沙包", "緊急電話"] and "報修道路路燈" in off
+    assert [b.label for b in common.menu_buttons(active=True, ctx=Ctx(True))][:2] == ["繼續剛才的", "通報災情"]
+
+    mode(app, False)
+    chief.run_worker()
+    chief.new_messages()
+    out = chief.says("平安")
+    assert "目前沒有進行災情查報" in out[0] and "回報災情" in chief.labels()

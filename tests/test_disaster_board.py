@@ -68,7 +68,12 @@ def test_board_counts_and_access(app):
         assert cats["landslide"]["critical"] == 1 and cats["road"]["total"] == 0
         assert [x["ref"] for x in data["cases"]][:2] == [a, b]                 # verified, then most serious
         assert {x["ref"] for x in data["roads_cut"]} == {a, c}
-        assert len(data["villages"]) == 10 and all(v["status"] == "none" for v in data["villages"])
+        rows = {v["village"]: v for v in data["villages"]}
+        assert len(rows) == 10                              # open cases show as damage without a check-in
+        assert {k for k, v in rows.items() if v["status"] == "damage"} == {"岡林里", "草山里", "左鎮里", "二寮里",
+                                                                            "光和里"}
+        assert rows["岡林里"]["status_label"] == "有災情（1 件）" and rows["岡林里"]["checkin"] == "none"
+        assert rows["中正里"]["status"] == "none"                                  # its only case is closed
         assert {v["village"]: v["open_cases"] for v in data["villages"]}["岡林里"] == 1
         assert data["cases"][0]["url"] == f"/staff/cases/{a}" and d in {x["ref"] for x in data["cases"]}
 
@@ -116,3 +121,9 @@ def test_disaster_rich_menu_meets_line_rules():
     assert len(req.chat_bar_text) <= 14 and sum(a.bounds.width * a.bounds.height for a in req.areas) == 2500 * 843
     assert [a.action.data for a in req.areas][:3] == ["flow=disaster", "action=disaster_info&topic=danger",
                                                      "action=disaster_info&topic=shelter"]
+
+
+def test_csv_content_type_names_the_charset_once(app):
+    make_staff(app, "eoc", "eoc")
+    resp = signed_in(app, "eoc").get("/staff/disaster/export.csv")
+    assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"

@@ -96,7 +96,7 @@ def disaster_export():
         head, body = disaster.export_rows(s, _visible(staff), with_phone)
         staff_service.audit(s, staff, "export", None, f"disaster csv rows={len(body)} phone={int(with_phone)}")
     name = f"zuozhen-disaster-{utcnow().astimezone(TAIPEI):%Y%m%d-%H%M}.csv"
-    resp = Response(exports.to_csv(head, body), mimetype="text/csv; charset=utf-8")
+    resp = Response(exports.to_csv(head, body), content_type="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
 
