@@ -159,7 +159,7 @@ def _danger(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Tex
 
 # The steps shared with the other reports (handlers/report.py): place, village, photos, description,
 # phone; with 119 first whenever a typed answer says a life is in danger.
-STEPS = ReportSteps(FLOW_ID, _cfg, extra=_danger, duplicates_by_category=False, village_once=True)
+STEPS = ReportSteps(FLOW_ID, _cfg, extra=_danger, duplicates_by_category=False)
 
 
 def _hint(a: dict[str, Any], text: str) -> str:

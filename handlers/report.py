@@ -28,14 +28,13 @@ def _no_extra(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[T
 
 class ReportSteps:
     def __init__(self, flow_id: str, cfg: Callable[[], dict[str, Any]], extra: Extra | None = None,
-                 duplicates_by_category: bool = True, village_once: bool = False):
+                 duplicates_by_category: bool = True):
         self.flow_id = flow_id
         self.cfg = cfg
         self.extra = extra or _no_extra
         self.duplicates_by_category = duplicates_by_category
         # The summary names the village once when the typed place already has it (「中正里中正路…」).
         # Off by default: the dengue conversation's tests still expect 「草山里 草山里活動中心…」.
-        self.village_once = village_once
 
     # -- words ----------------------------------------------------------------------------
     def key(self, rest: str) -> str:
@@ -164,12 +163,11 @@ class ReportSteps:
         return Invalid()
 
     def place_summary(self, a: dict[str, Any]) -> str:
-        """The village and the place (with ``village_once``, the village is not repeated when the typed
-        place names it)."""
+        """The village and the place; the village is not repeated when the typed place names it."""
         village = a.get("village") or ""
         parts = [village]
         if a.get("place_text"):
-            if self.village_once and village and village in a["place_text"]:
+            if village and village in a["place_text"]:
                 parts = []
             parts.append(a["place_text"])
         elif a.get("lat") is not None:

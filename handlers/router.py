@@ -88,22 +88,22 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         if out is not None:
             return out
     if inc.kind in MEDIA_KINDS:
-        return common.media_answer(inc.kind, flow, state)
+        return common.media_answer(inc.kind, flow, state, ctx)
 
     if inc.kind == "text" and _menu_tap(inc.text):
         # The rich menu's words typed (or sent by an old LINE version) work as the tap itself.
         inc = replace(inc, kind="postback", data=_menu_tap(inc.text), text="")
     cmd = _command(inc)
     if cmd == "cancel":
-        return common.cancel(state)
+        return common.cancel(state, ctx)
     if cmd == "back":
-        return back(flow, state, now) if flow and state else common.menu(None, None)
+        return back(flow, state, now) if flow and state else common.menu(None, None, ctx)
     if cmd == "menu":
-        return common.menu(flow, state)
+        return common.menu(flow, state, ctx)
     if cmd == "human":
-        return common.human(flow, state)
+        return common.human(flow, state, ctx)
     if cmd == "continue":
-        return common.resume(flow, state) if flow and state else common.menu(None, None)
+        return common.resume(flow, state) if flow and state else common.menu(None, None, ctx)
     if cmd == "switch":
         target = inc.data.get("flow")
         if target in STARTERS:
@@ -188,13 +188,13 @@ def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False)
             return faq.answer(inc.data["faq"])
         if inc.data.get("action") == "faq":
             return faq.menu()
-        return common.menu(None, None)
+        return common.menu(None, None, ctx)
     if inc.kind in ("image", "location"):
         return road.start(inc, ctx, now)
     if inc.kind == "text":
         intent = classify(inc.text)
         return _with_meta(answer_text(inc, intent, ctx, now), intent)
-    return common.fallback(None, None)
+    return common.fallback(None, None, ctx)
 
 
 def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
@@ -206,7 +206,7 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     if intent.label == "case_status":
         return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
     if intent.label == "human":
-        return common.human(None, None)
+        return common.human(None, None, ctx)
     if intent.label == "greeting":
         return common.welcome(ctx)
     if intent.label == "faq":
@@ -216,7 +216,7 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     if intent.label == "unknown":
         if intent.guesses:
             return faq.unsure(inc.text, intent, active)
-        out = common.fallback(None, None)
+        out = common.fallback(None, None, ctx)
         return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
     # A service whose conversation is not built yet: its FAQ entry when one fits, else a person to call.
     if intent.best_faq and intent.best_faq[1] >= FAQ_FALLBACK_SCORE:

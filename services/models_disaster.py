@@ -100,7 +100,7 @@ class ChiefCheckin(Base):
     period_id: Mapped[int] = mapped_column(ForeignKey("disaster_period.id"), index=True)
     village: Mapped[str] = mapped_column(String(10))
     binding_id: Mapped[int] = mapped_column(ForeignKey("chief_binding.id"))
-    status: Mapped[str] = mapped_column(String(10))  # safe | damage
+    status: Mapped[str] = mapped_column(String(10))  # safe | no_new (平安 while earlier cases stay open) | damage
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
     source_event_id: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)

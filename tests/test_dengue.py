@@ -94,7 +94,7 @@ def test_typed_address_without_photos_and_a_phone_after_the_notice(resident, app
     out = r.taps("留電話")
     assert "個人資料保護法" in out[-1] and "不會告訴被通報的人" in out[-1]
     out = r.says("0912 345 678")
-    assert "0912-345-678" in out[-1] and "草山里 草山里活動中心後面的空地" in out[-1]
+    assert "0912-345-678" in out[-1] and "地點：草山里活動中心後面的空地" in out[-1]
     out = r.taps("確認送出")
     [case] = cases(app)
     assert case.ref in out[0] and case.category == "container" and case.village == "草山里"
