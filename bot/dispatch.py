@@ -77,7 +77,7 @@ def process_event(svc: Services, row_id: int) -> None:
         return
 
     inc = to_incoming(raw)
-    log.info("event %s kind=%s user=%s", inc.event_id, inc.kind, svc.user_hash(inc.user_id))
+    log.info("event %s kind=%s", inc.event_id, inc.kind)  # no user, not even hashed: anonymous reports stay anonymous
     if inc.kind == "unsend":
         _forget_message(svc, inc.message_id)
         _finish(svc, row_id)

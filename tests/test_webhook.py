@@ -188,6 +188,8 @@ def test_logs_hold_no_message_text_or_user_id(app, fake_line, caplog):
     text = caplog.text
     assert r.user not in text and "0912345678" not in text and "路燈壞了" not in text
     assert "23.045671" not in text
+    from bot.extensions import get_services
+    assert get_services(app).user_hash(r.user) not in text                # not even hashed
 
 
 def test_simulator_is_not_served_outside_local_mode(client):
