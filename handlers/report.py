@@ -1,4 +1,4 @@
-"""Steps shared by the report conversations (road, dengue): category, place (a LINE location or a
+"""Steps shared by the report conversations (road, dengue, disaster): category, place (a LINE location or a
 typed address), village, "is it this one?", photos, description and the optional phone.
 
 ``ReportSteps(flow_id, cfg)`` gives the steps of one report. Texts are the keys
@@ -14,7 +14,7 @@ import re
 from typing import Any, Callable
 
 from handlers import parsers
-from handlers.flow import Accept, Context, Finish, Incoming, Invalid
+from handlers.flow import Accept, Context, Finish, Incoming, Invalid, Step
 from services import knowledge, nlu, villages
 from services.knowledge import t
 from services.messages import Text, camera, camera_roll, location, postback
@@ -33,8 +33,20 @@ class ReportSteps:
         self.cfg = cfg
         self.extra = extra or _no_extra
         self.duplicates_by_category = duplicates_by_category
-        # The summary names the village once when the typed place already has it (「中正里中正路…」).
-        # Off by default: the dengue conversation's tests still expect 「草山里 草山里活動中心…」.
+
+    def steps(self, *names: str) -> tuple[Step, ...]:
+        """The shared steps by name, each with its usual rule for when it is asked."""
+        table = {
+            "category": (self.ask_category, self.parse_category, lambda a: not a.get("category")),
+            "place": (self.ask_place, self.parse_place, lambda a: not self.place_known(a)),
+            "village": (self.ask_village, self.parse_village, lambda a: not a.get("village")),
+            "duplicate": (self.ask_duplicate, self.parse_duplicate, lambda a: bool(a.get("nearby"))),
+            "photo": (self.ask_photo, self.parse_photo,
+                      lambda a: not a.get("photos_done") and not a.get("photos")),
+            "description": (self.ask_description, self.parse_description, lambda a: "description" not in a),
+            "phone": (self.ask_phone, self.parse_phone, lambda a: bool(a.get("asking_phone"))),
+        }
+        return tuple(Step(name, *table[name]) for name in names)
 
     # -- words ----------------------------------------------------------------------------
     def key(self, rest: str) -> str:

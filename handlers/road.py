@@ -95,14 +95,7 @@ FLOW = Flow(
     id=FLOW_ID,
     version=VERSION,
     steps=(
-        Step("category", STEPS.ask_category, STEPS.parse_category, when=lambda a: not a.get("category")),
-        Step("place", STEPS.ask_place, STEPS.parse_place, when=lambda a: not STEPS.place_known(a)),
-        Step("village", STEPS.ask_village, STEPS.parse_village, when=lambda a: not a.get("village")),
-        Step("duplicate", STEPS.ask_duplicate, STEPS.parse_duplicate, when=lambda a: bool(a.get("nearby"))),
-        Step("photo", STEPS.ask_photo, STEPS.parse_photo,
-             when=lambda a: not a.get("photos_done") and not a.get("photos")),
-        Step("description", STEPS.ask_description, STEPS.parse_description, when=lambda a: "description" not in a),
-        Step("phone", STEPS.ask_phone, STEPS.parse_phone, when=lambda a: bool(a.get("asking_phone"))),
+        *STEPS.steps("category", "place", "village", "duplicate", "photo", "description", "phone"),
         Step("confirm", _ask_confirm, _parse_confirm),
     ),
 )
