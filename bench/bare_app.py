@@ -1,7 +1,8 @@
 """The baseline for the webhook benchmark: the least any LINE webhook must do.
 
-One route, ``POST /callback``: verify the signature and parse the body with the SDK's
-``WebhookParser`` (exactly what ``bot/webhook.py`` also does first), answer 200. No Redis, no
+One route, ``POST /callback``: verify the signature and parse the body into the SDK's models
+with ``WebhookParser``, answer 200. (``bot/webhook.py`` verifies with the same SDK validator and
+parses the JSON; it leaves the typed models to the worker.) No Redis, no
 database, no queue. Served by gunicorn with the same settings as the real app::
 
     LINE_CHANNEL_SECRET=... gunicorn -w 2 --threads 4 -k gthread -b 127.0.0.1:8001 bench.bare_app:app

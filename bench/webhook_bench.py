@@ -852,7 +852,8 @@ average above and machine busy / steal in the details).
   `DATABASE_URL=postgresql+psycopg://…/zuozhen_bench` (a fresh database migrated with
   `services.migrate.upgrade`), `LOCAL_MODE=False`, `EMBEDDED_WORKER=False`, `LINE_API_BASE_URL`
   pointing at a `bot.fakeline.FakeLineServer` running in the bench process. Its `/callback` verifies
-  and parses, then stores each event durably before answering 200: one PostgreSQL statement inserts
+  the signature with the SDK's `SignatureValidator` and parses the JSON (the SDK's typed models are
+  built later, by the worker), then stores each event durably before answering 200: one PostgreSQL statement inserts
   it into `inbound_event` (`ON CONFLICT (webhook_event_id) DO NOTHING`, committed) and notifies the
   workers' feeder, which claims it in Redis and enqueues its RQ job (see `docs/architecture.md`).
 - **Serving:** both apps run under gunicorn as subprocesses with the same arguments

@@ -1,13 +1,20 @@
 """Turn a stored LINE event (its raw JSON) into the handlers' ``Incoming``.
 
-The SDK's models validate the event; this module reads the few fields the bot uses.
+The SDK's models validate the event first (``readable``): an event the SDK cannot read, such as
+a type it does not know or a message without a field LINE always sends, becomes ``other`` and
+is ignored. This module then reads the few fields the bot uses from the raw JSON.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
+from linebot.v3.webhooks import Event
+
 from handlers.flow import Incoming
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 2000
 HANDLED_TYPES = {"message", "postback", "follow", "unfollow", "unsend"}
@@ -21,7 +28,19 @@ def chat_of(source: dict[str, Any]) -> tuple[str | None, str | None, str]:
     return chat, user, kind
 
 
+def readable(raw: dict[str, Any]) -> bool:
+    """Whether the SDK's models accept the event (the webhook stores it after a JSON check only)."""
+    try:
+        return Event.from_dict(raw) is not None
+    except Exception as exc:  # pydantic's ValidationError, or ValueError for a type it does not know
+        log.info("event not readable by the SDK (%s); ignored", type(exc).__name__)
+        return False
+
+
 def to_incoming(raw: dict[str, Any]) -> Incoming:
+    if not readable(raw):
+        return Incoming(kind="other", event_id=raw["webhookEventId"], user_id=None, chat_id=None, chat_type="user",
+                        timestamp_ms=0)
     chat_id, user_id, chat_type = chat_of(raw.get("source") or {})
     base = dict(event_id=raw["webhookEventId"], user_id=user_id, chat_id=chat_id, chat_type=chat_type,
                 timestamp_ms=int(raw.get("timestamp") or 0))

@@ -117,6 +117,18 @@ class _PgWriter:
             raise StorageError(type(exc).__name__) from exc
 
 
+def _redelivery(raw: dict[str, Any]) -> bool:
+    ctx = raw.get("deliveryContext")
+    return isinstance(ctx, dict) and ctx.get("isRedelivery") is True
+
+
+def _timestamp(raw: dict[str, Any]) -> int:
+    """LINE's event time in ms; 0 for a value that is not one (the worker's SDK check then ignores
+    the event), so that an odd field never makes the webhook fail and LINE redeliver forever."""
+    ts = raw.get("timestamp")
+    return ts if isinstance(ts, int) and not isinstance(ts, bool) and 0 <= ts < 2**63 else 0
+
+
 _writers: dict[str, _PgWriter] = {}
 _writers_lock = threading.Lock()
 
@@ -127,8 +139,7 @@ def store(db: Database, raw_events: Iterable[dict[str, Any]]) -> list[int | None
     ``CHANNEL`` when the statement commits. Raises StorageError."""
     now = utcnow()
     rows = [(raw["webhookEventId"], raw.get("type", "?"), json.dumps(raw, ensure_ascii=False),
-             bool((raw.get("deliveryContext") or {}).get("isRedelivery")), int(raw.get("timestamp") or 0), now)
-            for raw in raw_events]
+             _redelivery(raw), _timestamp(raw), now) for raw in raw_events]
     if not rows:
         return []
     if db.engine.dialect.name == "postgresql":

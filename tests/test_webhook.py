@@ -106,6 +106,39 @@ def test_incomplete_fixture_becomes_unknown_event_in_the_sdk():
     assert isinstance(parsed, UnknownEvent)
 
 
+def test_an_event_the_sdk_cannot_read_is_stored_then_ignored_by_the_worker(app, fake_line):
+    """The request checks only what it stores; the worker's SDK models turn away the rest."""
+    r = Resident(app, fake_line.store)
+    broken = text_event(r.user, "你好")
+    del broken["message"]["quoteToken"]          # LINE always sends it; the SDK requires it
+    fine = text_event(r.user, "我的案件")
+    assert r.post(broken, fine).status_code == 200
+    assert len(stored(app)) == 2
+    r.run_worker()
+    assert {row.status for row in stored(app)} == {"processed"}
+    [answer] = r.new_texts()
+    assert "沒有案件" in answer
+
+
+def test_signed_events_with_odd_fields_are_stored_and_ignored_not_500(app, fake_line):
+    r = Resident(app, fake_line.store)
+    odd_time, odd_context = text_event(r.user, "你好"), text_event(r.user, "你好")
+    odd_time["timestamp"] = "yesterday"
+    odd_context["deliveryContext"] = "again"
+    assert r.post(odd_time, odd_context).status_code == 200
+    r.run_worker()
+    assert {row.status for row in stored(app)} == {"processed"} and len(stored(app)) == 2
+    assert fake_line.store.sent() == []
+
+
+def test_signed_bodies_with_odd_shapes_are_400(client, app):
+    for raw in (b"[]", b'{"events": {}}', b'{"events": ["x"]}', b'{"events": [{"type": "message", "webhookEventId": 7}]}',
+                b'{"events": [{"type": "message", "webhookEventId": ""}]}', b"[" * 100000):
+        resp = client.post("/callback", data=raw, headers={"X-Line-Signature": sign(raw)})
+        assert resp.status_code == 400, raw[:60]
+    assert stored(app) == []
+
+
 def test_duplicate_events_are_stored_once_even_without_redis_claims(app, fake_line):
     r = Resident(app, fake_line.store)
     ev = text_event(r.user, "你好")
