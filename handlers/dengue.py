@@ -278,6 +278,30 @@ def _said(inc: Incoming, key: str) -> bool:
     return bool(bare) and bare in {nlu.normalize_word(w) for w in knowledge.words(key)}
 
 
+def _reminder_request(inc: Incoming) -> str | None:
+    """「訂閱防疫提醒」 or 「取消提醒」, also said a little more fully (「我要訂閱登革熱提醒」,
+    「不要再提醒了」): "subscribe", "unsubscribe" or None. A question about reminders is not a
+    request; when both fit (「取消登革熱提醒」), stopping wins."""
+    if _said(inc, "dengue.unsubscribe.words"):
+        return "unsubscribe"
+    if _said(inc, "dengue.subscribe.words"):
+        return "subscribe"
+    if inc.kind != "text":
+        return None
+    bare = nlu.normalize(inc.text)
+    asking = [w for w in (nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.question_words")) if w]
+    if not bare or len(bare) > 16 or any(q in inc.text for q in "?？") or any(w in bare for w in asking):
+        return None
+    about = [nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.words")]
+    stop = [nlu.normalize_word(w) for w in knowledge.words("dengue.unsubscribe.words")]
+    if any(nlu.normalize_word(n) in bare for n in knowledge.words("dengue.unsubscribe.negations")):
+        topic = [nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.topic_words")]
+        return "unsubscribe" if any(w in bare for w in stop + about + topic) else None
+    if any(w in bare and len(bare) - len(w) <= 4 for w in about):
+        return "subscribe"
+    return None
+
+
 def _ask_village(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     if inc.chat_type != "user":
         return Outcome(replies=(Text(t("dengue.subscribe.group")),), keep_state=True)
@@ -318,6 +342,15 @@ def _village_from(inc: Incoming) -> tuple[bool, str | None]:
 
 
 def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
+    out = _intercept(state, inc, ctx, now)
+    if out is not None and not out.meta and inc.kind == "text" and not (state and state.get("flow") == FLOW_ID
+                                                                       and state.get("step") != SUBSCRIBE_STEP):
+        # 訂閱防疫提醒 / 取消提醒 typed: what `route --json` and the evaluation call it
+        out = replace(out, meta={"intent": "dengue_info", "topic": None, "confidence": 1.0})
+    return out
+
+
+def _intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
     if inc.kind == "postback" and inc.data.get("dengue"):
         what = inc.data["dengue"]
         if what == "info":
@@ -332,9 +365,10 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
         if what == "unsubscribe":
             return _unsubscribe(state)
         return None
-    if _said(inc, "dengue.subscribe.words"):
+    request = _reminder_request(inc)
+    if request == "subscribe":
         return _ask_village(state, inc, ctx, now)
-    if _said(inc, "dengue.unsubscribe.words"):
+    if request == "unsubscribe":
         return _unsubscribe(state)
     if not state or state.get("flow") != FLOW_ID:
         return None

@@ -293,6 +293,22 @@ def test_subscribe_choose_village_and_unsubscribe(resident, app):
     assert "沒有訂閱" in out[0]
 
 
+def test_reminders_asked_for_in_a_residents_own_words(resident, app):
+    r = resident
+    out = r.says("我要訂閱登革熱提醒")
+    assert "哪一個里" in out[-1]
+    r.taps("岡林里")
+    assert [s.village for s in subscriptions(app)] == ["岡林里"]
+    out = r.says("取消登革熱提醒")                                      # holds a subscribe word: stopping wins
+    assert "已經取消" in out[0] and subscriptions(app) == []
+    r.says("訂閱提醒")
+    r.taps("全區都要")
+    out = r.says("提醒不用了")
+    assert "已經取消" in out[0] and subscriptions(app) == []
+    out = r.says("防疫提醒是什麼時候傳？")                             # a question, not a request
+    assert subscriptions(app) == [] and "已經取消" not in out[0] and "哪一個里" not in out[-1]
+
+
 def test_subscribing_keeps_an_open_report(resident, app):
     r = resident
     r.says("路燈壞了")
