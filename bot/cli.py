@@ -309,7 +309,40 @@ def chief_code_cmd(village: str, role: str, term_end: str | None) -> None:
     click.echo(f"for: {issued.village} {roles[issued.role]}; expires {expires} (Asia/Taipei); works once")
 
 
+NO_SCHEMA = ("the database has no tables yet: run `flask --app app db upgrade` first "
+             "(`make run` does it for you)")
+
+
+def _missing_table(exc: Exception) -> bool:
+    """SQLite's "no such table", PostgreSQL's undefined_table (42P01)."""
+    orig = getattr(exc, "orig", None)
+    return "no such table" in str(orig) or getattr(orig, "sqlstate", None) == "42P01"
+
+
+def _schema_needed(cmd: click.Command) -> click.Command:
+    """A command that reads or writes the database says how to create it, not a traceback."""
+    inner = cmd.callback
+    if inner is None or getattr(inner, "_schema_needed", False):
+        return cmd
+
+    def callback(*args, **kwargs):
+        from sqlalchemy.exc import OperationalError, ProgrammingError
+        try:
+            return inner(*args, **kwargs)
+        except (OperationalError, ProgrammingError) as exc:
+            if _missing_table(exc):
+                raise click.ClickException(NO_SCHEMA) from None
+            raise
+
+    callback._schema_needed = True  # type: ignore[attr-defined]
+    callback.__wrapped__ = inner  # type: ignore[attr-defined]
+    cmd.callback = callback
+    return cmd
+
+
 def init_app(app: Flask) -> None:
+    for cmd in (chief_code_cmd, create_staff_cmd, digest_cmd, sweep_cmd, route_cmd, welfare_screen_cmd):
+        _schema_needed(cmd)
     for cmd in (db_cli, knowledge_cli, richmenu_cli, chief_code_cmd, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd,
                 welfare_screen_cmd):
         app.cli.add_command(cmd)

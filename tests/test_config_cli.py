@@ -46,6 +46,17 @@ def test_db_upgrade_creates_the_schema(tmp_path):
     assert {"inbound_event", "submission", "case_event", "attachment", "outbound_message"} <= tables
 
 
+def test_commands_before_the_schema_exists_say_how_to_create_it(tmp_path):
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"}
+    for args in (("chief-code", "--village", "岡林里"), ("create-staff", "--username", "lin", "--role", "admin")):
+        out = run_flask(*args, env=env)
+        assert out.returncode == 1, out.stderr
+        assert "db upgrade" in out.stderr and "Traceback" not in out.stderr
+    assert run_flask("db", "upgrade", env=env).returncode == 0
+    out = run_flask("chief-code", "--village", "岡林里", env=env)
+    assert out.returncode == 0 and out.stdout.startswith("code: "), out.stderr
+
+
 def test_route_prints_the_label_as_json():
     out = run_flask("route", "阮兜巷仔口彼支路燈袂光", "--json")
     assert out.returncode == 0, out.stderr
@@ -54,6 +65,8 @@ def test_route_prints_the_label_as_json():
     data = json.loads(out.stdout)
     assert data["intent"] == "case_status" and "R-20261127-0001" in data["reply"]
     assert set(data) == {"intent", "topic", "confidence", "reply"}
+    out = run_flask("route", "訂閱防疫提醒", "--json")
+    assert json.loads(out.stdout)["intent"] == "dengue_info"
 
 
 def test_knowledge_check_command():
