@@ -147,3 +147,45 @@ def test_clerk_sets_a_case_in_progress_and_the_resident_is_told(chromium, live_a
     assert ref in text and "已派工" in text and "處理中" in text
     run_burst(app)                                   # nothing is sent twice
     assert len([q for q in fake_line.store.requests if q.path == PUSH]) == 1
+
+
+def test_the_situation_board_follows_a_mode_switch_made_elsewhere(chromium, live_app, tmp_path):
+    """The EOC keeps the board open; an admin turns the disaster mode on from another desk: at
+    the board's next refresh the page shows the mode as on, without anyone reloading it."""
+    from playwright.sync_api import expect
+    from services import disaster
+
+    app, base = live_app
+    svc = get_services(app)
+    with svc.db.session() as s:
+        staff_svc.create(s, "eoc.duty", "應變中心值班", "eoc", None, password=PASSWORD, must_change=False)
+    page_errors: list[str] = []
+    with chromium() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(15_000)
+            context.route("**/*", lambda route: route.continue_()
+                          if urlsplit(route.request.url).hostname in ("127.0.0.1", None) else route.abort())
+            page = context.new_page()
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            page.clock.install()
+            page.goto(f"{base}/staff/login")
+            login = page.locator("form#login")
+            login.locator("input[name=username]").fill("eoc.duty")
+            login.locator("input[name=password]").fill(PASSWORD)
+            login.locator("button[type=submit]").click()
+            page.wait_for_url(re.compile(r"/staff/"))
+            page.goto(f"{base}/staff/disaster")
+            mode = page.locator("section#mode .badge")
+            expect(mode).to_have_text("災害應變模式：關閉")
+            expect(page.locator("#board-status")).to_contain_text("最後更新")
+
+            with svc.db.session() as s:                  # another desk switches the mode on
+                disaster.start_mode(s, None, "凱米颱風")
+            page.clock.run_for(31_000)                   # the board's 30 s refresh
+            expect(mode).to_have_text("災害應變模式：開啟中")
+            expect(page.locator("section#mode")).to_contain_text("凱米颱風")
+        finally:
+            browser.close()
+    assert page_errors == []

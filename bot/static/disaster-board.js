@@ -1,5 +1,6 @@
 /* The disaster situation board: draws the open disaster cases on a map and refreshes the counts,
-   the villages' check-ins and the map from board.json every few seconds. Data goes into the page
+   the villages' check-ins and the map from board.json every few seconds; when the disaster mode
+   was switched elsewhere, the page reloads to show it. Data goes into the page
    only as text (textContent), never as HTML. */
 (function () {
   "use strict";
@@ -45,6 +46,11 @@
   }
 
   function update(data) {
+    if (typeof data.mode_on === "boolean" && String(data.mode_on) !== board.dataset.modeOn) {
+      // Another admin turned the disaster mode on or off: the mode's section and forms change too.
+      window.location.reload();
+      return;
+    }
     Object.keys(data.totals || {}).forEach(function (k) {
       setText(board.querySelector('[data-total="' + k + '"]'), data.totals[k]);
     });
