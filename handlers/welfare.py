@@ -317,25 +317,53 @@ def _amount_re() -> re.Pattern[str]:
     wan, qian, yuan = (re.escape(_p(k)) for k in ("ten_thousand", "thousand", "dollar"))
     head = "|".join(re.escape(w) for w in sorted(_words("approx_prefixes"), key=len, reverse=True))
     tail = "|".join(re.escape(w) for w in sorted(_words("approx_suffixes"), key=len, reverse=True))
-    return re.compile(rf"^(?:{head})?([0-9]+(?:\.[0-9]+)?)\s*({wan}|{qian}|{yuan})?"
-                      rf"\s*(?:([0-9]){qian}?)?\s*{yuan}?(?:{tail})*$")
+    return re.compile(rf"^({head})?([0-9]+(?:\.[0-9]+)?)\s*({wan}|{qian}|{yuan})?"
+                      rf"\s*(?:([0-9]){qian}?)?\s*{yuan}?((?:{tail})*)$")
 
 
-def amount_in(text: str) -> int | None:
-    """An amount typed in digits, with 10,000 / 1,000 units (e.g. 3 x 10,000 + 5 x 1,000)."""
+def _amount(text: str) -> tuple[int, int, list[str]] | None:
+    """(amount, the step of its last unit, the loose words said with it) of an amount typed in
+    digits with 10,000 / 1,000 units (e.g. 3 x 10,000 + 5 x 1,000), or None."""
     s = parsers.normalize(text).replace(",", "").replace(" ", "")
     m = _amount_re().match(s)
     if not m:
         return None
-    n = float(m.group(1))
-    unit = m.group(2)
+    n = float(m.group(2))
+    unit = m.group(3)
+    step = 1
     if unit == _p("ten_thousand"):
-        n *= 10000
-        if m.group(3):
-            n += int(m.group(3)) * 1000
+        n, step = n * 10000, 10000
+        if m.group(4):
+            n, step = n + int(m.group(4)) * 1000, 1000
     elif unit == _p("thousand"):
-        n *= 1000
-    return int(n)
+        n, step = n * 1000, 1000
+    tail = m.group(5) or ""
+    said = ([m.group(1)] if m.group(1) else []) + [w for w in _words("approx_suffixes") if w in tail]
+    return int(n), step, said
+
+
+def amount_in(text: str) -> int | None:
+    """The amount typed, taken as said (see ``amount_fact`` for how loosely)."""
+    found = _amount(text)
+    return found[0] if found else None
+
+
+def amount_fact(text: str) -> int | dict[str, int] | None:
+    """A typed amount as a fact: the number, or a range when it was said loosely (「大概8萬」 is
+    72,000–88,000, 「8萬多」 80,000–89,999, 「8萬以下」 up to 80,000, 「將近8萬」 72,000–80,000), so
+    that a loose amount near a line gives "ask the office", never "likely"."""
+    found = _amount(text)
+    if found is None:
+        return None
+    n, step, said = found
+    if not said or any(w in _words("exact_words") for w in said):
+        return n
+    if any(w in _words("more_words") for w in said):
+        return {"min": n, "max": n + max(step, 10 ** max(len(str(n)) - 2, 0)) - 1}
+    if any(w in _words("below_words") for w in said):
+        low = 0 if any(w in _words("approx_suffixes") for w in said) else n * 9 // 10
+        return {"min": low, "max": n}
+    return {"min": n * 9 // 10, "max": -(-n * 11 // 10)}
 
 
 def _fmt(n: float) -> str:
@@ -423,7 +451,7 @@ def _range_step(name: str, ranges_fn):
             labels = {str(i): label for i, (label, _) in enumerate(ranges)}
             value = _by_label(inc, labels)
             if value is None:
-                amount = amount_in(inc.text)
+                amount = amount_fact(inc.text)
                 if amount is not None:
                     return _accept(a, name, {_FACT[name]: amount})
         if value == "unsure":

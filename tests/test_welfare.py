@@ -329,6 +329,43 @@ def test_typed_answers_are_understood_and_a_refusal_repeats_the_question(residen
     assert "這2人" in out[-1]
 
 
+def test_amounts_said_loosely_are_ranges():
+    from handlers.welfare import amount_fact
+    assert amount_fact("8萬") == 80000 and amount_fact("3萬5") == 35000 and amount_fact("8萬而已") == 80000
+    assert amount_fact("大概8萬") == {"min": 72000, "max": 88000} == amount_fact("8萬左右")
+    assert amount_fact("8萬多") == {"min": 80000, "max": 89999}
+    assert amount_fact("8萬以下") == {"min": 0, "max": 80000}
+    assert amount_fact("將近8萬") == {"min": 72000, "max": 80000}
+    assert amount_fact("差不多46,000元") == {"min": 41400, "max": 50600}
+    assert amount_fact("很多") is None
+
+
+def _income_typed(r, typed: str) -> str:
+    """The elder's screening with the income typed instead of tapped; the result's text."""
+    r.says("我自己有什麼補助")
+    for _ in range(12):
+        if flexes(r):
+            return "\n".join(all_flex_text(f) for f in flexes(r))
+        if "收入" in r.last_messages[-1].get("text", ""):
+            r.says(typed)
+            continue
+        labels = r.labels()
+        pick = next(label for key, label in ELDER.items() if key != "income" and label in labels)
+        r.taps(pick)
+    raise AssertionError("no result")
+
+
+def test_a_loose_amount_near_a_line_is_for_the_office_to_check(resident):
+    """「大概1萬5」 for one person is 13,500-16,500: it straddles the low-income line of 15,515, so
+    the screener does not say "likely" on it; 「1萬」 is clearly under the line."""
+    r = resident
+    loose = _income_typed(r, "大概1萬5")
+    assert "您回答的範圍（每人13,500～16,500元" in loose and "跨過「每人15,515元以下」" in loose
+    r.says("取消")
+    clear = _income_typed(r, "1萬")
+    assert "每人10,000元" in clear and "您回答的範圍" not in clear
+
+
 def test_reasons_compare_per_person_with_per_person(resident):
     r = resident
     r.says("我爸80歲有什麼補助")
