@@ -53,7 +53,7 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 
 
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
-    out = _route(state, inc, ctx, now)
+    out = _disaster_menus(_route(state, inc, ctx, now), ctx)
     if inc.kind == "text" and not out.meta:
         tap = _menu_tap(inc.text)
         label = _tap_label(tap) if tap else None
@@ -62,6 +62,35 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
         else:
             out = _with_meta(out, classify(inc.text))
     return out
+
+
+MAX_QUICK_REPLIES = 13  # LINE's limit
+
+
+def _disaster_menus(out: Outcome, ctx: Context) -> Outcome:
+    """While the disaster mode is on, the main menu's buttons under any answer (an FAQ answer, a
+    case look-up, the fallback) are the disaster menu's. The mode is asked only when an answer
+    carries the main menu's buttons."""
+    menus = ((common.menu_buttons(active=True), True), (common.menu_buttons(), False))
+
+    def ending(buttons: tuple) -> tuple[int, bool] | None:
+        for menu, active in menus:
+            if len(buttons) >= len(menu) and buttons[len(buttons) - len(menu):] == menu:
+                return len(menu), active
+        return None
+
+    if not any(ending(r.quick_replies) for r in out.replies) or not common.disaster_mode(ctx):
+        return out
+    replies = []
+    for reply in out.replies:
+        hit = ending(reply.quick_replies)
+        if hit:
+            size, active = hit
+            menu = common.menu_buttons(active=active, ctx=ctx)
+            head = reply.quick_replies[:len(reply.quick_replies) - size]
+            reply = replace(reply, quick_replies=head[:MAX_QUICK_REPLIES - len(menu)] + menu)
+        replies.append(reply)
+    return replace(out, replies=tuple(replies))
 
 
 def _tap_label(data: dict[str, str]) -> str | None:

@@ -447,6 +447,13 @@ def test_the_disaster_menu_stays_in_the_disaster_mode_and_every_button_the_words
     assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]  # through the webhook, too
     resident.says("選單")
     assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]
+    resident.says("取消")
+    resident.says("圖書館幾點開")                                            # an FAQ answer
+    assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]
+    resident.says("我的案件")                                                # a case look-up
+    assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]
+    resident.says("阿巴阿巴")                                                # not understood
+    assert "通報災情" in resident.labels() and "報修道路路燈" not in resident.labels()
     mode(app, False)
     resident.says("取消")
     assert "報修道路路燈" in resident.labels() and "通報災情" not in resident.labels()
