@@ -132,8 +132,13 @@ def understand(text: str) -> dict:
     inc = Incoming(kind="text", text=text, event_id="cli", user_id="U" + "0" * 32, chat_id="U" + "0" * 32)
     out = route(None, inc, _NoCases(), time.time())
     meta = out.meta or {}
+    reply = "\n".join(r.text for r in out.replies)
+    if not reply and out.actions:
+        # The answer is written by an action that reads or changes the database (a chief's
+        # binding code, a check-in): `route` does not run it.
+        reply = "(" + ", ".join(a.name for a in out.actions) + ")"
     return {"text": text, "intent": meta.get("intent"), "topic": meta.get("topic"),
-            "confidence": meta.get("confidence"), "reply": "\n".join(r.text for r in out.replies)}
+            "confidence": meta.get("confidence"), "reply": reply}
 
 
 @click.command("route")

@@ -591,11 +591,15 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
     if inc.kind == "text":
         from services.chiefs import parse_bind
         code = parse_bind(inc.text)
+        # meta: what `route --json` and the evaluation call these (their replies come from the actions)
+        meta = {"intent": "disaster_report", "topic": None, "confidence": 1.0}
         if code is not None:
-            return Outcome(replies=(), actions=(Action("services.chiefs:bind", {"code": code}),), keep_state=True)
+            return Outcome(replies=(), actions=(Action("services.chiefs:bind", {"code": code}),), keep_state=True,
+                           meta={**meta, "topic": "bind"})
         if _is_safe_word(inc.text) and (state is None or (state.get("flow") == FLOW_ID
                                                           and state.get("step") in ("category", "people"))):
-            out = Outcome(replies=(), actions=(Action("services.disaster:checkin_safe"),))
+            out = Outcome(replies=(), actions=(Action("services.disaster:checkin_safe"),),
+                          meta={**meta, "topic": "checkin"})
             return out if state is not None else replace(out, keep_state=True)
     if inc.kind == "postback" and inc.data.get("action") == "disaster_info":
         return info(inc.data.get("topic", ""), active=state is not None, ctx=ctx)

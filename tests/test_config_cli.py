@@ -67,6 +67,9 @@ def test_route_prints_the_label_as_json():
     assert set(data) == {"intent", "topic", "confidence", "reply"}
     out = run_flask("route", "訂閱防疫提醒", "--json")
     assert json.loads(out.stdout)["intent"] == "dengue_info"
+    out = run_flask("route", "平安", "--json")                 # answered by an action route does not run
+    data = json.loads(out.stdout)
+    assert data["intent"] == "disaster_report" and data["reply"] == "(services.disaster:checkin_safe)"
 
 
 def test_knowledge_check_command():
