@@ -118,7 +118,7 @@ def _confirm_value(inc: Incoming) -> str | None:
 def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     anonymous = bool(a.get("anonymous"))
     if inc.kind == "text" and not anonymous:
-        phone = parsers.tw_phone(inc.text)
+        phone = parsers.phone_in(inc.text)
         if phone:
             return Accept({"phone": phone}, goto="confirm")
     if inc.kind == "image" and inc.message_id:

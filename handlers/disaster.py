@@ -419,7 +419,7 @@ def _ask_confirm(a: dict[str, Any]) -> list[Text]:
 def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = _value(inc, "confirm")
     if inc.kind == "text":
-        phone = parsers.tw_phone(inc.text) if not a.get("group") else None
+        phone = parsers.phone_in(inc.text) if not a.get("group") else None
         if phone:
             return Accept({"phone": phone}, goto="confirm")
         if inc.text.strip() == t("disaster.confirm.add_phone") and not a.get("group"):

@@ -33,6 +33,19 @@ def tw_phone(text: str) -> str | None:
     return None
 
 
+_PHONE_RUN = re.compile(r"(?:\+886|0)[0-9\s\-()（）]{7,16}[0-9]")
+
+
+def phone_in(text: str) -> str | None:
+    """The one phone number in a short message (「我的電話 0987654321 下午比較方便」), or None when
+    there is none or more than one."""
+    whole = tw_phone(text)
+    if whole or len(text) > 60:
+        return whole
+    found = {p for p in (tw_phone(m.group(0)) for m in _PHONE_RUN.finditer(normalize(text))) if p}
+    return found.pop() if len(found) == 1 else None
+
+
 def choice_number(text: str, count: int) -> int | None:
     """``"3"`` -> 2 (zero-based) when 1 <= 3 <= count."""
     t = normalize(text)
@@ -46,7 +59,21 @@ def _bare(text: str) -> str:
 
 
 def is_yes(text: str) -> bool:
-    return _bare(text) in words("common.yes_words")
+    """「好」, 「確認送出」, and short runs of such words (「好 送出」, 「对」, 「好的，確認」)."""
+    from services.nlu import normalize as nlu_normalize
+    bare = _bare(text)
+    yes = sorted(words("common.yes_words"), key=len, reverse=True)
+    if bare in yes:
+        return True
+    rest = _bare(nlu_normalize(text))
+    if not rest or len(rest) > 8:
+        return False
+    while rest:
+        word = next((w for w in yes if rest.startswith(w)), None)
+        if word is None:
+            return rest in words("common.yes_endings")
+        rest = rest[len(word):]
+    return True
 
 
 def is_no(text: str) -> bool:
@@ -61,4 +88,6 @@ def command(text: str) -> str | None:
     for name in ("cancel", "back", "menu", "human", "continue"):
         if bare in (w.lower() for w in words(f"common.commands.{name}")):
             return name
+    if len(bare) <= 15 and any(_bare(w) in bare for w in words("common.commands.human_phrases")):
+        return "human"  # 「我要找真人」, 「可以跟承辦講話嗎」
     return None

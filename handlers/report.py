@@ -235,13 +235,23 @@ class ReportSteps:
         if inc.kind == "postback" and inc.data.get("value") in ("skip", "done"):
             return Accept({"photos_done": True})
         if inc.kind == "text":
-            if inc.text.strip() in (t("common.label.skip"), *knowledge.words(self.key("photo.none_words"))):
-                return Accept({"photos_done": True})
-            if len(inc.text.strip()) >= 2:  # a description typed instead of a photo
+            typed = nlu.normalize(inc.text)
+            none = [nlu.normalize_word(w) for w in (t("common.label.skip"), *knowledge.words(self.key("photo.none_words")))]
+            if typed in none or (len(typed) <= 8 and any(len(w) >= 3 and w in typed for w in none)):
+                return Accept({"photos_done": True})  # 「没有」, 「我不會拍照」: no photo
+            if len(typed) >= 2:  # more about the problem, typed instead of a photo
                 extra = self.extra(inc, a)
-                return Accept({"photos_done": True, "description": self.clip(inc.text), **extra[0]},
+                return Accept({"photos_done": True, "description": self.more_description(a, inc.text), **extra[0]},
                               replies=extra[1])
         return Invalid()
+
+    def more_description(self, a: dict[str, Any], text: str) -> str:
+        """The description with a later message added to it, never replaced by it."""
+        before = (a.get("description") or "").strip()
+        added = text.strip()
+        if not before or added in before:
+            return self.clip(added if not before else before)
+        return self.clip(before + "；" + added)
 
     def ask_description(self, a: dict[str, Any]) -> list[Text]:
         return [Text(t(self.key("description.ask")),
@@ -270,7 +280,7 @@ class ReportSteps:
         if inc.kind == "text":
             if inc.text.strip() in (t(self.key("phone.skip")), *knowledge.words("common.no_words")):
                 return Accept({"phone": None, "asking_phone": False}, goto="confirm")
-            phone = parsers.tw_phone(inc.text)
+            phone = parsers.phone_in(inc.text)
             if phone:
                 return Accept({"phone": phone, "asking_phone": False}, goto="confirm")
         return Invalid()

@@ -61,13 +61,16 @@ def _ask_confirm(a: dict[str, Any]) -> list[Text]:
 def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = inc.data.get("value") if inc.kind == "postback" and inc.data.get("step") == "confirm" else None
     if inc.kind == "text":
-        phone = parsers.tw_phone(inc.text)
+        phone = parsers.phone_in(inc.text)
         if phone:
             return Accept({"phone": phone}, goto="confirm")
         if inc.text.strip() == t("road.confirm.add_phone"):
             value = "phone"
         elif parsers.is_yes(inc.text):
             value = "yes"
+        elif len(nlu.normalize(inc.text)) >= 4 and not parsers.is_no(inc.text):
+            # more detail typed at the summary (「整條路都擋住了」): added to the description, shown again
+            return Accept({"description": STEPS.more_description(a, inc.text)}, goto="confirm")
     if inc.kind == "image" and inc.message_id:
         updates, replies, media = STEPS.add_photo(inc, a)
         return Accept(updates, replies=replies, goto="confirm", media=media)

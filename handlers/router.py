@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl
 from dataclasses import replace
 
 from handlers import case_status, common, dengue, disaster, faq, road, welfare
-from handlers.flow import Context, Flow, Incoming, Outcome, advance, back, begin, is_expired
+from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
 from services import knowledge
 from services.knowledge import t
@@ -169,7 +169,7 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
             return _with_meta(out, intent)
         if inc.kind == "text" and state.get("step") in STRUCTURED_STEPS:
             intent = classify(inc.text)
-            if _clearly_new(flow, intent):
+            if _clearly_new(flow, intent) and not _answers_step(flow, state, inc, ctx):
                 return _ask_new_request(flow, state, inc.text, intent)
         if state.get("pending_location") and state.get("step") != "category":
             return _apply_pending_location(flow, state, inc, ctx, now)
@@ -185,6 +185,23 @@ def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
 # A module may name more such steps in its own STRUCTURED_STEPS.
 STRUCTURED_STEPS = {"category", "village", "duplicate", "photo", "confirm", "phone"}.union(
     *(getattr(m, "STRUCTURED_STEPS", ()) for m in CONVERSATIONS))
+
+
+# Steps that take almost any text (a photo step takes it as the description, a confirm step as
+# more detail): their parser cannot tell an answer from a new question.
+LENIENT_STEPS = {"photo", "confirm"}
+
+
+def _answers_step(flow: Flow, state: dict[str, Any], inc: Incoming, ctx: Context) -> bool:
+    """Does the current step take this text as its answer (「中正里」 at the village step, a phone
+    number with a few words around it at the phone step)? Then it is not a new question."""
+    step = flow.step(state.get("step") or "")
+    if step is None or step.name in LENIENT_STEPS:
+        return False
+    try:
+        return not isinstance(step.parse(inc, dict(state.get("answers") or {}), ctx), Invalid)
+    except Exception:  # a parser that cannot read this input does not take it
+        return False
 
 
 def _clearly_new(flow: Flow, intent: Intent) -> bool:

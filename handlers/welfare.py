@@ -328,7 +328,10 @@ def _amount(text: str) -> tuple[int, int, list[str]] | None:
     m = _amount_re().match(s)
     if not m:
         return None
-    n = float(m.group(2))
+    digits = m.group(2)
+    if (digits.startswith("0") and len(digits) >= 8) or len(digits.split(".")[0]) > 10:
+        return None  # a phone number typed on the wrong question (0912345678), not an amount
+    n = float(digits)
     unit = m.group(3)
     step = 1
     if unit == _p("ten_thousand"):
@@ -883,7 +886,7 @@ def _ask_phone(a: dict[str, Any]) -> list[Text]:
 
 def _parse_phone(inc: Incoming, a: dict[str, Any], ctx: Context):
     if inc.kind == "text":
-        phone = parsers.tw_phone(inc.text)
+        phone = parsers.phone_in(inc.text)
         if phone:
             return Submit(draft(inc, a, phone), (Text(t("welfare.done", ref="{ref}")),))
     return Invalid()

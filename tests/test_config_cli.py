@@ -67,6 +67,7 @@ def test_route_prints_the_label_as_json():
     assert set(data) == {"intent", "topic", "confidence", "reply"}
     out = run_flask("route", "訂閱防疫提醒", "--json")
     assert json.loads(out.stdout)["intent"] == "dengue_info"
+    assert json.loads(run_flask("route", "路斷了 過不去", "--json").stdout)["intent"] == "disaster_report"
     out = run_flask("route", "平安", "--json")                 # answered by an action route does not run
     data = json.loads(out.stdout)
     assert data["intent"] == "disaster_report" and data["reply"] == "(services.disaster:checkin_safe)"

@@ -216,6 +216,12 @@ def test_fever_with_typical_signs_gets_doctor_advice(resident):
     assert not any(w in "\n".join(out) for w in NOT_A_DIAGNOSIS)
 
 
+def test_fever_said_in_taiwanese_gets_the_same_advice(resident):
+    out = resident.says("阮阿公燒三天了 全身紅紅的點點")             # not a welfare question about 阿公
+    assert "看醫生" in out[0] and "T.O.C.C." in out[0]
+    assert "補助" not in out[0]
+
+
 @pytest.mark.parametrize("message", [
     "我媽媽發燒三天了，今天一直吐，肚子很痛",
     "被蚊子叮之後發高燒，還有流鼻血",

@@ -454,3 +454,42 @@ def test_cases_are_never_listed_in_a_group_chat(resident, app, fake_line):
         said = fake_line.store.sent(to=group)[-1]["message"]["text"]
         assert "一對一" in said and ref not in said                   # everyone in the group would read it
     assert ref in "\n".join(r.says("我的案件"))                          # in the resident's own chat it works
+
+
+def test_what_residents_type_at_each_step_is_understood(resident, app):
+    """From an acceptance walk: a village typed at its step, 「我要找真人」 in the middle, 「我不會拍照」
+    at the photo step, more detail at the summary, 「好 送出」."""
+    r = resident
+    r.says("路燈壞了 已經三天沒亮")
+    out = r.says("中正路55號對面")
+    assert "哪一個里" in out[-1]
+    out = r.says("中正里")                                    # the answer, not a question about 中正
+    assert "照片" in out[-1] and "要先回答" not in out[-1]
+    out = r.says("我要找真人")
+    assert OFFICE in "\n".join(out) and "繼續" in " ".join(r.labels())
+    r.taps("繼續剛才的")
+    out = r.says("我不會拍照")                                 # no photo, and not a description
+    assert "確認" in out[-1] and "說明：路燈壞了 已經三天沒亮" in out[-1] and "不會拍照" not in out[-1]
+    out = r.says("整條路晚上都很暗")                           # more detail at the summary
+    assert "路燈壞了 已經三天沒亮；整條路晚上都很暗" in out[-1]
+    out = r.says("好 送出")
+    [case] = cases(app)
+    assert case.ref in out[0] and case.village == "中正里"
+    assert case.description == "路燈壞了 已經三天沒亮；整條路晚上都很暗"
+
+
+def test_a_near_miss_in_a_description_is_not_an_emergency(resident, app):
+    r = resident
+    r.says("我要報修道路坑洞")
+    r.sends_location(*ZUOZHEN_LI)
+    r.taps("略過")
+    out = r.says("路中間一個大窟窿 機車差點跌倒")
+    assert "119" not in out[0] and "確認" in out[-1] and "機車差點跌倒" in out[-1]
+
+
+def test_a_photo_step_text_adds_to_the_description(resident, app):
+    r = resident
+    r.says("這邊有樹枝太長擋到路")
+    r.sends_location(*ZUOZHEN_LI)
+    out = r.says("没有")                                      # simplified 沒有: no photo
+    assert "確認" in out[-1] and "這邊有樹枝太長擋到路" in out[-1]

@@ -117,7 +117,7 @@ def test_first_message_facts_skip_questions_and_call_back_opens_a_w_case(residen
     assert cases(app) == []
     r.taps("同意")
     assert "個人資料保護法" in r.last_messages[-1]["text"] and "手機" in r.last_messages[-1]["text"]
-    out = r.says("0912 345 678")
+    out = r.says("我的電話 0912 345 678 下午比較方便")           # the number, with a few words around it
     ref = W_REF.search("\n".join(out)).group(0)
     [case] = cases(app)
     assert case.ref == ref and case.kind == "welfare" and case.owner_section == "社會課"
@@ -353,6 +353,21 @@ def _income_typed(r, typed: str) -> str:
         pick = next(label for key, label in ELDER.items() if key != "income" and label in labels)
         r.taps(pick)
     raise AssertionError("no result")
+
+
+def test_a_phone_number_on_an_amount_question_is_asked_again(resident):
+    r = resident
+    r.says("我自己有什麼補助")
+    for _ in range(12):
+        text = r.last_messages[-1].get("text", "")
+        if "存款" in text:
+            break
+        labels = r.labels()
+        r.taps(next(label for key, label in ELDER.items() if label in labels))
+    else:
+        raise AssertionError("the deposits question was not asked")
+    out = r.says("0912345678")                                      # typed on the wrong question
+    assert "存款" in out[-1] and not flexes(r)
 
 
 def test_a_loose_amount_near_a_line_is_for_the_office_to_check(resident):
