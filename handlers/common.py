@@ -56,6 +56,18 @@ def welcome(ctx: Any = None) -> Outcome:
     return Outcome(replies=(Text(t("common.welcome"), menu_buttons()),), keep_state=True)
 
 
+def is_thanks(text: str) -> bool:
+    """A short thank-you (「謝謝」, 「感恩喔」, 「多謝🙏」): it gets a short answer, not the greeting."""
+    from services import nlu
+    from services.knowledge import words
+    bare = nlu.normalize(text or "")
+    return 0 < len(bare) <= 8 and any(nlu.normalize_word(w) in bare for w in words("common.thanks_words"))
+
+
+def thanks(ctx: Any = None) -> Outcome:
+    return Outcome(replies=(Text(t("common.thanks"), menu_buttons(ctx=ctx)),), keep_state=True)
+
+
 def menu(flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     if flow and state:
         return Outcome(replies=(Text(t("common.menu_with_flow", flow_name=flow_name(flow.id)),

@@ -56,7 +56,7 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
     out = _disaster_menus(_route(state, inc, ctx, now), ctx)
     if inc.kind == "text" and not out.meta:
         tap = _menu_tap(inc.text)
-        label = _tap_label(tap) if tap else None
+        label = _tap_label(tap) if tap else ("human" if command(inc.text) == "human" else None)
         if label:
             out = replace(out, meta={"intent": label, "topic": None, "confidence": 1.0})
         else:
@@ -254,6 +254,8 @@ def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active:
     if intent.label == "human":
         return common.human(None, None, ctx)
     if intent.label == "greeting":
+        if common.is_thanks(inc.text):
+            return common.thanks(ctx)
         return common.welcome(ctx)
     if intent.label == "faq":
         if intent.topic and intent.confidence >= CONFIDENT:

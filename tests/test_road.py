@@ -493,3 +493,10 @@ def test_a_photo_step_text_adds_to_the_description(resident, app):
     r.sends_location(*ZUOZHEN_LI)
     out = r.says("没有")                                      # simplified 沒有: no photo
     assert "確認" in out[-1] and "這邊有樹枝太長擋到路" in out[-1]
+
+
+def test_thanks_gets_a_short_answer_and_anyone_there_gets_the_phone(resident):
+    out = resident.says("謝謝🙏")
+    assert out == ["不客氣 🙂 還有需要，隨時傳訊息給我，或點下面的按鈕。"] and "報修道路路燈" in resident.labels()
+    out = resident.says("有人在嗎")
+    assert OFFICE in out[0]
