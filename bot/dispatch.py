@@ -103,7 +103,8 @@ def process_event(svc: Services, row_id: int) -> None:
             if _slow(state, inc):
                 svc.line.show_loading(inc.chat_id, 10)
             outcome = route(state, inc, DbContext(svc), time.time())
-        committed = _commit(svc, row_id, raw, inc, outcome, received_at)
+        buttons = _closing_buttons(svc, state, inc, outcome)
+        committed = _commit(svc, row_id, raw, inc, outcome, received_at, buttons)
         if committed is None:
             return  # another worker finished this event first
         outbox_id, attachment_ids, push_ids = committed
@@ -127,8 +128,19 @@ def _slow(state: dict[str, Any] | None, inc: Incoming) -> bool:
     return inc.chat_type == "user" and (inc.kind == "location" or bool(state and state.get("step") == "confirm"))
 
 
+def _closing_buttons(svc: Services, state: dict[str, Any] | None, inc: Incoming, outcome: Outcome) -> tuple:
+    """The menu's buttons for an answer after which no conversation is going on (a receipt, a
+    subscription, a call-back's confirmation), so that an elder always has something to tap next.
+    Asked before the transaction (the disaster mode decides which menu)."""
+    ends = outcome.state is None and (not outcome.keep_state or not state)
+    if inc.chat_type != "user" or not ends or not (outcome.replies or outcome.actions):
+        return ()
+    from handlers.common import menu_buttons
+    return menu_buttons(ctx=DbContext(svc))
+
+
 def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outcome: Outcome,
-            received_at: dt.datetime) -> tuple[int | None, list[int], list[int]] | None:
+            received_at: dt.datetime, buttons: tuple = ()) -> tuple[int | None, list[int], list[int]] | None:
     ins = postgresql.insert if svc.db.engine.dialect.name == "postgresql" else sqlite.insert
     with svc.db.session() as s:
         ev = s.execute(select(InboundEvent).where(InboundEvent.id == row_id).with_for_update()).scalar_one()
@@ -169,6 +181,8 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
                 push_rows.append(push)
         outbox_id = None
         replies = [r.fill(**values) for r in planned]
+        if buttons and replies and not replies[-1].quick_replies and replies[-1].flex is None:
+            replies[-1] = replace(replies[-1], quick_replies=buttons)
         quote = (raw.get("message") or {}).get("quoteToken") if inc.chat_type != "user" else None
         if quote and replies and replies[0].flex is None and not replies[0].quote_token:
             replies[0] = replace(replies[0], quote_token=quote)  # in a group, answer by quoting the message

@@ -285,6 +285,7 @@ def test_subscribe_choose_village_and_unsubscribe(resident, app):
     assert "哪一個里" in out[-1] and "全區都要" in r.labels() and "草山里" in r.labels()
     out = r.taps("草山里")
     assert "已經幫您訂閱" in out[0] and "草山里" in out[0] and "取消提醒" in out[0]
+    assert "我的案件" in r.labels()                                    # the menu under the confirmation
     [sub] = subscriptions(app)
     assert sub.village == "草山里" and sub.line_user_id == r.user and sub.user_hash == svc(app).user_hash(r.user)
     r.says("訂閱防疫提醒")

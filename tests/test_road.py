@@ -475,6 +475,7 @@ def test_what_residents_type_at_each_step_is_understood(resident, app):
     out = r.says("好 送出")
     [case] = cases(app)
     assert case.ref in out[0] and case.village == "中正里"
+    assert "報修道路路燈" in r.labels() and "我的案件" in r.labels()        # something to tap after the receipt
     assert case.description == "路燈壞了 已經三天沒亮；整條路晚上都很暗"
 
 
