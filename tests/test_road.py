@@ -501,3 +501,12 @@ def test_thanks_gets_a_short_answer_and_anyone_there_gets_the_phone(resident):
     assert out == ["不客氣 🙂 還有需要，隨時傳訊息給我，或點下面的按鈕。"] and "報修道路路燈" in resident.labels()
     out = resident.says("有人在嗎")
     assert OFFICE in out[0]
+
+
+def test_starting_over_in_words_cancels_the_report(resident, app):
+    r = resident
+    r.says("路燈壞了")
+    out = r.says("重來")
+    assert "取消" in out[0] and cases(app) == []
+    out = r.says("水溝堵住了")                                  # a new report starts cleanly
+    assert "地點" in out[-1]
