@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.flow import Flow, Outcome, ask
+from services import nlu
 from services.knowledge import t
 from services.messages import QuickReply, Text, postback
 
@@ -58,10 +59,8 @@ def welcome(ctx: Any = None) -> Outcome:
 
 def is_thanks(text: str) -> bool:
     """A short thank-you (「謝謝」, 「感恩喔」, 「多謝🙏」): it gets a short answer, not the greeting."""
-    from services import nlu
-    from services.knowledge import words
     bare = nlu.normalize(text or "")
-    return 0 < len(bare) <= 8 and any(nlu.normalize_word(w) in bare for w in words("common.thanks_words"))
+    return 0 < len(bare) <= 8 and nlu.has_word(bare, "common.thanks_words")
 
 
 def thanks(ctx: Any = None) -> Outcome:

@@ -66,9 +66,9 @@ def _parse_identity(inc: Incoming, a: dict[str, Any], ctx: Context):
     value = inc.data.get("value") if inc.kind == "postback" and inc.data.get("step") == "identity" else None
     if inc.kind == "text":
         bare = nlu.normalize(inc.text)
-        if bare in {nlu.normalize_word(w) for w in knowledge.words("dengue.identity.anonymous_words")}:
+        if bare in nlu.normalized_words("dengue.identity.anonymous_words"):
             value = "anonymous"
-        elif bare in {nlu.normalize_word(w) for w in knowledge.words("dengue.identity.named_words")}:
+        elif bare in nlu.normalized_words("dengue.identity.named_words"):
             value = "named"
     if inc.kind == "image" and inc.message_id:
         return STEPS.photo_aside(inc, a)
@@ -275,7 +275,7 @@ def _said(inc: Incoming, key: str) -> bool:
     if inc.kind != "text":
         return False
     bare = nlu.normalize(inc.text)
-    return bool(bare) and bare in {nlu.normalize_word(w) for w in knowledge.words(key)}
+    return bool(bare) and bare in nlu.normalized_words(key)
 
 
 def _reminder_request(inc: Incoming) -> str | None:
@@ -289,15 +289,13 @@ def _reminder_request(inc: Incoming) -> str | None:
     if inc.kind != "text":
         return None
     bare = nlu.normalize(inc.text)
-    asking = [w for w in (nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.question_words")) if w]
-    if not bare or len(bare) > 16 or any(q in inc.text for q in "?？") or any(w in bare for w in asking):
+    if (not bare or len(bare) > 16 or any(q in inc.text for q in "?？")
+            or nlu.has_word(bare, "dengue.subscribe.question_words")):
         return None
-    about = [nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.words")]
-    stop = [nlu.normalize_word(w) for w in knowledge.words("dengue.unsubscribe.words")]
-    if any(nlu.normalize_word(n) in bare for n in knowledge.words("dengue.unsubscribe.negations")):
-        topic = [nlu.normalize_word(w) for w in knowledge.words("dengue.subscribe.topic_words")]
-        return "unsubscribe" if any(w in bare for w in stop + about + topic) else None
-    if any(w in bare and len(bare) - len(w) <= 4 for w in about):
+    if nlu.has_word(bare, "dengue.unsubscribe.negations"):
+        about = ("dengue.unsubscribe.words", "dengue.subscribe.words", "dengue.subscribe.topic_words")
+        return "unsubscribe" if any(nlu.has_word(bare, key) for key in about) else None
+    if any(w in bare and len(bare) - len(w) <= 4 for w in nlu.normalized_words("dengue.subscribe.words")):
         return "subscribe"
     return None
 

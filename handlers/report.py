@@ -236,7 +236,7 @@ class ReportSteps:
             return Accept({"photos_done": True})
         if inc.kind == "text":
             typed = nlu.normalize(inc.text)
-            none = [nlu.normalize_word(w) for w in (t("common.label.skip"), *knowledge.words(self.key("photo.none_words")))]
+            none = [nlu.normalize_word(t("common.label.skip")), *nlu.normalized_words(self.key("photo.none_words"))]
             if typed in none or (len(typed) <= 8 and any(len(w) >= 3 and w in typed for w in none)):
                 return Accept({"photos_done": True})  # 「没有」, 「我不會拍照」: no photo
             if len(typed) >= 2:  # more about the problem, typed instead of a photo
@@ -247,11 +247,10 @@ class ReportSteps:
 
     def more_description(self, a: dict[str, Any], text: str) -> str:
         """The description with a later message added to it, never replaced by it."""
-        before = (a.get("description") or "").strip()
-        added = text.strip()
-        if not before or added in before:
-            return self.clip(added if not before else before)
-        return self.clip(before + "；" + added)
+        before, added = (a.get("description") or "").strip(), text.strip()
+        if added in before:
+            return before
+        return self.clip(before + "；" + added if before else added)
 
     def ask_description(self, a: dict[str, Any]) -> list[Text]:
         return [Text(t(self.key("description.ask")),

@@ -125,23 +125,19 @@ def relation_in(text: str) -> str | None:
     return _mentioned(text)
 
 
-def _has_word(norm: str, key: str) -> bool:
-    return any(nlu.normalize_word(w) in norm for w in knowledge.words(key))
-
-
 def baby_in(text: str) -> bool:
-    return _has_word(nlu.normalize(text or ""), "welfare.baby.words")
+    return nlu.has_word(nlu.normalize(text or ""), "welfare.baby.words")
 
 
 def baby_facts(text: str) -> dict[str, Any]:
     """What a message about a baby says clearly: a baby under 2, born within 60 days, its birth order."""
     norm = nlu.normalize(text or "")
     facts: dict[str, Any] = {}
-    if _has_word(norm, "welfare.baby.expecting_words") and not _has_word(norm, "welfare.baby.born_words"):
+    if nlu.has_word(norm, "welfare.baby.expecting_words") and not nlu.has_word(norm, "welfare.baby.born_words"):
         return facts
-    if _has_word(norm, "welfare.baby.born_words"):
+    if nlu.has_word(norm, "welfare.baby.born_words"):
         facts["children_under_2"] = {"min": 1, "max": None}
-    if _has_word(norm, "welfare.baby.newborn_words"):
+    if nlu.has_word(norm, "welfare.baby.newborn_words"):
         facts["newborn_in_last_60_days"] = True
     for word, order in knowledge.raw("welfare.baby.order").items():
         if nlu.normalize_word(word) in norm:
@@ -194,9 +190,9 @@ def is_emergency(text: str) -> bool:
             break
     if not hit:
         return False
-    if _has_word(norm, "welfare.emergency.now_words"):
+    if nlu.has_word(norm, "welfare.emergency.now_words"):
         return True
-    return not _has_word(norm, "welfare.emergency.past_words")
+    return not nlu.has_word(norm, "welfare.emergency.past_words")
 
 
 def _answered_by_others(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> bool:
@@ -343,12 +339,6 @@ def _amount(text: str) -> tuple[int, int, list[str]] | None:
     tail = m.group(5) or ""
     said = ([m.group(1)] if m.group(1) else []) + [w for w in _words("approx_suffixes") if w in tail]
     return int(n), step, said
-
-
-def amount_in(text: str) -> int | None:
-    """The amount typed, taken as said (see ``amount_fact`` for how loosely)."""
-    found = _amount(text)
-    return found[0] if found else None
 
 
 def amount_fact(text: str) -> int | dict[str, int] | None:

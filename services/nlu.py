@@ -92,6 +92,17 @@ def normalize_word(word: str) -> str:
     return _norm_word(word)
 
 
+def normalized_words(key: str) -> list[str]:
+    """A word list of the messages files (``knowledge.words``), each in ``normalize``'s form;
+    entries that normalise to nothing (punctuation) are dropped, since they would match any text."""
+    return [w for w in (normalize_word(x) for x in knowledge.words(key)) if w]
+
+
+def has_word(norm: str, key: str) -> bool:
+    """Does a text already in ``normalize``'s form contain one of the words listed at ``key``?"""
+    return any(w in norm for w in normalized_words(key))
+
+
 def _norm_word(word: str) -> str:
     return _strip_punct(_converter().convert(unicodedata.normalize("NFKC", str(word)).lower().replace(" ", "")))
 

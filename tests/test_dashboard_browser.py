@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -63,6 +64,34 @@ def live_app(sqlite_url, redis_url, fake_line, tmp_path):
         get_services(app).close()
 
 
+@contextmanager
+def browser_page(chromium, page_errors: list[str]):
+    """A page of headless chromium that reaches only the app under test (no map tiles or fonts
+    from the internet) and records the page's script errors."""
+    with chromium() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(15_000)
+            context.route("**/*", lambda route: route.continue_()
+                          if urlsplit(route.request.url).hostname in ("127.0.0.1", None) else route.abort())
+            page = context.new_page()
+            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+            yield page
+        finally:
+            browser.close()
+
+
+def sign_in(page, base: str, username: str):
+    """Open the login page and sign in; returns the login page's response."""
+    resp = page.goto(f"{base}/staff/login")
+    login = page.locator("form#login")
+    login.locator("input[name=username]").fill(username)
+    login.locator("input[name=password]").fill(PASSWORD)
+    login.locator("button[type=submit]").click()
+    return resp
+
+
 def report_pothole(app, fake_line) -> tuple[Resident, str]:
     r = Resident(app, fake_line.store)
     r.says("我要報修道路坑洞")
@@ -92,42 +121,26 @@ def test_clerk_sets_a_case_in_progress_and_the_resident_is_told(chromium, live_a
 
     page_errors: list[str] = []
     shot = tmp_path / "case-page.png"
-    with chromium() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(15_000)
-            # Hermetic: only the app under test (no map tiles or fonts from the internet).
-            context.route("**/*", lambda route: route.continue_()
-                          if urlsplit(route.request.url).hostname in ("127.0.0.1", None) else route.abort())
-            page = context.new_page()
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
+    with browser_page(chromium, page_errors) as page:
+        resp = sign_in(page, base, "road.clerk")
+        assert resp is not None and resp.status == 200, \
+            f"GET /staff/login answered {resp.status if resp else None}: is the dashboard registered?"
+        page.wait_for_url(re.compile(r"/staff/cases(\?.*)?$"))
 
-            resp = page.goto(f"{base}/staff/login")
-            assert resp is not None and resp.status == 200, \
-                f"GET /staff/login answered {resp.status if resp else None}: is the dashboard registered?"
-            login = page.locator("form#login")
-            login.locator("input[name=username]").fill("road.clerk")
-            login.locator("input[name=password]").fill(PASSWORD)
-            login.locator("button[type=submit]").click()
-            page.wait_for_url(re.compile(r"/staff/cases(\?.*)?$"))
+        page.select_option("select[name=status]", "new")
+        page.click("button#apply-filters")
+        row = page.locator(f'tr[data-ref="{ref}"]')
+        expect(row).to_be_visible()
+        row.locator("a.case-link").click()
 
-            page.select_option("select[name=status]", "new")
-            page.click("button#apply-filters")
-            row = page.locator(f'tr[data-ref="{ref}"]')
-            expect(row).to_be_visible()
-            row.locator("a.case-link").click()
-
-            status = page.locator("span#case-status")
-            expect(status).to_have_text(workflow.status_label("new"))
-            page.select_option("select[name=to_status]", "in_progress")
-            page.fill("textarea[name=note]", "已派工，這週處理")
-            page.click("button#do-transition")
-            expect(status).to_have_text("處理中")
-            assert ref in page.content()
-            page.screenshot(path=str(shot), full_page=True)
-        finally:
-            browser.close()
+        status = page.locator("span#case-status")
+        expect(status).to_have_text(workflow.status_label("new"))
+        page.select_option("select[name=to_status]", "in_progress")
+        page.fill("textarea[name=note]", "已派工，這週處理")
+        page.click("button#do-transition")
+        expect(status).to_have_text("處理中")
+        assert ref in page.content()
+        page.screenshot(path=str(shot), full_page=True)
 
     assert shot.exists() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert page_errors == []
@@ -160,32 +173,18 @@ def test_the_situation_board_follows_a_mode_switch_made_elsewhere(chromium, live
     with svc.db.session() as s:
         staff_svc.create(s, "eoc.duty", "應變中心值班", "eoc", None, password=PASSWORD, must_change=False)
     page_errors: list[str] = []
-    with chromium() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(15_000)
-            context.route("**/*", lambda route: route.continue_()
-                          if urlsplit(route.request.url).hostname in ("127.0.0.1", None) else route.abort())
-            page = context.new_page()
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-            page.clock.install()
-            page.goto(f"{base}/staff/login")
-            login = page.locator("form#login")
-            login.locator("input[name=username]").fill("eoc.duty")
-            login.locator("input[name=password]").fill(PASSWORD)
-            login.locator("button[type=submit]").click()
-            page.wait_for_url(re.compile(r"/staff/"))
-            page.goto(f"{base}/staff/disaster")
-            mode = page.locator("section#mode .badge")
-            expect(mode).to_have_text("災害應變模式：關閉")
-            expect(page.locator("#board-status")).to_contain_text("最後更新")
+    with browser_page(chromium, page_errors) as page:
+        page.clock.install()
+        sign_in(page, base, "eoc.duty")
+        page.wait_for_url(re.compile(r"/staff/"))
+        page.goto(f"{base}/staff/disaster")
+        mode = page.locator("section#mode .badge")
+        expect(mode).to_have_text("災害應變模式：關閉")
+        expect(page.locator("#board-status")).to_contain_text("最後更新")
 
-            with svc.db.session() as s:                  # another desk switches the mode on
-                disaster.start_mode(s, None, "凱米颱風")
-            page.clock.run_for(31_000)                   # the board's 30 s refresh
-            expect(mode).to_have_text("災害應變模式：開啟中")
-            expect(page.locator("section#mode")).to_contain_text("凱米颱風")
-        finally:
-            browser.close()
+        with svc.db.session() as s:                  # another desk switches the mode on
+            disaster.start_mode(s, None, "凱米颱風")
+        page.clock.run_for(31_000)                   # the board's 30 s refresh
+        expect(mode).to_have_text("災害應變模式：開啟中")
+        expect(page.locator("section#mode")).to_contain_text("凱米颱風")
     assert page_errors == []
