@@ -26,7 +26,7 @@ from bot.events import to_incoming
 from bot.extensions import Services
 from handlers.flow import Incoming, Outcome
 from handlers.router import route
-from services import actions, submissions
+from services import actions, photos, submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
@@ -248,8 +248,9 @@ def _forget_message(svc: Services, message_id: str | None) -> None:
             # Not fetched yet: remember it so a later fetch is skipped.
             s.add(Attachment(line_message_id=message_id, user_hash="-", status="unsent"))
             return
-        svc.media.delete(att.original_key, att.clean_key)
+        keys = photos.unshared(s, att.id, att.original_key, att.clean_key)  # a forwarded copy may share them
         att.status, att.original_key, att.clean_key, att.submission_id = "unsent", None, None, None
+    svc.media.delete(*keys)
 
 
 def _rate(svc: Services, inc: Incoming) -> str:

@@ -22,6 +22,7 @@ from services.knowledge import load, t
 from services.messages import Text
 from services.models import Attachment, OutboundMessage, Submission, utcnow
 from services.models_dengue import DengueAnonCleanup, DengueSubscription
+from services.photos import unshared
 
 KIND = "dengue"
 CLEANUP_WAIT = dt.timedelta(days=2)  # give up waiting for an unsent message or an unfetched photo
@@ -208,8 +209,9 @@ def cleanup_anonymous(session: Session, now: dt.datetime | None = None) -> list[
         for a in atts:
             a.user_hash = "anonymous"
             if a.original_key:
-                to_delete.append(a.original_key)
+                to_delete += unshared(session, a.id, a.original_key)  # never another report's file
                 a.original_key, a.sha256 = None, None
+                session.flush()
         session.delete(row)
     session.flush()
     return to_delete

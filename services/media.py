@@ -1,8 +1,12 @@
-"""Photos: kept outside any public folder, addressed by SHA-256, shown without EXIF/GPS.
+"""Photos: kept outside any public folder, one set of files per attachment, shown without EXIF/GPS.
 
-``MEDIA_DIR/original/<sha[:2]>/<sha>`` keeps the bytes exactly as LINE sent them (for the
-record); ``MEDIA_DIR/clean/<sha[:2]>/<sha>.jpg`` is a re-encoded copy with no metadata,
-which is the only one staff pages and exports use.
+``MEDIA_DIR/original/<sha[:2]>/<sha>-<name>`` keeps the bytes exactly as LINE sent them (for the
+record); ``MEDIA_DIR/clean/<sha[:2]>/<sha>-<name>.jpg`` is a re-encoded copy with no metadata,
+which is the only one staff pages and exports use. ``name`` is the attachment's own (``a<id>``),
+so that the same photo forwarded into two residents' reports is two sets of files: deleting one
+(an unsend, the anonymous-report clean-up) never touches the other. Files stored before that
+(named by the SHA-256 alone) may be shared; ``services.photos.unshared`` decides whether such a
+file may go.
 """
 from __future__ import annotations
 
@@ -45,12 +49,13 @@ class MediaStore:
         os.chmod(tmp, 0o600)
         os.replace(tmp, p)
 
-    def save(self, data: bytes, content_type: str | None = None) -> StoredMedia:
+    def save(self, data: bytes, content_type: str | None = None, name: str | None = None) -> StoredMedia:
         sha = hashlib.sha256(data).hexdigest()
-        original_key = f"original/{sha[:2]}/{sha}"
+        stem = f"{sha}-{name}" if name else sha
+        original_key = f"original/{sha[:2]}/{stem}"
         if not self.path(original_key).exists():
             self._write(original_key, data)
-        clean_key = f"clean/{sha[:2]}/{sha}.jpg"
+        clean_key = f"clean/{sha[:2]}/{stem}.jpg"
         clean = strip_metadata(data)
         if clean is not None:
             if not self.path(clean_key).exists():
