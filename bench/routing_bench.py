@@ -33,7 +33,7 @@ sys.path.insert(0, %r)
 os.environ.pop("REDIS_URL", None)
 d = tempfile.mkdtemp()
 from bot import create_app
-app = create_app({"DATABASE_URL": "sqlite:///" + d + "/m.db", "MEDIA_DIR": d + "/media"})
+app = create_app({"LOCAL_MODE": True, "DATABASE_URL": "sqlite:///" + d + "/m.db", "MEDIA_DIR": d + "/media"})
 from bot.cli import understand
 understand("阮兜巷仔口彼支路燈袂光")
 understand("調解要怎麼申請")

@@ -12,7 +12,7 @@ from bot import config as config_mod
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (tests pass their own)."""
     load_dotenv(override=False)
-    cfg = config_mod.from_env()
+    cfg = config_mod.from_env(local=(config or {}).get("LOCAL_MODE"))
     if config:
         cfg.update(config)
     config_mod.validate(cfg)

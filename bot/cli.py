@@ -200,7 +200,8 @@ def serve_local_cmd(host: str) -> None:
     """Local mode: migrate, start the embedded worker and serve web + simulator."""
     app = current_app._get_current_object()
     if not app.config["LOCAL_MODE"]:
-        raise click.UsageError("serve-local is for local mode (REDIS_URL unset)")
+        raise click.UsageError("serve-local is for local mode: unset REDIS_URL and LOCAL_MODE=0, "
+                               "or set LOCAL_MODE=1")
     from services.migrate import upgrade
     from pathlib import Path
     url = app.config["DATABASE_URL"]
@@ -216,7 +217,10 @@ def serve_local_cmd(host: str) -> None:
     worker.start_embedded(app)
     port = app.config["PORT"]
     click.echo("")
-    click.echo(f"  Simulator:  http://{host}:{port}/simulator")
+    if "simulator.index" in app.view_functions:
+        click.echo(f"  Simulator:  http://{host}:{port}/simulator")
+    else:
+        click.echo("  Simulator:  off (real LINE credentials are set; it signs only with its own secret)")
     click.echo(f"  Webhook:    http://{host}:{port}/callback")
     click.echo(f"  Health:     http://{host}:{port}/readyz")
     click.echo(f"  Dashboard:  http://{host}:{port}/staff/")

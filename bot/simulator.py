@@ -1,6 +1,8 @@
 """The local LINE simulator: a chat page at ``/simulator`` for laptops without a LINE account.
 
-Only registered in local mode (``LOCAL_MODE``). It mounts the fake LINE API
+Only registered in local mode (``LOCAL_MODE``) with the built-in simulator credentials: it signs
+webhook bodies for anyone who can reach the page, so it never signs with a real channel's secret
+(local mode with real LINE credentials has no simulator). It mounts the fake LINE API
 (:mod:`bot.fakeline`) at ``/simulator/line``, where the app's own LINE gateway sends its calls,
 and offers a small JSON API for the page:
 
@@ -29,6 +31,7 @@ from typing import Any
 import yaml
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
+from bot.config import LOCAL_SECRET
 from bot.fakeline import FakeLineStore, create_fake_line_blueprint
 from services import knowledge
 
@@ -67,8 +70,8 @@ class SimulatorInputError(ValueError):
 
 
 def init_app(app: Flask) -> None:
-    """Mount the fake LINE API and the simulator, in local mode only."""
-    if not app.config.get("LOCAL_MODE"):
+    """Mount the fake LINE API and the simulator, in local mode with the simulator's secret only."""
+    if not app.config.get("LOCAL_MODE") or app.config.get("LINE_CHANNEL_SECRET") != LOCAL_SECRET:
         return
     store = FakeLineStore()
     app.extensions[STORE_KEY] = store
@@ -308,8 +311,8 @@ def send() -> Response | tuple[Response, int]:
     except SimulatorInputError as exc:
         return _bad_request(str(exc))
     secret = current_app.config.get("LINE_CHANNEL_SECRET")
-    if not secret:
-        return jsonify(error="LINE_CHANNEL_SECRET is not configured"), 500
+    if secret != LOCAL_SECRET:  # never sign for anyone with a real channel's secret
+        return jsonify(error="the simulator signs only with the local simulator's secret"), 403
 
     store = _store()
     if content is not None:

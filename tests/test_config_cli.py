@@ -31,7 +31,7 @@ def test_production_without_secrets_fails_with_a_clear_message(monkeypatch):
 
 
 def test_local_mode_has_embedded_defaults():
-    cfg = from_env({})
+    cfg = from_env({"LOCAL_MODE": "1"})
     assert cfg["LOCAL_MODE"] and cfg["DATABASE_URL"].startswith("sqlite:///")
     assert cfg["LINE_API_BASE_URL"].endswith("/simulator/line") and cfg["REDIS_URL"] is None
     assert "instance" in cfg["MEDIA_DIR"] and "static" not in cfg["MEDIA_DIR"]
@@ -76,3 +76,76 @@ def test_route_prints_the_label_as_json():
 def test_knowledge_check_command():
     out = run_flask("knowledge", "check")
     assert out.returncode == 0 and "ok" in out.stdout
+
+
+# -- local mode is asked for, never assumed (issue 14, item 4) -------------------------------------
+
+PRODUCTION_ENV = {"LINE_CHANNEL_SECRET": "8c570fa6dd201bb328f1c1eac23a96d8",
+                  "LINE_CHANNEL_ACCESS_TOKEN": "a-real-looking-channel-access-token",
+                  "SECRET_KEY": "a-production-secret-key",
+                  "DATABASE_URL": "postgresql+psycopg://zuozhen@db.example/zuozhen"}
+CONFIG_NAMES = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN", "SECRET_KEY", "DATABASE_URL",
+                "REDIS_URL", "LOCAL_MODE", "LINE_API_BASE_URL", "PUBLIC_BASE_URL")
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in CONFIG_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)                          # no .env of the developer's is read
+    return monkeypatch
+
+
+def test_a_production_start_without_redis_url_stops_naming_it(clean_env):
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        create_app()
+    assert "REDIS_URL" in str(err.value) and "LOCAL_MODE" in str(err.value)
+    assert from_env(PRODUCTION_ENV)["LOCAL_MODE"] is False
+    # nothing set at all is no local mode either: gunicorn app:app on a bare machine stops
+    for name in PRODUCTION_ENV:
+        clean_env.delenv(name)
+    with pytest.raises(ConfigError) as err:
+        create_app()
+    assert "REDIS_URL" in str(err.value)
+
+
+def test_local_mode_is_asked_for_by_a_setting_or_by_serve_local(clean_env, tmp_path):
+    assert from_env({"LOCAL_MODE": "1"})["LOCAL_MODE"] is True
+    assert from_env({"LOCAL_MODE": "0"})["LOCAL_MODE"] is False
+    for argv in (["/x/.venv/bin/flask", "--app", "app", "serve-local"],
+                 ["/x/flask/__main__.py", "-A", "app", "serve-local", "--host", "0.0.0.0"],
+                 ["/x/.venv/bin/flask", "--app", "app", "route", "路燈壞了", "--json"]):
+        assert from_env({}, argv=argv)["LOCAL_MODE"] is True, argv
+    for argv in (["/x/.venv/bin/flask", "--app", "app", "worker"], ["/x/.venv/bin/flask", "--app", "app", "run"],
+                 ["/x/.venv/bin/gunicorn", "app:app"], ["/x/.venv/bin/flask"]):
+        assert from_env({}, argv=argv)["LOCAL_MODE"] is False, argv
+    # REDIS_URL set: serve-local does not turn it into local mode; LOCAL_MODE=0 beats the command
+    assert from_env({"REDIS_URL": "redis://r/0"}, argv=["flask", "serve-local"])["LOCAL_MODE"] is False
+    assert from_env({"LOCAL_MODE": "0"}, argv=["flask", "serve-local"])["LOCAL_MODE"] is False
+    clean_env.setenv("LOCAL_MODE", "1")
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'local.db'}")
+    app = create_app()
+    assert app.config["LOCAL_MODE"] and "simulator.send" in app.view_functions
+
+
+def test_local_mode_with_real_line_secrets_needs_a_secret_key_and_has_no_simulator(clean_env, tmp_path):
+    env = {**PRODUCTION_ENV, "LOCAL_MODE": "1", "DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
+    del env["SECRET_KEY"]
+    for name, value in env.items():
+        clean_env.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        create_app()
+    assert "SECRET_KEY" in str(err.value)
+    clean_env.setenv("SECRET_KEY", "a-production-secret-key")
+    app = create_app()
+    assert app.config["LINE_API_BASE_URL"] is None                  # LINE's own, not the simulator's
+    client = app.test_client()
+    resp = client.post("/simulator/api/send", json={"type": "text", "text": "路燈壞了"})
+    assert resp.status_code == 404                                  # never signed with the real secret
+
+
+def test_a_worker_without_redis_url_stops_naming_it():
+    out = run_flask("worker", "--burst", env=PRODUCTION_ENV)
+    assert out.returncode != 0 and "REDIS_URL" in out.stderr

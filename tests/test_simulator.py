@@ -25,6 +25,7 @@ from linebot.v3.webhooks import (
 )
 
 from bot import simulator
+from bot.config import LOCAL_SECRET
 
 SECRET = "8c570fa6dd201bb328f1c1eac23a96d8"
 RESIDENT = "U1a2b3c4d5e6f708192a3b4c5d6e7f809"
@@ -34,8 +35,8 @@ AUTH = {"Authorization": "Bearer local"}
 class Callback:
     """A stand-in for the bot's /callback: verifies, parses and keeps what LINE would send."""
 
-    def __init__(self) -> None:
-        self.parser = WebhookParser(SECRET)
+    def __init__(self, secret: str = LOCAL_SECRET) -> None:
+        self.parser = WebhookParser(secret)
         self.bodies: list[bytes] = []
         self.events: list = []
 
@@ -50,10 +51,10 @@ class Callback:
         return "OK"
 
 
-def _make_app(local_mode: bool = True) -> tuple[Flask, Callback]:
+def _make_app(local_mode: bool = True, secret: str = LOCAL_SECRET) -> tuple[Flask, Callback]:
     app = Flask(__name__)
-    app.config.update(TESTING=True, LOCAL_MODE=local_mode, LINE_CHANNEL_SECRET=SECRET)
-    callback = Callback()
+    app.config.update(TESTING=True, LOCAL_MODE=local_mode, LINE_CHANNEL_SECRET=secret)
+    callback = Callback(secret)
     app.add_url_rule("/callback", "callback", callback.view, methods=["POST"])
     simulator.init_app(app)
     return app, callback
@@ -310,3 +311,18 @@ def test_simulator_is_absent_outside_local_mode():
     sent = client.post("/simulator/api/send", json={"kind": "text", "text": "hi"})
     assert sent.status_code == 404
     assert client.post("/simulator/line/v2/bot/message/push", headers=AUTH).status_code == 404
+
+
+def test_the_simulator_never_signs_with_a_real_channel_secret():
+    """Local mode with a real channel's secret (a developer testing with LINE itself): no simulator,
+    so nobody can have events signed with that secret."""
+    app, callback = _make_app(local_mode=True, secret=SECRET)
+    client = app.test_client()
+    assert "fake_line_store" not in app.extensions
+    assert client.post("/simulator/api/send", json={"kind": "text", "text": "hi"}).status_code == 404
+    assert client.get("/simulator/").status_code == 404
+    # and should the secret change after start, the page refuses rather than sign with it
+    app, callback = _make_app()
+    app.config["LINE_CHANNEL_SECRET"] = SECRET
+    resp = app.test_client().post("/simulator/api/send", json={"kind": "text", "text": "hi"})
+    assert resp.status_code == 403 and callback.bodies == []

@@ -90,7 +90,9 @@ def init_app(app: Flask) -> LoginManager:
 
 def configure(app: Flask) -> None:
     """Session and cookie rules for staff sign-in."""
-    secure = not (app.config.get("LOCAL_MODE") or app.config.get("TESTING"))
+    # Secure everywhere but an explicit local trial on plain http (and the tests' http client).
+    https = str(app.config.get("PUBLIC_BASE_URL") or "").startswith("https://")
+    secure = not app.config.get("TESTING") and (not app.config.get("LOCAL_MODE") or https)
     lifetime = dt.timedelta(hours=SESSION_HOURS)
     app.config.update(
         PERMANENT_SESSION_LIFETIME=lifetime,
