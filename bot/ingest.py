@@ -93,7 +93,7 @@ class Ingestor:
                 return
             self._finish(batch, claimed, None)
             return
-        ids = [raw["webhookEventId"] for raw in raws]
+        ids = [inbound.event_key(raw) for raw in raws]  # an id the column cannot hold is refused by store
         try:
             claimed = self.svc.state.claim_and_hand_off(ids)
         except RedisError:
@@ -108,7 +108,7 @@ class Ingestor:
                 error = exc
                 for raw in fresh:
                     try:
-                        self.svc.state.unclaim(raw["webhookEventId"])
+                        self.svc.state.unclaim(inbound.event_key(raw))
                     except RedisError:
                         pass
         self._finish(batch, claimed, error)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
+import logging
 import threading
 from typing import Any, Iterable
 
@@ -24,6 +26,8 @@ from services.db import Database
 from services.models import InboundEvent, utcnow
 
 CHANNEL = "inbound_v1"
+MAX_EVENT_ID = 64  # InboundEvent.webhook_event_id is a String(64)
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -68,7 +72,12 @@ class _PgWriter:
     This is the only statement in the webhook request, so it skips the ORM, the pool and psycopg's
     Python layer: a batch (one request's events, or several requests' under group commit) is one
     ``PQexecPrepared`` call (libpq, through ``psycopg.pq``; it releases the GIL while it waits)
-    with text parameters: one round trip, one implicit transaction, durable when it returns.
+    with text parameters (already encoded by ``store``): one round trip, one implicit
+    transaction, durable when it returns.
+
+    A statement that fails on the data of one of its rows (SQLSTATE class 22, e.g. a value too
+    long for its column) is run again row by row, so that only that row is refused and the other
+    events of the batch (other requests' events, under group commit) are stored.
     """
 
     MAX_ROWS = 50  # per statement; a larger batch is split
@@ -77,9 +86,10 @@ class _PgWriter:
         self.conninfo = _conninfo(url)
         self.local = threading.local()
 
-    def insert(self, rows: list[tuple[str, str, str, bool, int, dt.datetime]]) -> list[int | None]:
+    def insert(self, rows: list[tuple[bytes, ...]]) -> tuple[list[int | None], dict[bytes, str]]:
+        """The row id of each new event (None: stored before, or refused), and the refused rows:
+        {webhookEventId (bytes): SQLSTATE}."""
         import psycopg
-        from psycopg import pq
         conn = getattr(self.local, "conn", None)
         try:
             if conn is None or conn.closed:
@@ -87,27 +97,23 @@ class _PgWriter:
                                                          client_encoding="utf8")
                 self.local.prepared = set()
             pgconn = conn.pgconn
-            new: dict[str, int] = {}
+            new: dict[bytes, int] = {}
+            refused: dict[bytes, str] = {}
             for i in range(0, len(rows), self.MAX_ROWS):
                 chunk = rows[i:i + self.MAX_ROWS]
-                name = b"zuozhen_inbound_%d" % len(chunk)
-                if len(chunk) not in self.local.prepared:
-                    res = pgconn.prepare(name, _pg_insert_sql(len(chunk)).encode())
-                    if res.status != pq.ExecStatus.COMMAND_OK:
-                        raise StorageError((res.error_field(pq.DiagnosticField.SQLSTATE) or b"prepare").decode())
-                    self.local.prepared.add(len(chunk))
-                params: list[bytes] = []
-                for event_id, etype, payload, redelivery, ts, received in chunk:
-                    params += (event_id.encode(), etype.encode(), payload.encode(), b"t" if redelivery else b"f",
-                               b"%d" % ts, received.isoformat().encode())
-                res = pgconn.exec_prepared(name, params)
-                if res.status != pq.ExecStatus.TUPLES_OK:
-                    sqlstate = (res.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
-                    raise StorageError(sqlstate or pq.ExecStatus(res.status).name)
-                for k in range(res.ntuples):
-                    new[res.get_value(k, 1).decode()] = int(res.get_value(k, 0))
+                try:
+                    self._run(pgconn, chunk, new)
+                except _RowDataError as exc:
+                    if len(chunk) == 1:
+                        refused[chunk[0][0]] = exc.sqlstate
+                        continue
+                    for row in chunk:  # rare: find the row that the database refuses
+                        try:
+                            self._run(pgconn, [row], new)
+                        except _RowDataError as one:
+                            refused[row[0]] = one.sqlstate
             # The row id for the first of each new event; None for one stored before or repeated.
-            return [new.pop(row[0], None) for row in rows]
+            return [new.pop(row[0], None) for row in rows], refused
         except (psycopg.Error, StorageError) as exc:
             if conn is not None:
                 conn.close()
@@ -115,6 +121,31 @@ class _PgWriter:
             if isinstance(exc, StorageError):
                 raise
             raise StorageError(type(exc).__name__) from exc
+
+    def _run(self, pgconn, chunk: list[tuple[bytes, ...]], new: dict[bytes, int]) -> None:
+        from psycopg import pq
+        name = b"zuozhen_inbound_%d" % len(chunk)
+        if len(chunk) not in self.local.prepared:
+            res = pgconn.prepare(name, _pg_insert_sql(len(chunk)).encode())
+            if res.status != pq.ExecStatus.COMMAND_OK:
+                raise StorageError((res.error_field(pq.DiagnosticField.SQLSTATE) or b"prepare").decode())
+            self.local.prepared.add(len(chunk))
+        res = pgconn.exec_prepared(name, [value for row in chunk for value in row])
+        if res.status != pq.ExecStatus.TUPLES_OK:
+            sqlstate = (res.error_field(pq.DiagnosticField.SQLSTATE) or b"").decode()
+            if sqlstate.startswith("22"):  # data exception: this statement's values, not the connection
+                raise _RowDataError(sqlstate)
+            raise StorageError(sqlstate or pq.ExecStatus(res.status).name)
+        for k in range(res.ntuples):
+            new[res.get_value(k, 1)] = int(res.get_value(k, 0))
+
+
+class _RowDataError(StorageError):
+    """The database refused a value of the statement (SQLSTATE class 22); the connection is fine."""
+
+    def __init__(self, sqlstate: str):
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
 
 
 def _redelivery(raw: dict[str, Any]) -> bool:
@@ -133,27 +164,104 @@ _writers: dict[str, _PgWriter] = {}
 _writers_lock = threading.Lock()
 
 
+def event_key(raw: dict[str, Any]) -> str:
+    """The key an event is stored and claimed under: its ``webhookEventId`` (a 26-character ULID),
+    or, for an id the column cannot hold (too long, not printable, a lone surrogate), a digest of
+    it, so that the refused event is still recorded once and a redelivery finds it."""
+    event_id = raw["webhookEventId"]
+    if len(event_id) <= MAX_EVENT_ID and event_id.isprintable():
+        return event_id
+    return _digest_key(event_id)
+
+
+def _digest_key(event_id: str) -> str:
+    return "refused:" + hashlib.sha256(event_id.encode("utf-8", "surrogatepass")).hexdigest()[:48]
+
+
 def store(db: Database, raw_events: Iterable[dict[str, Any]]) -> list[int | None]:
     """Insert the events, committed. For each event: its new row id, or None if it was stored
-    before (the unique ``webhook_event_id``). On PostgreSQL each new row is also announced on
-    ``CHANNEL`` when the statement commits. Raises StorageError."""
+    before (the unique ``webhook_event_id``) or refused. On PostgreSQL each new row is also
+    announced on ``CHANNEL`` when the statement commits. Raises StorageError (the database is
+    unavailable: the webhook answers 500 and LINE redelivers).
+
+    An event that cannot be stored as it is (a lone surrogate, which is not UTF-8; a
+    ``webhookEventId`` longer than its column) is refused alone: it is recorded as ``failed``
+    with the reason and without its content, and never processed; the others are stored."""
     now = utcnow()
-    rows = [(raw["webhookEventId"], raw.get("type", "?"), json.dumps(raw, ensure_ascii=False),
-             _redelivery(raw), _timestamp(raw), now) for raw in raw_events]
-    if not rows:
+    raws = list(raw_events)
+    if not raws:
         return []
+    refused: dict[int, tuple[str, str]] = {}  # position -> (key, reason)
+    checked = [_checked(raw) for raw in raws]
+    for i, (key, payload, reason) in enumerate(checked):
+        if reason is not None:
+            refused[i] = (key, reason)
+    out: list[int | None] = [None] * len(raws)
     if db.engine.dialect.name == "postgresql":
-        writer = _writers.get(db.url)
-        if writer is None:
-            with _writers_lock:
-                writer = _writers.setdefault(db.url, _PgWriter(db.url))
-        return writer.insert(rows)
-    keys = ("webhook_event_id", "event_type", "payload", "is_redelivery", "event_ts", "received_at")
-    stmt = _insert(db.engine.dialect.name)
+        received = now.isoformat().encode()
+        rows: list[tuple[bytes, ...]] = []
+        positions: list[int] = []
+        for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
+            if reason is None:
+                rows.append((key.encode(), raw.get("type", "?").encode(), payload, b"t" if _redelivery(raw) else b"f",
+                             b"%d" % _timestamp(raw), received))
+                positions.append(i)
+        if rows:
+            writer = _writers.get(db.url)
+            if writer is None:
+                with _writers_lock:
+                    writer = _writers.setdefault(db.url, _PgWriter(db.url))
+            ids, by_database = writer.insert(rows)
+            for i, row, row_id in zip(positions, rows, ids):
+                out[i] = row_id
+                if row[0] in by_database:
+                    refused[i] = (_digest_key(raws[i]["webhookEventId"]), f"refused: database {by_database[row[0]]}")
+    else:
+        names = ("webhook_event_id", "event_type", "payload", "is_redelivery", "event_ts", "received_at")
+        stmt = _insert(db.engine.dialect.name)
+        try:
+            with db.autocommit.connect() as conn:
+                for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
+                    if reason is None:
+                        row = (key, raw.get("type", "?"), payload.decode(), _redelivery(raw), _timestamp(raw), now)
+                        out[i] = conn.execute(stmt, dict(zip(names, row))).scalar()
+        except SQLAlchemyError as exc:
+            raise StorageError(type(exc).__name__) from exc
+    if refused:
+        _record_refused(db, raws, refused, now)
+    return out
+
+
+def _checked(raw: dict[str, Any]) -> tuple[str, bytes | None, str | None]:
+    """(key, the event's JSON in UTF-8, None), or (key, None, why) for an event that cannot be
+    stored as it is. Costs nothing extra: the encoding is what the PostgreSQL writer sends."""
+    key = event_key(raw)
+    if key is not raw["webhookEventId"]:
+        return key, None, "refused: webhookEventId too long or not printable"
+    try:
+        return key, json.dumps(raw, ensure_ascii=False).encode(), None
+    except UnicodeEncodeError:
+        return key, None, "refused: not UTF-8 (a lone surrogate)"
+
+
+def _record_refused(db: Database, raws: list[dict[str, Any]], refused: dict[int, tuple[str, str]],
+                    now: dt.datetime) -> None:
+    """Refused events as ``failed`` rows: the key, the type, the reason; no content. A
+    redelivery of one inserts nothing. Raises StorageError only when the database is down."""
+    ins = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    values = [dict(webhook_event_id=key, event_type=str(raws[i].get("type", "?"))[:40], payload=None,
+                   status="failed", attempts=0, is_redelivery=_redelivery(raws[i]), event_ts=_timestamp(raws[i]),
+                   received_at=now, processed_at=now, last_error=reason[:200])
+              for i, (key, reason) in refused.items()]
+    for value in values:
+        log.warning("webhook: event refused (%s); recorded as failed", value["last_error"])
     try:
         with db.autocommit.connect() as conn:
-            return [conn.execute(stmt, dict(zip(keys, row))).scalar() for row in rows]
+            conn.execute(ins(InboundEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"]), values)
     except SQLAlchemyError as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", "") and exc.orig.sqlstate.startswith("22"):
+            log.error("webhook: a refused event could not be recorded either (%s)", exc.orig.sqlstate)
+            return
         raise StorageError(type(exc).__name__) from exc
 
 
