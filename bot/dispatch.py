@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import queueing
-from bot.events import to_incoming
+from bot.events import rejection, to_incoming
 from bot.extensions import Services
 from handlers.flow import Incoming, Outcome
 from handlers.router import route
@@ -76,7 +76,14 @@ def process_event(svc: Services, row_id: int) -> None:
             send_outbox(svc, ob_id)
         return
 
-    inc = to_incoming(raw)
+    reason = rejection(raw)
+    if reason is not None:
+        log.warning("event %s not readable by the SDK (%s); kept as failed", raw.get("webhookEventId"), reason)
+        apology = _fail(svc, row_id, raw, reason)
+        if apology is not None:
+            send_outbox(svc, apology)
+        return
+    inc = to_incoming(raw, checked=True)
     log.info("event %s kind=%s", inc.event_id, inc.kind)  # no user, not even hashed: anonymous reports stay anonymous
     if inc.kind == "unsend":
         _forget_message(svc, inc.message_id)
@@ -202,6 +209,7 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
 
 
 _LONG_DIGITS = re.compile(r"\d[\d\s\-]{5,}\d")
+_USER_ID = re.compile(r"U[0-9a-f]{32}")
 
 
 def _unanswered(q: dict[str, Any]) -> UnansweredQuestion:
@@ -224,6 +232,29 @@ def _finish(svc: Services, row_id: int) -> None:
             ev.status = "processed"
             ev.payload = None
             ev.processed_at = utcnow()
+
+
+def _fail(svc: Services, row_id: int, raw: dict[str, Any], reason: str) -> int | None:
+    """An event the SDK's models reject: kept as ``failed`` with the reason and without its
+    content (counted in /readyz and the staff digest). A resident who wrote in a 1:1 chat is
+    told that the message was not handled, with the office phone; returns that message's id."""
+    with svc.db.session() as s:
+        ev = s.execute(select(InboundEvent).where(InboundEvent.id == row_id).with_for_update()).scalar_one_or_none()
+        if ev is None or ev.status != "received":
+            return None
+        ev.status, ev.payload, ev.processed_at, ev.last_error = "failed", None, utcnow(), reason[:200]
+        source = raw.get("source") if isinstance(raw.get("source"), dict) else {}
+        user, token = source.get("userId"), raw.get("replyToken")
+        if (source.get("type") != "user" or not isinstance(user, str) or not _USER_ID.fullmatch(user)
+                or raw.get("type") not in ("message", "postback")):
+            return None
+        ob = OutboundMessage(event_id=row_id, to=user,
+                             reply_token=token if isinstance(token, str) and len(token) <= 64 else None,
+                             messages=[Text(t("common.sorry_failed")).to_dict()], event_ts=ev.event_ts,
+                             received_at=ev.received_at)
+        s.add(ob)
+        s.flush()
+        return ob.id
 
 
 def _set_blocked(svc: Services, user_id: str | None, blocked: bool) -> None:

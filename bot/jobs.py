@@ -64,7 +64,9 @@ def build_digest(svc: Services) -> list[str]:
     today = utcnow().astimezone(TAIPEI).date()
     with svc.db.session() as s:
         texts = [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
+        failed = digest.failed_events_notice(s)  # LINE events that could not be handled: first, so it is read
     notice = digest.welfare_notice(today)  # stale welfare parameters: 社會課 must update them
+    texts = [failed] + texts if failed else texts
     return texts + [notice] if notice else texts
 
 

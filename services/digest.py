@@ -31,6 +31,14 @@ def welfare_notice(today: dt.date) -> str | None:
     return "\n".join(lines) if lines else None
 
 
+def failed_events_notice(session: Session, now: dt.datetime | None = None) -> str | None:
+    """For the staff group: LINE events that could not be handled in the last 24 hours (a
+    resident's message may not have been answered). Counted only: no content, no user."""
+    from services import inbound
+    count = inbound.failed_since(session, (now or utcnow()) - dt.timedelta(hours=24))
+    return t("digest.failed_events", count=count) if count else None
+
+
 def text(section: str, cases: list[Submission], today: dt.date) -> str:
     """The digest for one section, for staff (no resident's words, no personal data). The staff
     group may hold other sections: cases of private kinds (workflow.yaml) are only counted."""

@@ -343,5 +343,14 @@ def give_up(db: Database, max_attempts: int = 10) -> list[tuple[int, dict[str, A
         for ev in rows:
             raw = json.loads(ev.payload or "{}")
             ev.status, ev.payload, ev.processed_at = "failed", None, utcnow()
+            ev.last_error = f"gave up after {ev.attempts} attempts"
             out.append((ev.id, raw))
     return out
+
+
+def failed_since(session, since: dt.datetime) -> int:
+    """How many events ended ``failed`` since then: refused by the webhook, rejected by the
+    SDK's models, or given up after many attempts (for /readyz and the staff digest)."""
+    from sqlalchemy import func
+    return session.execute(select(func.count()).select_from(InboundEvent).where(
+        InboundEvent.status == "failed", InboundEvent.processed_at >= since)).scalar_one()

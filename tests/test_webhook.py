@@ -106,8 +106,9 @@ def test_incomplete_fixture_becomes_unknown_event_in_the_sdk():
     assert isinstance(parsed, UnknownEvent)
 
 
-def test_an_event_the_sdk_cannot_read_is_stored_then_ignored_by_the_worker(app, fake_line):
-    """The request checks only what it stores; the worker's SDK models turn away the rest."""
+def test_an_event_the_sdk_cannot_read_is_stored_then_kept_as_failed_by_the_worker(app, fake_line):
+    """The request checks only what it stores; the worker's SDK models turn away the rest, which
+    is kept as failed with its reason (tests/test_line_edges.py) and the resident told so."""
     r = Resident(app, fake_line.store)
     broken = text_event(r.user, "你好")
     del broken["message"]["quoteToken"]          # LINE always sends it; the SDK requires it
@@ -115,20 +116,20 @@ def test_an_event_the_sdk_cannot_read_is_stored_then_ignored_by_the_worker(app, 
     assert r.post(broken, fine).status_code == 200
     assert len(stored(app)) == 2
     r.run_worker()
-    assert {row.status for row in stored(app)} == {"processed"}
-    [answer] = r.new_texts()
-    assert "沒有案件" in answer
+    assert sorted(row.status for row in stored(app)) == ["failed", "processed"]
+    sorry, answer = r.new_texts()
+    assert "沒有處理好" in sorry and "沒有案件" in answer
 
 
-def test_signed_events_with_odd_fields_are_stored_and_ignored_not_500(app, fake_line):
+def test_signed_events_with_odd_fields_are_stored_and_kept_as_failed_not_500(app, fake_line):
     r = Resident(app, fake_line.store)
     odd_time, odd_context = text_event(r.user, "你好"), text_event(r.user, "你好")
     odd_time["timestamp"] = "yesterday"
     odd_context["deliveryContext"] = "again"
     assert r.post(odd_time, odd_context).status_code == 200
     r.run_worker()
-    assert {row.status for row in stored(app)} == {"processed"} and len(stored(app)) == 2
-    assert fake_line.store.sent() == []
+    assert {row.status for row in stored(app)} == {"failed"} and len(stored(app)) == 2
+    assert all("沒有處理好" in text for text in r.new_texts())   # told, never answered as if read
 
 
 def test_signed_bodies_with_odd_shapes_are_400(client, app):
