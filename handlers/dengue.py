@@ -2,7 +2,7 @@
 information from knowledge/, and the weekly 巡倒清刷 reminder.
 
 The report: kind of site -> place (LINE location or typed address) -> village (only if not
-known) -> "is it this one?" (open dengue cases within 100 m) -> photos (0-3) -> a short note ->
+known) -> photos (0-3) -> a short note ->
 named or anonymous (1:1 chats) -> [phone, named only] -> confirm, which shows the 巡倒清刷
 self-check first ("I cleared it myself" ends it without a case). The shared steps come from
 handlers/report.py.
@@ -50,8 +50,10 @@ def _cfg() -> dict[str, Any]:
     return domain.cfg()
 
 
-# Duplicates: any open dengue case near the place, whatever kind of site it was reported as.
-STEPS = ReportSteps(FLOW_ID, _cfg, duplicates_by_category=False)
+# No "is it this one?": a dengue report is never offered to another resident to follow, nor is its
+# existence near a place told (the person reported could drop a pin at their own house). Staff
+# mark duplicates in the dashboard. The step stays in the flow only for conversations saved before.
+STEPS = ReportSteps(FLOW_ID, _cfg, duplicates_by_category=False, offer_nearby=False)
 
 
 # --- named or anonymous --------------------------------------------------------------------------

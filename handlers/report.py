@@ -28,11 +28,14 @@ def _no_extra(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[T
 
 class ReportSteps:
     def __init__(self, flow_id: str, cfg: Callable[[], dict[str, Any]], extra: Extra | None = None,
-                 duplicates_by_category: bool = True):
+                 duplicates_by_category: bool = True, offer_nearby: bool = True):
         self.flow_id = flow_id
         self.cfg = cfg
         self.extra = extra or _no_extra
         self.duplicates_by_category = duplicates_by_category
+        # False: open cases near the place are never looked up nor offered to follow (dengue: the
+        # person reported could otherwise follow, or learn of, the report about them).
+        self.offer_nearby = offer_nearby
 
     def steps(self, *names: str) -> tuple[Step, ...]:
         """The shared steps by name, each with its usual rule for when it is asked."""
@@ -133,6 +136,8 @@ class ReportSteps:
         else:
             updates["village"] = None
             updates["village_candidates"] = list(match.candidates)
+        if not self.offer_nearby:
+            return Accept(updates)
         category = a.get("category") if self.duplicates_by_category else None
         updates["nearby"] = [
             {"ref": c.ref, "category": c.category, "distance": round(c.distance_m or 0),

@@ -49,7 +49,7 @@ class SubmissionDraft:
 
 @dataclass(frozen=True)
 class CaseView:
-    """A case as a resident may see it (no other resident's data)."""
+    """A case as a resident may see it (no other resident's data: a follower's view has no place text)."""
 
     ref: str
     kind: str
@@ -134,10 +134,16 @@ def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = N
     return sub
 
 
+def followable(sub: Submission) -> bool:
+    """Whether other residents may follow this case: never a private kind (a dengue report could be
+    followed by the person it is about; a welfare call-back is one household's)."""
+    return sub.kind not in _workflow().cfg()["private_kinds"]
+
+
 def follow(session: Session, ref: str, line_user_id: str, source_event_id: str) -> Submission | None:
-    """Add a resident as a follower of an open case; idempotent."""
+    """Add a resident as a follower of an open case; idempotent. None for a case nobody may follow."""
     sub = session.execute(select(Submission).where(Submission.ref == ref)).scalar_one_or_none()
-    if sub is None:
+    if sub is None or not followable(sub):
         return None
     already = session.execute(
         select(CaseFollower).where(or_(CaseFollower.source_event_id == source_event_id,
@@ -151,12 +157,15 @@ def follow(session: Session, ref: str, line_user_id: str, source_event_id: str) 
     return sub
 
 
-def _view(sub: Submission, distance: float | None = None, with_note: bool = False) -> CaseView:
+def _view(sub: Submission, distance: float | None = None, with_note: bool = False,
+          reporter: bool = True) -> CaseView:
+    """``reporter``: the resident who reported it sees her own place text; anyone else (a follower)
+    sees the case by category, village, status and public notes only."""
     note = None
     if with_note:
         notes = [e.note for e in sub.history if e.note and not e.internal and e.actor_type == "staff"]
         note = notes[-1] if notes else None
-    return CaseView(sub.ref, sub.kind, sub.category, sub.status, sub.village, sub.place_text,
+    return CaseView(sub.ref, sub.kind, sub.category, sub.status, sub.village, sub.place_text if reporter else None,
                     sub.created_at, distance, note)
 
 
@@ -189,7 +198,7 @@ def cases_for_user(session: Session, line_user_id: str, limit: int = 5) -> list[
         select(Submission).where(or_(Submission.line_user_id == line_user_id, Submission.id.in_(followed)))
         .order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit)
     ).scalars()
-    return [_view(s) for s in rows]
+    return [_view(s, reporter=s.line_user_id == line_user_id) for s in rows]
 
 
 def case_for_user(session: Session, line_user_id: str, ref: str) -> CaseView | None:
@@ -197,6 +206,18 @@ def case_for_user(session: Session, line_user_id: str, ref: str) -> CaseView | N
     sub = session.execute(select(Submission).where(Submission.ref == ref)).scalar_one_or_none()
     if sub is None:
         return None
-    if sub.line_user_id == line_user_id or any(f.line_user_id == line_user_id for f in sub.followers):
+    if sub.line_user_id == line_user_id:
         return _view(sub, with_note=True)
+    if any(f.line_user_id == line_user_id for f in sub.followers):
+        return _view(sub, with_note=True, reporter=False)
     return None
+
+
+def can_see(session: Session, line_user_id: str | None, sub: Submission | None) -> bool:
+    """Whether a resident may see (and be told the number of) a case: she reported or follows it."""
+    if sub is None or not line_user_id:
+        return False
+    if sub.line_user_id == line_user_id:
+        return True
+    return session.execute(select(CaseFollower.id).where(
+        CaseFollower.submission_id == sub.id, CaseFollower.line_user_id == line_user_id)).first() is not None

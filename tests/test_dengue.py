@@ -182,23 +182,26 @@ def test_anonymous_case_gets_no_status_push(resident, app, fake_line):
     assert [m for m in fake_line.store.sent() if m["via"] == "push"] == []
 
 
-def test_duplicate_suggestion_and_following(app, fake_line):
+def test_a_report_near_another_is_kept_and_never_followed(app, fake_line):
+    """No "is it this one?" for dengue: the person reported could follow the report about them
+    (tests/test_privacy.py checks that nothing about the other report is shown)."""
     first, second = Resident(app, fake_line.store), Resident(app, fake_line.store)
     first.says("我要檢舉空地有廢輪胎積水")
     first.sends_location(*ZUOZHEN_LI)
     first.taps("略過")
     first.taps("具名通報")
     first.taps("確認送出")
-    [kept] = cases(app)
     second.deliver(postback_event(second.user, "flow=dengue"))
-    second.taps("積水容器")                                          # another kind: still the same place
+    second.taps("積水容器")
     out = second.sends_location(ZUOZHEN_LI[0] + 0.0002, ZUOZHEN_LI[1])
-    assert "附近已經有人通報過" in out[-1] and kept.ref in out[-1] and "廢輪胎" in out[-1]
-    out = second.taps(kept.ref)
-    assert "追蹤" in out[0]
-    assert len(cases(app)) == 1
+    assert "附近已經有人通報過" not in out[-1] and "照片" in out[-1]
+    second.taps("略過")
+    second.says("門口水桶有孑孓")
+    second.taps("具名通報")
+    assert ref_in(second.taps("確認送出"))
+    assert len(cases(app)) == 2
     with svc(app).db.session() as s:
-        assert s.execute(select(CaseFollower.line_user_id)).scalars().all() == [second.user]
+        assert s.execute(select(CaseFollower.line_user_id)).scalars().all() == []
 
 
 # -- symptoms ---------------------------------------------------------------------------------------
