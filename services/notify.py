@@ -14,7 +14,7 @@ from typing import Callable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services import workflow
+from services import submissions, workflow
 from services.knowledge import category_label, t
 from services.messages import Text
 from services.models import CaseEvent, LineUser, OutboundMessage, Submission, utcnow
@@ -27,14 +27,19 @@ def retry_key(case_event_id: int, to: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"case-event:{case_event_id}:{to}"))
 
 
-def message(sub: Submission, event: CaseEvent, session: Session) -> Text:
+def message(sub: Submission, event: CaseEvent, session: Session, to: str | None = None) -> Text:
+    """The push for one recipient ``to``. The kept case of a duplicate is named only to a resident
+    who may look it up (she reported or follows it); anyone else hears that it was merged."""
     extra = ""
     if event.to_status == "referred" and sub.referred_agency:
         extra = t("status.push_referred", agency=sub.referred_agency,
                   phone=sub.referred_phone or t("status.push_no_phone"))
     elif event.to_status == "duplicate" and sub.duplicate_of_id:
         kept = session.get(Submission, sub.duplicate_of_id)
-        extra = t("status.push_duplicate", kept=kept.ref if kept else "")
+        if submissions.can_see(session, to, kept):
+            extra = t("status.push_duplicate", kept=kept.ref)
+        else:
+            extra = t("status.push_duplicate_unnamed")
     elif event.to_status == "rejected" and sub.reject_reason:
         extra = t("status.push_rejected", reason=sub.reject_reason)
     note = t("status.push_note", note=event.note) if event.note and not event.internal else ""
@@ -83,7 +88,7 @@ def plan(session: Session, case_event_id: int, quota: int | None, user_hash: Cal
         if not within_budget(event.to_status or "", used, quota):
             continue
         ob = OutboundMessage(case_event_id=case_event_id, kind="status", to=to, reply_token=None,
-                             messages=[message(sub, event, session).to_dict()],
+                             messages=[message(sub, event, session, to).to_dict()],
                              retry_key=retry_key(case_event_id, to))
         session.add(ob)
         session.flush()

@@ -75,8 +75,8 @@ def transition(session: Session, sub: Submission, to: str, actor: Staff, *, note
     if to == "duplicate":
         kept = session.execute(select(Submission).where(Submission.ref == (duplicate_of or "").strip().upper())
                                ).scalar_one_or_none()
-        if kept is None or kept.id == sub.id:
-            raise WorkflowError("duplicate_of_unknown")
+        if kept is None or kept.id == sub.id or not may_link_duplicate(actor, sub, kept):
+            raise WorkflowError("duplicate_of_unknown")  # the same answer: no way to test a number
         sub.duplicate_of_id = kept.id
     if to == "rejected":
         if not reason or not reason.strip():
@@ -94,6 +94,17 @@ def transition(session: Session, sub: Submission, to: str, actor: Staff, *, note
                               note=internal_note.strip(), internal=True))
     session.flush()
     return event
+
+
+def may_link_duplicate(actor: Staff, sub: Submission, kept: Submission) -> bool:
+    """Whether ``sub`` may be marked a duplicate of ``kept`` by ``actor``: the actor may see the kept
+    case (services/access.py), and a private kind (welfare, dengue) is linked only to its own kind,
+    so that no page or push of another kind ever names it."""
+    from services import access  # access reads this module's rules
+    if not access.can_view(actor, kept):
+        return False
+    private = cfg()["private_kinds"]
+    return sub.kind == kept.kind or (sub.kind not in private and kept.kind not in private)
 
 
 def add_note(session: Session, sub: Submission, actor: Staff, note: str, internal: bool) -> CaseEvent:

@@ -574,6 +574,8 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
         kept=kept, duplicates=duplicates, followers=len(sub.followers),
         assignee=names.get(sub.assignee_id) if sub.assignee_id else None,
         overdue=workflow.is_overdue(sub, today_taipei()),
+    if kept is not None and not access.can_view(staff, kept):
+        kept = None  # a link made before the access rules applied to it names no case staff may not see
         personal=access.can_see_personal_data(staff, sub), can_change=can_change,
         osm=osm_link(sub.lat, sub.lng) if sub.lat is not None and sub.lng is not None else None,
         tform=tform, nform=nform, aform=aform, error=error, error_form=error_form,
