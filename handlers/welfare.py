@@ -36,6 +36,7 @@ STRUCTURED_STEPS = set(QUESTIONS) | {"result", "consent"}
 MEANS_TESTED = ("low_income_household", "middle_low_income_household", "senior_living_allowance",
                 "disability_living_subsidy", "national_pension_basic_guarantee")
 MAX_BUBBLES = 12
+MAX_REASONS = 12
 RESULT_DATA = rules.RESULT_MARK
 
 
@@ -272,8 +273,8 @@ def _choice(step: str, value: str, label: str) -> QuickReply:
     return postback(label, f"flow=welfare&step={step}&value={value}", label)
 
 
-def _unsure(step: str) -> QuickReply:
-    return _choice(step, "unsure", t("welfare.unsure"))
+def _unsure(step: str, label: str | None = None) -> QuickReply:
+    return _choice(step, "unsure", t(label) if label else t("welfare.unsure"))
 
 
 def _accept(a: dict[str, Any], step: str, facts: dict[str, Any] | None = None, **more: Any) -> Accept:
@@ -563,6 +564,11 @@ def _parse_residence(inc: Incoming, a: dict[str, Any], ctx: Context):
         facts = dict(RESIDENCE[value])
         if _facts(a).get("lives_alone") and value == "family":
             facts.pop("lives_alone")
+        if value == "institution" and inc.kind == "text":  # 「住安養院，自費」: who pays is said
+            for kind, words in knowledge.raw("welfare.residence.placement_words").items():
+                if any(w in inc.text for w in words):
+                    facts["publicly_funded_placement"] = kind == "public"
+                    break
         return _accept(a, "residence", facts)
     return Invalid()
 
@@ -650,10 +656,12 @@ CRISIS = {k: {"crisis": k} for k in ("none", "death_in_family", "injury_or_illne
 _ask_crisis, _parse_crisis = _simple_options("crisis", CRISIS)
 
 
-def _yes_no(name: str, fact: str, yes_label: str | None = None, no_label: str | None = None):
+def _yes_no(name: str, fact: str, yes_label: str | None = None, no_label: str | None = None,
+            unsure_label: str | None = None):
     def ask(a: dict[str, Any]) -> list[Text]:
         items = (_choice(name, "yes", t(yes_label) if yes_label else t("welfare.yes_label")),
-                 _choice(name, "no", t(no_label) if no_label else t("welfare.no_label")), _unsure(name))
+                 _choice(name, "no", t(no_label) if no_label else t("welfare.no_label")),
+                 _unsure(name, unsure_label))
         key = f"welfare.{name}.ask_family" if name == "special" and a.get("relation") == "child" else \
             f"welfare.{name}.ask"
         return [Text(t(key, subject=subject(a)), items)]
@@ -678,7 +686,8 @@ def _yes_no(name: str, fact: str, yes_label: str | None = None, no_label: str | 
 
 _ask_newborn, _parse_newborn = _yes_no("newborn", "newborn_in_last_60_days")
 _ask_other, _parse_other = _yes_no("other_allowance", "receives_other_allowance",
-                                   "welfare.other_allowance.have", "welfare.other_allowance.have_not")
+                                   "welfare.other_allowance.have", "welfare.other_allowance.have_not",
+                                   "welfare.other_allowance.unsure")
 _ask_special, _parse_special = _yes_no("special", "single_parent_or_special_circumstance")
 
 
@@ -701,14 +710,19 @@ COLORS = {"likely_eligible": "#1E7B34", "needs_review": "#B35C00", "not_eligible
 
 
 def _programme_bubble(r: rules.Result, as_of: dt.date) -> dict[str, Any]:
-    amount = rules.amount_text(r.amount, r.amount_unit) if r.amount is not None else None
-    reasons = r.reasons[:8]
+    amount = [rules.amount_text(r.amount, r.amount_unit)] if r.amount is not None else []
+    amount += r.amount_notes                      # 「金額：…」 and the special act's extra, with its end
+    reasons = [x for x in r.reasons if x not in r.amount_notes][:MAX_REASONS]
     body = []
     if amount:
-        body += _section(t("welfare.result.amount"), [amount])
+        body += _section(t("welfare.result.amount"), amount)
     body += _section(t("welfare.result.why"), reasons)
-    body += _section(t("welfare.result.bring"), ["、".join(r.documents) or t("welfare.result.nothing_to_bring")])
-    body += _section(t("welfare.result.where"), [r.where])
+    # what to bring and where to apply only from a source; otherwise the office phone
+    bring = t("welfare.result.bring_ask") if r.documents is None else \
+        ("、".join(r.documents) or t("welfare.result.nothing_to_bring"))
+    body += _section(t("welfare.result.bring"), [bring])
+    body += _section(t("welfare.result.where"),
+                     [knowledge.fill(r.where) if r.where else t("welfare.result.where_ask")])
     body.append(_txt(t("welfare.result.year", year=rules.roc(as_of)), size="sm", color="#888888", margin="lg"))
     return {"type": "bubble", "size": "mega",
             "header": {"type": "box", "layout": "vertical", "backgroundColor": COLORS[r.outcome], "paddingAll": "16px",
@@ -933,7 +947,8 @@ RELEVANT = {
     "movable": lambda a: not _known(a, "household_movable_assets") and _means_relevant(a),
     "real_estate": lambda a: not _known(a, "household_real_estate") and _means_relevant(a),
     "children": lambda a: not _known(a, "children_under_2") and a.get("relation") != "child"
-    and _age_may_be(a, 16, 49),
+    and _age_may_be(a, 16, 49)
+    and (a.get("baby") or not rules.alone_household(_facts(a))),   # one person: no child under 2
     "order": lambda a: _has_baby(a) and not _known(a, "child_birth_order"),
     "newborn": lambda a: not _known(a, "newborn_in_last_60_days") and _has_baby(a)
     and (a.get("relation") != "child" or _age_may_be(a, 0, 0)),

@@ -49,6 +49,7 @@ FACTS = {
     "household_movable_assets": "number", "household_real_estate": "number",
     "disability_level": ("none", "mild", "moderate", "severe", "profound"),
     "lives_alone": "bool", "needs_daily_care": "bool", "has_foreign_caregiver": "bool", "in_institution": "bool",
+    "publicly_funded_placement": "bool",
     "receives_other_allowance": "bool", "children_under_2": "number", "child_birth_order": "number",
     "newborn_in_last_60_days": "bool",
     "crisis": ("none", "death_in_family", "injury_or_illness", "lost_income", "disaster", "other"),
@@ -57,7 +58,8 @@ FACTS = {
 # The few facts staff need with a call-back case (answers hold nothing else).
 CASE_FACTS = ("age", "registered_in_tainan", "household_size", "household_monthly_income",
               "household_movable_assets", "household_real_estate", "disability_level", "needs_daily_care",
-              "lives_alone", "has_foreign_caregiver", "in_institution", "receives_other_allowance",
+              "lives_alone", "has_foreign_caregiver", "in_institution", "publicly_funded_placement",
+              "receives_other_allowance",
               "children_under_2", "child_birth_order", "crisis", "single_parent_or_special_circumstance")
 
 
@@ -115,6 +117,13 @@ class Param:
     stale: str | None = None              # "period" | "verification"
     stale_since: dt.date | None = None
     pending_status: str | None = None     # "proposed" (a planned change) or "unverified"
+    valid_to: dt.date | None = None       # the last day the value in force is confirmed for (its ``to``)
+    # A value confirmed only for an earlier period and carried forward unverified (an entry of
+    # status ``unverified`` repeating it): ``confirmed_to`` is the last day it was confirmed for,
+    # ``undated`` that its source shows no year at all.
+    carried: bool = False
+    confirmed_to: dt.date | None = None
+    undated: bool = False
 
     @property
     def usable(self) -> bool:
@@ -144,13 +153,20 @@ def lookup(programme: str, name: str, as_of: dt.date, directory: Path | None = N
     if stale is None and as_of > add_months(oldest, STALE_MONTHS):
         stale, since = "verification", oldest
     pending_status = later[0]["status"] if later else None
+    if base is not None and later and all(e["status"] == "unverified" and e.get("value") == base["value"]
+                                          for e in later):
+        # the earlier confirmed value carried forward: known, but not confirmed for this period
+        return Param(programme, name, base["value"], _as_date(base["from"]), "unverified", base.get("source"),
+                     _as_date(base.get("verified_on")), (), None, stale, since, None, None, True,
+                     _as_date(base.get("to")), bool(base.get("undated")))
     if base is None:
         return Param(programme, name, None, None, latest["status"], latest.get("source"),
                      _as_date(latest.get("verified_on")), tuple(e.get("value") for e in later),
                      _as_date(later[0]["from"]) if later else None, stale, since, pending_status)
     return Param(programme, name, base["value"], _as_date(base["from"]), base["status"], base.get("source"),
                  _as_date(base.get("verified_on")), tuple(e.get("value") for e in later),
-                 _as_date(later[0]["from"]) if later else None, stale, since, pending_status)
+                 _as_date(later[0]["from"]) if later else None, stale, since, pending_status,
+                 _as_date(base.get("to")))
 
 
 # -- facts ---------------------------------------------------------------------------------------
@@ -210,6 +226,13 @@ def roc(day: dt.date) -> int:
 
 def since_text(day: dt.date | None) -> str:
     return t("welfare.since", year=roc(day), month=day.month) if day else ""
+
+
+def carried_text(p: "Param") -> str:
+    """The period a carried-forward value was confirmed for, and that today's is not confirmed."""
+    if p.undated or p.confirmed_to is None:
+        return t("welfare.since_undated")
+    return t("welfare.since_carried", year=roc(p.confirmed_to))
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -273,7 +296,8 @@ def compare(r: Range, op: str, lo_t: float, hi_t: float) -> str:
 class Screening:
     """The checks of one programme as of one date."""
 
-    def __init__(self, programme: str, facts: dict[str, Any], as_of: dt.date, directory: Path | None = None):
+    def __init__(self, programme: str, facts: dict[str, Any], as_of: dt.date, directory: Path | None = None,
+                 inferred: set[str] | None = None):
         self.programme = programme
         self.facts = facts
         self.as_of = as_of
@@ -281,6 +305,7 @@ class Screening:
         self.checks: list[Check] = []
         self.notes: list[str] = []
         self.used: list[Param] = []
+        self.inferred: set[str] = set(inferred or ())   # facts that follow from others (infer_facts)
 
     # parameters
     def p(self, name: str, programme: str | None = None) -> Param:
@@ -299,10 +324,11 @@ class Screening:
         label = t(f"welfare.checks.{name}.label")
         given = self.facts.get(fact) if given == "__from_facts__" else given
         r = as_range(given) if value is None else value
-        since = since_text(param.effective_from)
+        carried = next((p for p in (param, per_extra) if p is not None and p.carried), None)
+        since = carried_text(carried) if carried else since_text(param.effective_from)
         rec = dict(name=name, fact=fact, value=given, op=op, threshold=param.value,
                    effective_from=param.effective_from.isoformat() if param.effective_from else None,
-                   param_status=param.status, stale=bool(param.stale))
+                   param_status="unverified" if carried else param.status, stale=bool(param.stale))
         rule = _rule_text(op, param.value, unit) if param.value is not None else ""
         size_known = self._extra_size is not None and self._extra_size[1] == self._extra_size[0]
         if per_extra is not None and per_extra.value is not None and param.value is not None and size_known \
@@ -356,6 +382,10 @@ class Screening:
             reason = t(f"welfare.reason.{status}", label=label, fact=fact_text, rule=rule, since=since)
         if status == "failed" and param.stale:
             status, reason = "unknown", t("welfare.reason.stale_check", label=label, year=roc(self.as_of))
+        elif status == "failed" and carried:
+            # over a cap confirmed only for an earlier period: today's cap may differ, never a hard no
+            status, reason = "unknown", t("welfare.reason.carried", label=label, fact=fact_text, rule=rule,
+                                          since=since)
         return self.add(Check(status=status, reason=reason, **rec))
 
     _extra_size: Range | None = None
@@ -481,7 +511,7 @@ def low_income_household(s: Screening):
         s.numeric("movable_assets", "household_movable_assets", "<=", s.p("movable_assets_per_person"),
                   t("welfare.unit.ntd"), scale=size or (1.0, None))
     s.numeric("real_estate", "household_real_estate", "<=", s.p("real_estate_per_household"), t("welfare.unit.ntd"))
-    return None, [t("welfare.amount.by_category")]
+    return None, [t("welfare.amount.by_category")] + _special_act(s, per_person=True)
 
 
 def middle_low_income_household(s: Screening):
@@ -489,7 +519,7 @@ def middle_low_income_household(s: Screening):
     _income(s, "income_per_person_mli", s.p("middle_low_line", "common"))
     s.numeric("movable_assets", "household_movable_assets", "<=", s.p("movable_assets_cap"), t("welfare.unit.ntd"))
     s.numeric("real_estate", "household_real_estate", "<=", s.p("real_estate_cap"), t("welfare.unit.ntd"))
-    return None, [t("welfare.amount.not_cash")]
+    return None, [t("welfare.amount.not_cash")] + _special_act(s, per_person=True)
 
 
 def senior_living_allowance(s: Screening):
@@ -499,7 +529,12 @@ def senior_living_allowance(s: Screening):
     _movable_with_extra(s)
     s.numeric("real_estate", "household_real_estate", "<=", s.p("real_estate_cap"), t("welfare.unit.ntd"))
     _public_placement(s)
-    return _senior_amount(s)
+    _one_allowance(s, "senior")
+    if s.facts.get("receives_other_allowance"):
+        # one or the other, never both: the amount is not "extra" money, the office compares them
+        return None, [t("welfare.amount.choose_one")]
+    amount, notes = _senior_amount(s)
+    return amount, notes + _special_act(s)
 
 
 def _movable_with_extra(s: Screening) -> Check:
@@ -517,10 +552,52 @@ def _movable_with_extra(s: Screening) -> Check:
                      per_extra=extra)
 
 
-def _public_placement(s: Screening) -> Check:
-    placed = s.facts.get("in_institution")
-    status = "unknown" if placed is None or placed else "passed"
-    return s.custom("not_publicly_placed", status, "in_institution", placed)
+def _public_placement(s: Screening, name: str = "not_publicly_placed", self_paid: str = "passed") -> Check:
+    """Excluded by a placement the government pays for (公費安置; domain-facts 2.3, 2.9), not by
+    living in an institution as such: an institution whose payer is not known is for the office to
+    check. ``self_paid`` is the outcome for an institution the family pays for."""
+    placed, public = s.facts.get("in_institution"), s.facts.get("publicly_funded_placement")
+    if public is not None:
+        status = "failed" if public else (self_paid if placed else "passed")
+        key = status if status != "unknown" else "self_paid"
+        return s.add(Check(name=name, status=status, fact="publicly_funded_placement", value=public,
+                           reason=t(f"welfare.checks.{name}.{key}")))
+    if placed is False:
+        return s.custom(name, "passed", "in_institution", placed)
+    key = "institution" if placed else "unknown"
+    return s.add(Check(name=name, status="unknown", fact="in_institution", value=placed,
+                       reason=t(f"welfare.checks.{name}.{key}")))
+
+
+def _one_allowance(s: Screening, kind: str) -> Check:
+    """Only one monthly living allowance at a time. 「有」 to the chat's question does not say which
+    allowance (the exclusions differ by programme, and a family may switch to the higher one), so
+    it is for the office to check, never a hard no; 「沒有」 passes."""
+    given = s.facts.get("receives_other_allowance")
+    status = "passed" if given is False else "unknown"
+    key = {True: "drawn", False: "passed", None: "unknown"}[given]
+    return s.add(Check(name="no_other_allowance", status=status, fact="receives_other_allowance", value=given,
+                       reason=t(f"welfare.checks.no_other_allowance.{kind}.{key}")))
+
+
+def _special_act(s: Screening, per_person: bool = False) -> list[str]:
+    """The special act's extra (加發生活補助, January 2026 to January 2027, paid automatically), as
+    an amount note with its end month, only while it is paid (``special_act_extra`` in the
+    programme's file). If the July 2026 raise started, the raised amount includes it (a ``proposed``
+    0 from 2026-07-01, domain-facts 2.1): then the note says so. Not paid in a publicly funded
+    placement."""
+    extra = s.p("special_act_extra")
+    if not extra.value or extra.stale or s.facts.get("publicly_funded_placement"):
+        return []
+    end = extra.valid_to
+    key = "special_act_person" if per_person else "special_act"
+    note = t(f"welfare.notes.{key}", amount=ntd(extra.value), start=since_text(extra.effective_from),
+             end=t("welfare.year_month", year=roc(end), month=end.month) if end else "")
+    if extra.pending_status == "proposed":
+        note += t("welfare.notes.special_act_raised", since=since_text(extra.pending_from))
+    if s.facts.get("in_institution"):
+        note += t("welfare.notes.special_act_placement")
+    return [note]
 
 
 def _senior_amount(s: Screening):
@@ -534,7 +611,7 @@ def _senior_amount(s: Screening):
 
 
 def senior_special_care_allowance(s: Screening):
-    sub = Screening("senior_living_allowance", s.facts, s.as_of, s.directory)
+    sub = Screening("senior_living_allowance", s.facts, s.as_of, s.directory, s.inferred)
     senior_living_allowance(sub)
     s.used.extend(sub.used)
     base = _outcome(sub.checks, sub.used)
@@ -555,13 +632,19 @@ def disability_living_subsidy(s: Screening):
     _income_cap_senior(s, "income_per_person_disability", "<")
     _movable_with_extra(s)
     s.numeric("real_estate", "household_real_estate", "<=", s.p("real_estate_cap"), t("welfare.unit.ntd"))
-    s.flag("not_in_institution", "in_institution", False)
-    s.flag("no_other_allowance", "receives_other_allowance", False)
+    # 麻豆's page: not "placed" (安置) in a welfare institution, nursing home… — a government
+    # placement excludes; a home the family pays for is for the office to check.
+    _public_placement(s, "not_placed_disability", self_paid="unknown")
+    _one_allowance(s, "disability")
+    if s.facts.get("receives_other_allowance"):
+        return None, [t("welfare.amount.choose_one")]
     if level in ("moderate", "severe", "profound"):
-        return _amount(s, s.p("amount_moderate_or_worse"))
-    if level == "mild":
-        return _amount(s, s.p("amount_mild"))
-    return None, [t("welfare.amount.by_level")]
+        amount, notes = _amount(s, s.p("amount_moderate_or_worse"))
+    elif level == "mild":
+        amount, notes = _amount(s, s.p("amount_mild"))
+    else:
+        amount, notes = None, [t("welfare.amount.by_level")]
+    return amount, notes + _special_act(s)
 
 
 def emergency_assistance(s: Screening):
@@ -578,39 +661,64 @@ def emergency_assistance(s: Screening):
 
 
 def senior_meal_service(s: Screening):
-    group = _care_group(s, s.p("min_age"), s.p("indigenous_min_age"))
+    group = _care_group(s, s.p("min_age"), s.p("indigenous_min_age"), s.p("dementia_min_age"))
     s.add(group)
     s.flag("registered_in_tainan", "registered_in_tainan", True)
-    s.flag("not_in_institution", "in_institution", False)
+    s.flag("not_in_institution", "in_institution", False)   # any institution: meals are delivered home
     s.flag("no_foreign_caregiver", "has_foreign_caregiver", False)
     alone = s.facts.get("lives_alone")
     s.custom("lives_alone_or_no_carer", "passed" if alone else "unknown", "lives_alone", alone)
     return None, [t("welfare.amount.fee_unknown")]
 
 
-def _care_group(s: Screening, min_age: Param, indigenous_min: Param) -> Check:
-    """65+ needing care, an indigenous person 55+ needing care, or a disability certificate."""
+def _care_group(s: Screening, min_age: Param, indigenous_min: Param, dementia_min: Param,
+                any_age: bool = False) -> Check:
+    """Who 長照 and meal delivery are for (domain-facts 2.8, 2.14): a person disabled in daily life
+    (失能, assessed by the care manager; meals: level 2 or above) who is 65+, indigenous and 55+,
+    holds a disability certificate, or is 50+ with dementia. A certificate alone is not enough: the
+    person must need help in daily life. ``any_age``: no age excludes (長照3.0 takes dementia at any
+    age), only managing alone does."""
     age = as_range(s.facts.get("age"))
     care = s.facts.get("needs_daily_care")
     level = s.facts.get("disability_level")
     indigenous = s.facts.get("indigenous")
-    if level not in (None, "none"):
-        return Check("care_group", "passed", "disability_level", level, reason=t("welfare.checks.care_group.disability"))
-    if care is False and level == "none":
-        return Check("care_group", "failed", "needs_daily_care", care, reason=t("welfare.checks.care_group.no_care"))
-    if age is not None and min_age.usable:
-        old = compare(age, ">=", min_age.value, min_age.value)
-        native_old = compare(age, ">=", indigenous_min.value, indigenous_min.value) if indigenous_min.usable else "unknown"
-        if old == "failed" and (native_old == "failed" or indigenous is False):
-            # Younger people qualify with a disability certificate: not knowing it is not a "no".
-            outcome, key = ("failed", "young") if level == "none" else ("unknown", "young_unknown")
-            return Check("care_group", outcome, "age", s.facts.get("age"), threshold=min_age.value, op=">=",
-                         reason=t(f"welfare.checks.care_group.{key}", age=money(min_age.value),
-                                  native=money(indigenous_min.value)))
-        if care is True and (old == "passed" or (native_old == "passed" and indigenous)):
-            return Check("care_group", "passed", "needs_daily_care", care, threshold=min_age.value, op=">=",
-                         reason=t("welfare.checks.care_group.passed", age=money(min_age.value)))
-    return Check("care_group", "unknown", "needs_daily_care", care, reason=t("welfare.checks.care_group.unknown"))
+    level_text = t(f"welfare.care_level.{s.programme}")
+    values = dict(age=money(min_age.value), native=money(indigenous_min.value),
+                  dementia=money(dementia_min.value), level=level_text)
+
+    def check(status: str, key: str, fact: str = "needs_daily_care", value: Any = care, **more: Any) -> Check:
+        return Check("care_group", status, fact, value, reason=t(f"welfare.checks.care_group.{key}", **values),
+                     **more)
+
+    if care is False:
+        return check("failed", "no_care")
+    old = compare(age, ">=", min_age.value, min_age.value) if age and min_age.usable else "unknown"
+    native_old = compare(age, ">=", indigenous_min.value, indigenous_min.value) \
+        if age and indigenous_min.usable else "unknown"
+    dementia_old = compare(age, ">=", dementia_min.value, dementia_min.value) \
+        if age and dementia_min.usable else "unknown"
+    certified = level not in (None, "none")
+    too_young = not any_age and dementia_old == "failed" and level == "none"
+    if care is True:
+        if old == "passed":
+            return check("passed", "passed", threshold=min_age.value, op=">=")
+        if indigenous and native_old == "passed":
+            return check("passed", "native", threshold=indigenous_min.value, op=">=")
+        if certified:
+            return check("passed", "disability", "disability_level", level)
+        if too_young:
+            return check("failed", "young", "age", s.facts.get("age"))
+        if old == "failed":
+            return check("unknown", "young_care", "disability_level", level)
+        return check("unknown", "unknown")
+    # whether help is needed in daily life is not known
+    if too_young:
+        return check("failed", "young", "age", s.facts.get("age"))
+    if certified:
+        return check("unknown", "disability_unknown")
+    if old == "failed" and (native_old == "failed" or indigenous is False) and level is None and not any_age:
+        return check("unknown", "young_unknown")
+    return check("unknown", "unknown")
 
 
 def national_pension_basic_guarantee(s: Screening):
@@ -622,26 +730,33 @@ def national_pension_basic_guarantee(s: Screening):
               t("welfare.unit.days"))
     if days is not None:
         s.notes.append(t("welfare.notes.three_years"))
-    s.flag("not_in_institution", "in_institution", False)
-    s.flag("no_other_allowance", "receives_other_allowance", False)
+    _public_placement(s, "not_publicly_placed_pension")   # only a fully government-funded placement
+    _one_allowance(s, "pension")
     income = as_range(s.facts.get("annual_personal_income"))
     if income is None:
         household = as_range(s.facts.get("household_monthly_income"))
-        if household is not None:  # a person's income is at most the household's
-            income = (0.0, None if household[1] is None else household[1] * 12)
+        if household is not None:  # a person's income is at most the household's, and is it when alone
+            alone = _size(s) == (1.0, 1.0)
+            income = (household[0] * 12 if alone else 0.0, None if household[1] is None else household[1] * 12)
     s.numeric("annual_income", "annual_personal_income", "<", s.p("annual_income_limit"), t("welfare.unit.ntd"),
               value=income, given=s.facts.get("annual_personal_income", s.facts.get("household_monthly_income")))
     estate = as_range(s.facts.get("household_real_estate"))
     personal = None if estate is None else (0.0, estate[1])  # a person's share is at most the household's
     s.numeric("real_estate_personal", "household_real_estate", "<", s.p("real_estate_limit"), t("welfare.unit.ntd"),
               value=personal)
+    if s.facts.get("receives_other_allowance"):
+        return None, [t("welfare.amount.choose_one")]
     return _amount(s, s.p("amount"))
 
 
 def childcare_allowance(s: Screening):
     kids = as_range(s.facts.get("children_under_2"))
     status = "unknown" if kids is None else ("passed" if kids[0] >= 1 else ("failed" if kids[1] == 0 else "unknown"))
-    s.custom("child_under_2", status, "children_under_2", s.facts.get("children_under_2"))
+    if "children_under_2" in s.inferred:
+        s.add(Check("child_under_2", status, "household_size", s.facts.get("household_size"),
+                    reason=t("welfare.checks.child_under_2.alone")))
+    else:
+        s.custom("child_under_2", status, "children_under_2", s.facts.get("children_under_2"))
     s.notes.append(t("welfare.notes.childcare"))
     order = as_range(s.facts.get("child_birth_order"))
     if order is None:
@@ -658,7 +773,11 @@ def tainan_birth_bonus(s: Screening):
     kids = as_range(s.facts.get("children_under_2"))
     newborn = s.facts.get("newborn_in_last_60_days")
     if newborn is False and kids is not None and kids[1] == 0:
-        s.custom("newborn", "failed", "newborn_in_last_60_days", newborn)
+        if "children_under_2" in s.inferred:
+            s.add(Check("newborn", "failed", "household_size", s.facts.get("household_size"),
+                        reason=t("welfare.checks.newborn.alone")))
+        else:
+            s.custom("newborn", "failed", "newborn_in_last_60_days", newborn)
     else:
         within = s.p("claim_within_days")
         status = "unknown" if newborn is None or not within.usable else ("passed" if newborn else "failed")
@@ -735,7 +854,8 @@ def double_ninth_gift(s: Screening):
 
 
 def long_term_care(s: Screening):
-    group = _care_group(s, s.p("min_age"), s.p("indigenous_min_age"))
+    group = _care_group(s, s.p("min_age"), s.p("indigenous_min_age"), s.p("dementia_min_age"),
+                        any_age=s.p("dementia_any_age").value is True)
     alone = s.facts.get("lives_alone")
     age = as_range(s.facts.get("age"))
     if group.status != "passed" and alone and age is not None and age[0] >= 65:
@@ -764,8 +884,9 @@ class Result:
     as_of: str
     stale: bool
     checks: list[Check] = field(default_factory=list)
-    where: str = ""
-    documents: list[str] = field(default_factory=list)
+    amount_notes: list[str] = field(default_factory=list)   # the amount's own lines (also in reasons)
+    where: str | None = None              # None: no source says where; the bot gives the office phone
+    documents: list[str] | None = None    # None: no source says what to bring; the phone instead
 
     def public(self) -> dict[str, Any]:
         """The CLI's contract: programme, outcome, amount, reasons, params_version."""
@@ -805,10 +926,40 @@ def normalize_facts(facts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def alone_household(facts: dict[str, Any]) -> bool:
+    """A household counted as this one person, aged 2 or more: there is no child under 2 in it."""
+    size, age = as_range(facts.get("household_size")), as_range(facts.get("age"))
+    return size == (1.0, 1.0) and age is not None and age[0] >= 2
+
+
+def infer_facts(facts: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """Facts that follow from others, as a social worker would read them, and which were inferred:
+    - a household of one person aged 2+ has no child under 2 and no newborn (全家人口 counts
+      children even when they live elsewhere);
+    - a person with a foreign caregiver needs help in daily life (a caregiver is only approved
+      for someone assessed as needing care)."""
+    out, inferred = dict(facts), set()
+    if alone_household(facts):
+        for key, value in (("children_under_2", 0), ("newborn_in_last_60_days", False)):
+            if key not in out:
+                out[key] = value
+                inferred.add(key)
+    if out.get("has_foreign_caregiver") is True and "needs_daily_care" not in out:
+        out["needs_daily_care"] = True
+        inferred.add("needs_daily_care")
+    return out, inferred
+
+
+def _sourced(meta: dict[str, Any], key: str) -> Any:
+    """``where`` / ``documents`` only when their source is recorded (None: the bot gives the phone)."""
+    value = meta.get(key)
+    return value if value is not None and meta.get(f"{key}_source") else None
+
+
 def screen_one(programme: str, facts: dict[str, Any], as_of: dt.date, directory: Path | None = None) -> Result:
-    facts = normalize_facts(facts)
+    facts, inferred = infer_facts(normalize_facts(facts))
     meta = parameter_files(directory)[programme]
-    s = Screening(programme, facts, as_of, directory)
+    s = Screening(programme, facts, as_of, directory, inferred)
     amount, amount_notes = RULES[programme](s)
     outcome = _outcome(s.checks, s.used)
     stale = any(p.stale for p in s.used)
@@ -817,14 +968,15 @@ def screen_one(programme: str, facts: dict[str, Any], as_of: dt.date, directory:
         reasons.append(t("welfare.reason.stale", year=roc(as_of)))
         amount = None
     if outcome == "not_eligible":
-        amount = None
+        amount, amount_notes = None, []
     else:
         reasons += amount_notes
     reasons += s.notes
     common = parameter_files(directory)["common"]["version"]
+    documents = _sourced(meta, "documents")
     return Result(programme, meta["name"], outcome, amount, meta.get("amount_unit", "none"), reasons,
                   f"{programme}@{meta['version']}+common@{common}", as_of.isoformat(), stale, s.checks,
-                  meta.get("where", ""), list(meta.get("documents") or []))
+                  list(amount_notes), _sourced(meta, "where"), None if documents is None else list(documents))
 
 
 def screen(facts: dict[str, Any], as_of: dt.date, directory: Path | None = None) -> list[Result]:
@@ -861,6 +1013,13 @@ def parameter_problems(directory: Path | None = None) -> list[str]:
             for key in ("name", "where", "documents", "amount_unit"):
                 if key not in data:
                     problems.append(f"welfare/{pid}.yaml: no {key}")
+            # what to bring and where to apply are stated as fact only with a source (null: the phone)
+            for key in ("where", "documents"):
+                if data.get(key) is not None and not data.get(f"{key}_source"):
+                    problems.append(f"welfare/{pid}.yaml: {key} without {key}_source "
+                                    f"(give its source, or set {key}: null so the bot gives the phone)")
+            if data.get("documents") is not None and not isinstance(data.get("documents"), list):
+                problems.append(f"welfare/{pid}.yaml: documents must be a list or null")
         for name, entries in (data.get("parameters") or {}).items():
             for e in entries:
                 where = f"welfare/{pid}.yaml {name} from {e.get('from')}"

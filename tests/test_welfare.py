@@ -111,7 +111,9 @@ def test_first_message_facts_skip_questions_and_call_back_opens_a_w_case(residen
     asked = answer_until_result(r, ELDER)
     assert asked <= 8
     text = all_flex_text(flexes(r)[0]["contents"])
-    assert "媽媽" in text and "寶寶" not in text and "第幾胎" not in text
+    assert "媽媽" in text and "第幾胎" not in text
+    # a household of one 82-year-old has no baby: not "to be checked", with that reason
+    assert "・育兒津貼（未滿2歲）：家裡一起算的只有1個人，沒有未滿2歲的小孩" in text
     r.taps("請區公所打給我")
     assert "個人資料保護法" in r.last_messages[-1]["text"]
     assert cases(app) == []
@@ -193,19 +195,57 @@ def test_a_named_service_question_gets_its_answer_with_a_screening_button(reside
     assert "福利補助試算" in r.labels()
 
 
-def test_cli_prints_every_programme(tmp_path):
-    from app import app as cli_app
+def _screen_cli(app, tmp_path, facts_text: str, *more: str) -> dict[str, dict]:
+    """`flask --app app welfare-screen --facts FILE --json`, by programme."""
     facts = tmp_path / "facts.yaml"
-    facts.write_text("age: 84\nhousehold_size: 1\nhousehold_monthly_income: 10000\n", encoding="utf-8")
-    res = CliRunner().invoke(cli_app.cli, ["welfare-screen", "--facts", str(facts), "--as-of", "2026-03-01", "--json"])
+    facts.write_text(facts_text, encoding="utf-8")
+    res = app.test_cli_runner().invoke(args=["welfare-screen", "--facts", str(facts), *more, "--json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)
-    assert [x["programme"] for x in rows] == list(welfare.PROGRAMMES)
-    for x in rows:
+    return {x["programme"]: x for x in json.loads(res.output)}
+
+
+def test_cli_prints_every_programme(app, tmp_path):
+    rows = _screen_cli(app, tmp_path, "age: 84\nhousehold_size: 1\nhousehold_monthly_income: 10000\n",
+                       "--as-of", "2026-03-01")
+    assert list(rows) == list(welfare.PROGRAMMES)
+    for x in rows.values():
         assert set(x) == {"programme", "outcome", "amount", "reasons", "params_version"}
         assert x["outcome"] in welfare.OUTCOMES
-    res = CliRunner().invoke(cli_app.cli, ["welfare-screen", "--facts", str(facts), "--as-of", "2026-13-01"])
+    res = app.test_cli_runner().invoke(args=["welfare-screen", "--facts", str(tmp_path / "facts.yaml"),
+                                             "--as-of", "2026-13-01"])
     assert res.exit_code != 0
+
+
+ELDER_FACTS = ("age: 72\nregistered_in_tainan: true\ndays_in_taiwan_last_year: 365\nhousehold_size: 2\n"
+               "household_monthly_income: 20000\nhousehold_movable_assets: 300000\nhousehold_real_estate: 1500000\n")
+
+
+@pytest.mark.parametrize("as_of", ["2026-03-01", None])
+def test_cli_an_elder_on_another_allowance_is_never_likely_for_the_senior_allowance(app, tmp_path, as_of):
+    """Done-when of issue 12: 老農津貼 and the senior allowance cannot be drawn together."""
+    more = ("--as-of", as_of) if as_of else ()
+    rows = _screen_cli(app, tmp_path, ELDER_FACTS + "in_institution: false\nreceives_other_allowance: true\n", *more)
+    senior = rows["senior_living_allowance"]
+    assert senior["outcome"] != "likely_eligible" and senior["amount"] is None
+    assert any("老農津貼" in x and "只能選一種" in x for x in senior["reasons"])
+    # the same elder without another allowance is likely (so the check is what decides)
+    rows = _screen_cli(app, tmp_path, ELDER_FACTS + "in_institution: false\nreceives_other_allowance: false\n",
+                       *more)
+    assert rows["senior_living_allowance"]["outcome"] == "likely_eligible"
+
+
+def test_cli_living_in_an_institution_alone_never_excludes_the_basic_pension(app, tmp_path):
+    """Done-when of issue 12: in_institution without publicly_funded_placement is never not_eligible."""
+    base = "age: 90\ndays_in_taiwan_last_year: 365\nreceives_other_allowance: false\n" \
+           "annual_personal_income: 0\nhousehold_real_estate: 0\nin_institution: true\n"
+    for as_of in ("2026-03-01", "2026-11-27"):
+        pension = _screen_cli(app, tmp_path, base, "--as-of", as_of)["national_pension_basic_guarantee"]
+        assert pension["outcome"] == "needs_review", pension
+        assert any("全額補助安置" in x for x in pension["reasons"])
+    assert _screen_cli(app, tmp_path, base + "publicly_funded_placement: false\n", "--as-of", "2026-03-01")[
+        "national_pension_basic_guarantee"]["outcome"] == "likely_eligible"
+    assert _screen_cli(app, tmp_path, base + "publicly_funded_placement: true\n", "--as-of", "2026-03-01")[
+        "national_pension_basic_guarantee"]["outcome"] == "not_eligible"
 
 
 # -- acceptance findings -----------------------------------------------------------------------------

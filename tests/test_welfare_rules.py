@@ -44,6 +44,8 @@ def test_case(programme, case):
     text = "\n".join(result.reasons)
     for words in case.get("reasons_contain") or []:
         assert words in text, (words, result.reasons)
+    for words in case.get("reasons_not_contain") or []:
+        assert words not in text, (words, result.reasons)
     if case.get("kind") == "missing_fact":
         assert result.outcome != "not_eligible"
     # every check is recorded with what it read
@@ -92,7 +94,7 @@ def stale_dir(tmp_path):
 LIKELY = {"age": 75, "registered_in_tainan": True, "days_in_taiwan_last_year": 365, "household_size": 1,
           "household_monthly_income": 10000, "household_movable_assets": 0, "household_real_estate": 0,
           "in_institution": False, "needs_daily_care": True, "has_foreign_caregiver": False,
-          "disability_level": "none", "lives_alone": True}
+          "disability_level": "none", "lives_alone": True, "receives_other_allowance": False}
 
 
 def test_stale_parameter_file_never_says_likely(stale_dir):
