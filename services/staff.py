@@ -1,20 +1,27 @@
-"""Staff accounts: creation, password hashing (scrypt, Werkzeug's current default), login with
-lock-out after repeated failures."""
+"""Staff accounts: creation, password hashing (scrypt, Werkzeug's current default), login.
+
+Logins are never locked out here: an outsider could keep a colleague out by failing on purpose.
+Guessing is slowed per account and client address in Redis (``bot/dashboard/auth.py``). Every
+refusal does the same hashing work, one scrypt verify, whether the name is unknown, inactive or
+known, so the time to refuse tells nothing about the account.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from services.models import AuditLog, Staff, as_utc, utcnow
+from services.models import AuditLog, Staff, utcnow
 
 ROLES = ("admin", "section", "eoc")
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
+
+_dummy: list[str] = []
+_dummy_lock = threading.Lock()
 
 
 class StaffError(ValueError):
@@ -54,21 +61,28 @@ def set_password(staff: Staff, password: str) -> None:
     staff.must_change_password = False
 
 
+def dummy_hash() -> str:
+    """A hash of a password nobody knows, made like real ones (same method and cost), once per
+    process: what an unknown or inactive name is checked against."""
+    if not _dummy:
+        with _dummy_lock:
+            if not _dummy:
+                _dummy.append(generate_password_hash(secrets.token_urlsafe(24)))
+    return _dummy[0]
+
+
 def authenticate(session: Session, username: str, password: str, now: dt.datetime | None = None) -> Staff | None:
-    """The staff member, or None; too many failures lock the account for a while."""
+    """The staff member, or None. Exactly one password verify whatever the outcome; failures are
+    counted (shown to admins) but never lock the account (``locked_until`` is no longer set)."""
     now = now or utcnow()
     staff = session.execute(select(Staff).where(Staff.username == (username or "").strip().lower())
                             ).scalar_one_or_none()
-    if staff is None or not staff.active:
-        check_password_hash(generate_password_hash("x"), password or "")  # same work either way
+    usable = staff is not None and bool(staff.active)
+    right = check_password_hash(staff.password_hash if usable else dummy_hash(), password or "")
+    if not usable:
         return None
-    if staff.locked_until and as_utc(staff.locked_until) > now:
-        return None
-    if not check_password_hash(staff.password_hash, password or ""):
-        staff.failed_logins += 1
-        if staff.failed_logins >= MAX_FAILURES:
-            staff.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-            staff.failed_logins = 0
+    if not right:
+        staff.failed_logins = (staff.failed_logins or 0) + 1
         return None
     staff.failed_logins, staff.locked_until, staff.last_login_at = 0, None, now
     return staff

@@ -220,29 +220,7 @@ def test_a_post_without_the_csrf_token_is_refused(app, client, office):
     assert resp.status_code == 200
 
 
-def test_login_attempts_are_limited_per_address(app, client, office):
-    for i in range(10):
-        resp = login(client, f"guess{i}", "wrong-password")
-        assert resp.status_code == 200, i
-    resp = login(client, "admin")                                         # even the right password waits
-    assert resp.status_code == 429 and "登入嘗試太多次" in resp.get_data(as_text=True)
-    assert int(resp.headers["Retry-After"]) > 0
-    keys = svc(app).redis.keys("rl:login:v1:*")
-    assert keys and all(0 < svc(app).redis.ttl(k) <= 600 for k in keys)
-    other = app.test_client()                                             # another address is not blocked
-    resp = login(other, "admin", environ_base={"REMOTE_ADDR": "10.1.2.3"})
-    assert resp.status_code == 302
-
-
-def test_login_attempts_are_limited_per_username(app, office):
-    client = app.test_client()
-    for i in range(10):
-        resp = login(client, "civil", "wrong-password", environ_base={"REMOTE_ADDR": f"10.0.0.{i + 1}"})
-        assert resp.status_code == 200
-    resp = login(client, "civil", environ_base={"REMOTE_ADDR": "10.0.0.99"})
-    assert resp.status_code == 429
-    with svc(app).db.session() as s:                                      # and the account lock-out held too
-        assert s.get(Staff, office["staff"]["civil"]).locked_until is not None
+# The login throttle (per account and address, never a lock-out): tests/test_dashboard_security.py
 
 
 def test_colleagues_signing_in_from_one_office_address_are_not_limited(app, office):

@@ -21,7 +21,7 @@ from bot import jobs
 from bot.extensions import get_services
 from services import access, calendar, notify, staff as staff_svc, submissions, workflow
 from services.line import DeliveryError
-from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow, as_utc
+from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow
 from services.submissions import TAIPEI, SubmissionDraft
 from services.workflow import WorkflowError
 from tests.helpers import Resident, user_id
@@ -551,34 +551,25 @@ def test_passwords_are_hashed_with_scrypt(app):
         assert "correct-horse-battery" not in stored and stored.startswith("scrypt:")
 
 
-def test_login_locks_after_five_failures_for_fifteen_minutes(app):
-    """Each login attempt is its own request and transaction, as in the dashboard."""
+def test_failed_logins_are_counted_but_never_lock_the_account(app):
+    """Each login attempt is its own request and transaction, as in the dashboard. Guessing is
+    slowed per account and address in Redis (tests/test_dashboard_security.py), never by a lock an
+    outsider could use to keep a colleague out."""
     new_staff(app)
     db = svc_of(app).db
     t0 = utcnow().replace(microsecond=0)
     with db.session() as s:
         username = s.execute(select(Staff.username)).scalar_one()
-    with db.session() as s:
-        assert staff_svc.authenticate(s, username, "correct-horse-battery", now=t0).username == username
-    for i in range(4):
+    for i in range(8):
         with db.session() as s:
             assert staff_svc.authenticate(s, username, f"wrong-{i}", now=t0) is None
     with db.session() as s:
-        assert s.execute(select(Staff.failed_logins)).scalar_one() == 4
-        assert s.execute(select(Staff.locked_until)).scalar_one() is None
-    with db.session() as s:
-        assert staff_svc.authenticate(s, username, "wrong-5", now=t0) is None          # the fifth failure
-    for later in (dt.timedelta(0), dt.timedelta(minutes=1), dt.timedelta(minutes=14, seconds=59)):
-        with db.session() as s:                                           # even the right password
-            assert staff_svc.authenticate(s, username, "correct-horse-battery", now=t0 + later) is None
-    with db.session() as s:
         member = s.execute(select(Staff)).scalar_one()
-        assert as_utc(member.locked_until) == t0 + dt.timedelta(minutes=15)
-    with db.session() as s:
-        ok = staff_svc.authenticate(s, username.upper(), "correct-horse-battery",
-                                    now=t0 + dt.timedelta(minutes=15, seconds=1))
+        assert member.failed_logins == 8 and member.locked_until is None
+    with db.session() as s:                                               # the right password, at once
+        ok = staff_svc.authenticate(s, username.upper(), "correct-horse-battery", now=t0)
         assert ok is not None and ok.failed_logins == 0 and ok.locked_until is None
-        assert ok.last_login_at == t0 + dt.timedelta(minutes=15, seconds=1)
+        assert ok.last_login_at == t0
 
 
 def test_inactive_or_unknown_staff_cannot_log_in(app):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from services.knowledge import load
@@ -68,3 +68,17 @@ def init_app(app: Flask) -> None:
 
     auth.init_app(app)
     app.register_blueprint(bp)
+    app.after_request(_hsts)
+
+
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _hsts(resp):
+    """Strict-Transport-Security on every answer served over HTTPS: the request came in over TLS
+    (``request.is_secure``, which honours X-Forwarded-Proto from a trusted proxy), or the public
+    address is https (TLS ends at a proxy in front). Never on plain http, where it means nothing
+    and would be wrong for a local trial."""
+    if request.is_secure or str(current_app.config.get("PUBLIC_BASE_URL") or "").startswith("https://"):
+        resp.headers.setdefault("Strict-Transport-Security", HSTS)
+    return resp

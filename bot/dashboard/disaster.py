@@ -221,7 +221,7 @@ def disaster_chief_code():
     return _chiefs_page(one_time=issued)
 
 
-@bp.post("/disaster/chiefs/codes/<int:code_id>/revoke")
+@bp.post("/disaster/chiefs/codes/<int(max=2147483647):code_id>/revoke")
 @login_required
 def disaster_code_revoke(code_id: int):
     admin = require_admin()
@@ -231,7 +231,7 @@ def disaster_code_revoke(code_id: int):
     return redirect(url_for(".disaster_chiefs"))
 
 
-@bp.post("/disaster/chiefs/<int:binding_id>/revoke")
+@bp.post("/disaster/chiefs/<int(max=2147483647):binding_id>/revoke")
 @login_required
 def disaster_binding_revoke(binding_id: int):
     admin = require_admin()

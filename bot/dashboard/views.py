@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -99,7 +100,10 @@ def safe_next(target: str | None) -> str | None:
     """Only a path inside the dashboard on this host (no open redirect)."""
     if not target:
         return None
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        return None
     if parts.scheme not in ("", "http", "https") or (parts.netloc and parts.netloc != request.host):
         return None
     path = parts.path
@@ -133,10 +137,10 @@ class Pager:
 
 
 def page_arg() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", "1")), 100000))
-    except ValueError:
+    value = request.args.get("page", "1")
+    if not re.fullmatch(r"[0-9]{1,6}", value):
         return 1
+    return max(1, min(int(value), 100000))
 
 
 def paginate(session: Session, query: Select, order) -> tuple[list, Pager]:
@@ -149,11 +153,20 @@ def paginate(session: Session, query: Select, order) -> tuple[list, Pager]:
 
 # -- filters ------------------------------------------------------------------------------------
 
+# Filter values outside these are ignored like any other value the form does not offer: a date
+# far from any case (year 1 or 9999 overflow when turned into Taipei or UTC times), an assignee id
+# that is not a plain number of at most 9 ASCII digits (``²`` and ``٣`` count as digits for
+# str.isdigit, a 30-digit number overflows the database's integer).
+FIRST_DATE, LAST_DATE = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+ASSIGNEE_ID_RE = re.compile(r"[0-9]{1,9}")
+
+
 def _date(value: str | None) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value) if value else None
+        day = dt.date.fromisoformat(value) if value else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DATE <= day <= LAST_DATE else None
 
 
 def all_categories() -> list[tuple[str, str]]:
@@ -195,9 +208,11 @@ class Filters:
         f.village = village if village in villages.village_names() else ""
         f.date_from, f.date_to = _date(args.get("date_from")), _date(args.get("date_to"))
         assignee = args.get("assignee", "")
-        f.assignee = assignee if assignee in ("me", "none") or assignee.isdigit() else ""
+        f.assignee = assignee if assignee in ("me", "none") or ASSIGNEE_ID_RE.fullmatch(assignee) else ""
         f.overdue = args.get("overdue") in ("1", "on", "true", "y")
-        f.q = (args.get("q") or "").strip()[:40]
+        # No control characters (PostgreSQL refuses NUL in text, and the query goes to the audit log).
+        f.q = "".join(ch for ch in (args.get("q") or "")[:200]
+                      if unicodedata.category(ch)[0] != "C").strip()[:40]
         return f
 
     def args(self) -> dict[str, str]:
@@ -348,6 +363,7 @@ def login():
     form = LoginForm()
     nxt = safe_next(request.values.get("next"))
     if request.method == "GET":
+        staff_service.dummy_hash()  # made before any refusal needs it, so none takes longer
         return render_template("dashboard/login.html", form=form, next=nxt)
     username = (form.username.data or "").strip().lower()[:40]
     ip = request.remote_addr or "-"
@@ -376,7 +392,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    auth.end_session()
+    auth.end_session(revoke=True)
     flash(text("flash.logged_out"), "ok")
     return redirect(url_for(".login"))
 
@@ -683,7 +699,7 @@ def assign(ref: str):
     return redirect(url_for(".case", ref=sub_ref))
 
 
-@bp.get("/media/<int:attachment_id>")
+@bp.get("/media/<int(max=2147483647):attachment_id>")
 @login_required
 def media(attachment_id: int):
     staff = me()
@@ -728,7 +744,7 @@ def questions():
     return render_template("dashboard/questions.html", items=items, pager=pager, show=show)
 
 
-@bp.post("/questions/<int:qid>/done")
+@bp.post("/questions/<int(max=2147483647):qid>/done")
 @login_required
 def question_done(qid: int):
     reviewed = request.form.get("reviewed", "1") != "0"
@@ -820,7 +836,7 @@ def staff_create():
         return _staff_page(s, form=form, errors=errors, status=400)
 
 
-@bp.post("/staff/<int:staff_id>/active")
+@bp.post("/staff/<int(max=2147483647):staff_id>/active")
 @login_required
 def staff_active(staff_id: int):
     admin = require_admin()
@@ -840,7 +856,7 @@ def staff_active(staff_id: int):
     return redirect(url_for(".staff_list"))
 
 
-@bp.post("/staff/<int:staff_id>/reset")
+@bp.post("/staff/<int(max=2147483647):staff_id>/reset")
 @login_required
 def staff_reset(staff_id: int):
     admin = require_admin()
