@@ -428,3 +428,17 @@ def test_reasons_compare_per_person_with_per_person(resident):
     text = all_flex_text(flexes(r)[0]["contents"])
     assert ".5元" not in text and "每人15,515元以下（全家46,545元以下，3人）" in text
     assert "符合「每人約38,787元以下」" in text and "3人合計" in text
+
+
+# -- issue 12: welfare rules ---------------------------------------------------------------------------
+
+def test_the_old_name_keng_lao_leads_to_the_basic_guaranteed_pension(resident):
+    """「敬老(生活)津貼」 is the former name of 國民年金老年基本保證年金, not 中低收入老人生活津貼
+    (and not the 重陽 gift)."""
+    r = resident
+    for text in ("敬老津貼", "敬老生活津貼", "我媽有領敬老津貼嗎"):
+        out = r.says(text)
+        assert "老年基本保證年金" in out[-1] and "以前叫「敬老生活津貼」" in out[-1], (text, out)
+        assert "重陽" not in out[-1]
+    out = r.says("中低收入老人生活津貼的資格")
+    assert "每月自動加發500元" in out[-1] and "2027年1月" in out[-1] and "老農津貼" in out[-1]
