@@ -442,3 +442,53 @@ def test_the_old_name_keng_lao_leads_to_the_basic_guaranteed_pension(resident):
         assert "重陽" not in out[-1]
     out = r.says("中低收入老人生活津貼的資格")
     assert "每月自動加發500元" in out[-1] and "2027年1月" in out[-1] and "老農津貼" in out[-1]
+
+
+def test_an_elder_on_the_farmers_allowance_is_asked_and_never_told_likely_for_the_senior_allowance(resident):
+    """The chat asks about 老農津貼 and the like in words a son or daughter can answer (有 / 沒有 /
+    不知道); 「有」 keeps the senior allowance out of 「可能符合」 and says one or the other. What to
+    bring is told only from a source; otherwise the office phone."""
+    r = resident
+    r.says("我爸75歲有什麼補助")
+    seen = []
+    for _ in range(12):
+        if flexes(r):
+            break
+        text = r.last_messages[-1].get("text", "")
+        seen.append(text)
+        if "老農津貼" in text:
+            assert "榮民就養金" in text and "每月的津貼" in text and "爸爸" in text
+            assert r.labels()[:3] == ["有", "沒有", "不知道"]
+            r.taps("有")
+            continue
+        labels = r.labels()
+        r.taps(next(label for label in ELDER.values() if label in labels))
+    else:
+        raise AssertionError("no result")
+    assert any("老農津貼" in x for x in seen)                      # asked, within the 8 questions
+    assert len(seen) <= 8
+    carousel = flexes(r)[0]["contents"]
+    likely = [b for b in carousel["contents"][1:] if b.get("header")
+              and b["header"]["contents"][0]["text"] == "可能符合"]
+    assert not any("中低收入老人生活津貼" in all_flex_text(b) for b in likely)
+    senior = next(b for b in carousel["contents"] if b.get("header")
+                  and b["header"]["contents"][-1]["text"] == "中低收入老人生活津貼")
+    text = all_flex_text(senior)
+    assert "只能選一種" in text and "8,329" not in text
+    # 長照 (needing care, 75): likely, but no list of documents without a source: the phone
+    ltc = next(b for b in carousel["contents"] if b.get("header")
+               and b["header"]["contents"][-1]["text"] == "長期照顧服務（長照）")
+    assert "請先打電話確認要帶的文件：區公所 06-5731611" in all_flex_text(ltc)
+    assert "健保卡" not in all_flex_text(carousel)
+
+
+def test_a_nursing_home_the_family_pays_for_does_not_exclude_the_basic_pension(resident):
+    r = resident
+    r.says("阿公90歲有什麼補助")
+    out = r.says("住護理之家，自費的")
+    assert "幾個人" in out[-1]
+    answer_until_result(r, ELDER)
+    carousel = flexes(r)[0]["contents"]
+    rest = carousel["contents"][-1]
+    assert "國民年金老年基本保證年金：" not in all_flex_text(rest)       # not in 「看起來不符合」
+    assert "老年基本保證年金" in all_flex_text(carousel)
