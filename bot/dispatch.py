@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from contextlib import nullcontext
 from dataclasses import replace
 from typing import Any
 
@@ -94,7 +95,10 @@ def process_event(svc: Services, row_id: int) -> None:
         if inc.kind == "unfollow":
             _finish(svc, row_id)
             return
-    if inc.kind == "other" or not inc.user_id or not inc.chat_id:
+    # A group member whose LINE sends no user id (LINE for desktop) is answered with what needs no
+    # user (handlers/group.py): no conversation, so no lock and no state.
+    anonymous = not inc.user_id
+    if inc.kind == "other" or not inc.chat_id or (anonymous and inc.chat_type == "user"):
         _finish(svc, row_id)
         return
     rate = _rate(svc, inc)
@@ -102,14 +106,17 @@ def process_event(svc: Services, row_id: int) -> None:
         _finish(svc, row_id)
         return
 
-    with svc.state.lock(inc.chat_id, inc.user_id):
-        state = svc.state.load(inc.chat_id, inc.user_id)
+    with nullcontext() if anonymous else svc.state.lock(inc.chat_id, inc.user_id):
+        state = None if anonymous else svc.state.load(inc.chat_id, inc.user_id)
         if rate == "notice":
             outcome = Outcome(replies=(Text(t("common.slow_down")),), keep_state=True)
         else:
             if _slow(state, inc):
                 svc.line.show_loading(inc.chat_id, 10)
             outcome = route(state, inc, DbContext(svc), time.time())
+        if anonymous:  # the router gives none of these without a user; never act for "nobody"
+            outcome = replace(outcome, state=None, keep_state=True, media=(), submission=None, follow_ref=None,
+                              actions=())
         buttons = _closing_buttons(svc, state, inc, outcome)
         committed = _commit(svc, row_id, raw, inc, outcome, received_at, buttons)
         if committed is None:
@@ -287,7 +294,7 @@ def _forget_message(svc: Services, message_id: str | None) -> None:
 def _rate(svc: Services, inc: Incoming) -> str:
     """"ok", "notice" (the first message over the limit this minute) or "quiet"."""
     limit = int(svc.config.get("SPAM_LIMIT_PER_MINUTE", 30))
-    count = svc.state.hit(svc.user_hash(inc.user_id), int(time.time() // 60))
+    count = svc.state.hit(svc.user_hash(inc.user_id or inc.chat_id), int(time.time() // 60))  # a group without user ids: per group
     if count <= limit:
         return "ok"
     return "notice" if count == limit + 1 else "quiet"

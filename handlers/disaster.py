@@ -577,9 +577,17 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     return None  # inside a disaster report the steps give 119 themselves
 
 
+def in_danger(text: str) -> bool:
+    """Does a text say that someone is in danger now (119 first)?"""
+    return life_danger(text) or _urgent_words(text)
+
+
 def _urgent_words(text: str) -> bool:
     norm = _without_negations(text)
     return any(nlu.normalize_word(w) in norm for w in knowledge.words("disaster.urgent_words"))
+
+
+urgent_words_in = _urgent_words  # handlers/safety.py leaves these messages to ``urgent``
 
 
 def _is_safe_word(text: str) -> bool:

@@ -9,6 +9,7 @@ Precedence:
 5. the active flow; a rich-menu tap on another flow first asks before switching;
 6. the entry of a flow (menu postback ``flow=<id>``, a routed text, a photo, a location);
 7. the fallback, always with the office phone.
+In a group chat, ``group.fit`` then keeps only what belongs there (no 1:1 conversation, no menu).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from urllib.parse import parse_qsl
 
 from dataclasses import replace
 
-from handlers import case_status, common, dengue, disaster, faq, road, welfare
+from handlers import case_status, common, dengue, disaster, faq, group, road, welfare
 from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
 from services import knowledge
@@ -53,7 +54,7 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 
 
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
-    out = _disaster_menus(_route(state, inc, ctx, now), ctx)
+    out = group.fit(state, inc, _disaster_menus(_route(state, inc, ctx, now), ctx))
     if inc.kind == "text" and not out.meta:
         tap = _menu_tap(inc.text)
         label = _tap_label(tap) if tap else ("human" if command(inc.text) == "human" else None)
