@@ -1,6 +1,8 @@
 """Which handler answers an input, in one place.
 
 Precedence:
+0. safety first: a text saying a person is in danger gets 119 before anything else
+   (handlers/safety.py: the first urgent hook, and a net over every answer);
 1. follow events, and stickers / voice / video / files (kind answers);
 2. an expired conversation is cleared with a friendly note, then the input is routed anew;
 3. global commands: cancel, back, menu, human, continue (text or postback ``cmd=``);
@@ -20,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from dataclasses import replace
 
-from handlers import case_status, common, dengue, disaster, faq, group, road, welfare
+from handlers import case_status, common, dengue, disaster, faq, group, road, safety, welfare
 from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
 from services import knowledge
@@ -41,7 +43,8 @@ STARTERS = {m.FLOW.id: m.start for m in _WITH_FLOW}
 INTENT_FLOW = {label: m.FLOW.id for m in _WITH_FLOW for label in getattr(m, "LABELS", ())}
 FLOW_LABELS = {m.FLOW.id: m.LABELS[0] for m in _WITH_FLOW if getattr(m, "LABELS", ())}
 LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
-URGENT = tuple(m.urgent for m in CONVERSATIONS if hasattr(m, "urgent"))
+# Safety first (handlers/safety.py): a person in danger gets 119 before any other hook answers.
+URGENT = (safety.urgent,) + tuple(m.urgent for m in CONVERSATIONS if hasattr(m, "urgent"))
 INTERCEPTS = tuple(m.intercept for m in CONVERSATIONS if hasattr(m, "intercept"))
 MEDIA_KINDS = ("sticker", "audio", "video", "file")
 
@@ -54,7 +57,8 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 
 
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
-    out = group.fit(state, inc, _disaster_menus(_route(state, inc, ctx, now), ctx))
+    # The safety net: whatever answers a text that says a person is in danger, 119 comes first.
+    out = safety.first_119(inc, group.fit(state, inc, _disaster_menus(_route(state, inc, ctx, now), ctx)))
     if inc.kind == "text" and not out.meta:
         tap = _menu_tap(inc.text)
         label = _tap_label(tap) if tap else ("human" if command(inc.text) == "human" else None)

@@ -60,21 +60,41 @@ def _mentions(norm: str, group: str) -> bool:
 def symptom_level(text: str) -> str | None:
     """"warning" (go to the emergency room / 119 first), "advice" (see a doctor soon) or None.
 
-    A warning sign counts with a fever or with dengue named; an alarming sign counts alone; a
+    A warning sign counts with a fever (also one going down: 退燒後, 燒退了) or with dengue named;
+    an alarming sign counts alone; a fever going down counts with dengue named or a typical sign; a
     fever counts with a typical sign or with dengue named. Never a diagnosis.
     """
-    norm = nlu.normalize(text)
+    norm = _symptom_text(text)
     if not norm:
         return None
     if _mentions(norm, "alarming"):
         return "warning"
-    fever = _mentions(norm, "fever")
+    falling = _mentions(norm, "fever_falling")
+    fever = falling or _mentions(norm, "fever")
     dengue = _mentions(norm, "dengue")
     if _mentions(norm, "warning") and (fever or dengue):
+        return "warning"
+    # Warning signs often come as the fever falls (the critical phase): a fever going down with
+    # dengue named or with its signs is answered like a warning sign.
+    if falling and (dengue or _mentions(norm, "typical")):
         return "warning"
     if fever and (dengue or _mentions(norm, "typical")):
         return "advice"
     return None
+
+
+def _symptom_text(text: str) -> str:
+    """The normalised text without the phrases that only look like symptoms (退燒藥)."""
+    norm = nlu.normalize(text or "")
+    for phrase in _symptom_words().get("not_symptoms", ()):
+        norm = norm.replace(phrase, "|")
+    return norm
+
+
+def fever_or_dengue(text: str) -> bool:
+    """A fever (also one going down) or dengue is named: dengue's warning answers the other signs."""
+    norm = _symptom_text(text)
+    return bool(norm) and any(_mentions(norm, g) for g in ("fever", "fever_falling", "dengue"))
 
 
 # -- information ---------------------------------------------------------------------------------

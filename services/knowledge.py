@@ -138,7 +138,15 @@ def check() -> list[str]:
     for cat in road()["categories"]:
         if cat["id"] not in raw("road.categories"):
             problems.append(f"road.yaml category {cat['id']}: no label in messages")
+    problems.extend(danger_means_119_first())
     return problems
+
+
+def danger_means_119_first() -> list[str]:
+    """Every resident text that speaks of danger names 119 (110 for a crime) before any other
+    number (knowledge/safety.yaml, services/safety.py)."""
+    from services import safety  # imports services.nlu, which imports this module
+    return safety.check()
 
 
 def unverified_contacts() -> list[tuple[str, str, str]]:

@@ -1,0 +1,118 @@
+"""Safety first: a message that says a person is in danger now gets 119 first, whatever else it is.
+
+``urgent`` is the router's first hook (before the welfare, dengue and disaster hooks, in any
+conversation); ``first_119`` is the router's safety net over every answer to a text.
+
+What ``urgent`` does, by what ``services.safety.assess`` finds (word lists in knowledge/safety.yaml):
+
+- collapse, not waking, not breathing, bleeding (and someone hurt that nothing else answers): its
+  own answer, 119 now and what to do while waiting (generic first aid, no diagnosis). With a fever
+  or dengue named, dengue's warning answers instead (the emergency room / 119 first, and T.O.C.C.);
+  a fall or stroke at home is the welfare emergency answer (119 first, then gently 長照 1966);
+  a report about a road with someone hurt is the report, with its danger notice first.
+- someone in the water, a fire, a gas leak: their own answers (119, and what not to do).
+- water or mud coming into a house, a house hit or fallen, someone trapped, someone hurt by the
+  disaster (屋頂被吹走 + 受傷): 119 first, then the disaster report (outside a conversation) or a
+  button to start it (inside another one). Words handlers/disaster.py already answers are left to it.
+
+Inside a disaster report the report's steps give 119 themselves (and the safety net checks them).
+In a group the bot only sees texts that mention it (bot/events.py), so it stays quiet otherwise.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from handlers import disaster
+from handlers.flow import Context, Incoming, Outcome
+from services import dengue as dengue_domain
+from services import safety
+from services.knowledge import t
+from services.messages import QuickReply, Text, postback
+
+REPORT_LABELS = ("road_report", "disaster_report", "dengue_report")
+OWN_ANSWERS = ("medical", "water", "fire", "gas")
+MAX_REPLIES = 5  # LINE's limit for one reply
+
+
+def _call_button() -> QuickReply:
+    return QuickReply("uri", t("safety.call"), uri="tel:119")
+
+
+def _label(text: str) -> str:
+    from services.nlu import classify
+    return classify(text).label
+
+
+def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
+    if inc.kind != "text":
+        return None
+    danger = safety.assess(inc.text)
+    if danger is None:
+        return None
+    if state and state.get("flow") == disaster.FLOW_ID:
+        return None  # the report's steps give 119; the router's safety net checks their answer
+    kind = danger.kind
+    bodily = {"medical", "collapse", "hurt"}
+    if danger.kinds <= bodily and dengue_domain.fever_or_dengue(inc.text):
+        return None  # dengue's warning: the emergency room / 119 first
+    if kind == "trapped" and disaster.urgent_words_in(inc.text):
+        return None  # disaster's own answer: 119 first, then the report
+    if kind in ("trapped", "house") or (kind == "hurt" and disaster.detect_category(inc.text) not in (None, "people")):
+        return _disaster(state, inc, ctx, now)
+    if kind in bodily:
+        if kind == "hurt" and _welfare_emergency(inc.text):
+            return None  # a fall or an illness at home: welfare's 119 answer
+        if _label(inc.text) in REPORT_LABELS:
+            return None  # a report with someone hurt: the report's danger notice, and the safety net
+        kind = "medical"
+    return _answer(kind, state)
+
+
+def _welfare_emergency(text: str) -> bool:
+    from handlers import welfare
+    return welfare.is_emergency(text)
+
+
+def _answer(kind: str, state: dict[str, Any] | None) -> Outcome:
+    # Quick replies show under the last message only: the call button goes there.
+    if state and state.get("flow"):
+        items = (_call_button(), postback(t("common.label.continue"), "cmd=continue"),
+                 postback(t("common.label.cancel"), "cmd=cancel"))
+        return Outcome(replies=(Text(t(f"safety.{kind}")), Text(t("safety.back_to_flow"), items)), keep_state=True)
+    return Outcome(replies=(Text(t(f"safety.{kind}"), (_call_button(),)),), keep_state=True)
+
+
+def _disaster(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
+    if state is None or not state.get("flow"):
+        out = disaster.start(inc, ctx, now)
+        if out.replies and out.replies[0].text == t("disaster.danger"):
+            return out  # the report's own 119 answer
+        # The hazard notice would repeat what the 119 line says.
+        kept = tuple(r for r in out.replies if r.text != _hazard_notice())
+        return replace(out, replies=(Text(t("safety.house")), *kept)[:MAX_REPLIES])
+    items = (_call_button(), postback(t("disaster.labels.report_new"), "cmd=switch&flow=disaster"),
+             postback(t("common.label.continue"), "cmd=continue"))
+    return Outcome(replies=(Text(t("safety.house"), items),), keep_state=True)
+
+
+def _hazard_notice() -> str:
+    from services.knowledge import load
+    phones = {p["key"]: p["phone"] for p in load("disaster")["emergency_phones"]}
+    return t("disaster.notice.hazard", taipower=phones["taipower"])
+
+
+def first_119(inc: Incoming, out: Outcome) -> Outcome:
+    """The router's safety net: an answer to a text that says a person is in danger starts with 119.
+    An answer whose first number already is 119 is left as it is; a silent outcome stays silent."""
+    if inc.kind != "text" or not out.replies or safety.assess(inc.text) is None:
+        return out
+    first = out.replies[0]
+    if safety.starts_with_119(first.text):
+        return out
+    line = t("safety.line")
+    if len(out.replies) < MAX_REPLIES:
+        return replace(out, replies=(Text(line), *out.replies))
+    if first.flex is None:
+        return replace(out, replies=(replace(first, text=f"{line}\n{first.text}"), *out.replies[1:]))
+    return replace(out, replies=(Text(line), *out.replies[:MAX_REPLIES - 1]))

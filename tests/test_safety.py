@@ -1,0 +1,336 @@
+"""Safety first: anyone trapped, hurt, collapsed, unresponsive, bleeding, not breathing, or with water or
+mud coming into the house gets 119 first, before any other number or question (issue 12).
+
+- the message-level detector (services/safety.py) on danger messages written the way residents write
+  them (Taiwanese Mandarin, simplified characters, no punctuation) and on near-misses that must not
+  bring an ambulance notice;
+- the router (``route --json``'s ``understand``) and the webhook: a danger message's first reply
+  names 119 first; a near-miss gets no safety line;
+- the ``knowledge check`` rule: a resident text that speaks of danger names 119 before any other
+  number; it fails on a bad text and passes on the real knowledge/.
+"""
+from __future__ import annotations
+
+import pytest
+
+from bot.cli import understand
+from services import knowledge, safety
+from services.knowledge import t
+from tests.helpers import Resident, group_id, group_text_event
+
+# -- messages -----------------------------------------------------------------------------------------
+
+DANGER = [
+    # water or mud coming into the house
+    "水淹進來了 家裡都是水",
+    "水淹到家裡了",
+    "淹進客廳了怎麼辦",
+    "阮兜淹水 水一直灌進來",
+    "水一直从门口涌进来",                          # simplified
+    "一樓淹水了 阿嬤還在裡面",
+    "土石流沖進房子",
+    "後山崩下來壓到房子 裡面有人",
+    "泥巴衝進屋子裡 出不去",
+    "土石流衝進住家了",
+    # trapped
+    "有人被困在車裡",
+    "阿伯被困在工寮 水一直漲",
+    "房子倒了 阿公被壓住",
+    "救命 我們被困在二樓",
+    "土石流有人被埋",
+    # collapsed, not waking, not breathing
+    "阿嬤昏倒了叫不醒",
+    "阿公倒在地上沒反應",
+    "我爸突然昏過去了",
+    "阮阿公叫攏叫不醒啦",
+    "我媽暈倒在浴室",
+    "我爸喘不過氣",
+    "阿嬤呼吸困難 嘴唇發紫",
+    "我老公沒有呼吸了",
+    "阿公吃飯噎到 臉都紫了",
+    "小孩一直抽搐",
+    # bleeding, hurt
+    "我媽跌倒頭在流血",
+    "阿嬤從樓梯摔下來 爬不起來",
+    "我爸切到手 血流不止",
+    "屋頂被吹走了 我爸受傷",
+    "鐵皮屋頂掀掉 阿公被砸傷",
+    "有人被車撞",
+    "我阿公騎車被車撞 倒在路邊",
+    "电线掉下来有人被电到",                        # simplified
+    "阿伯被蛇咬",
+    "阿公喝農藥",
+    # the water
+    "小孩掉進水溝",
+    "阿公掉到溪裡了",
+    "有人被水沖走",
+    # fire and gas
+    "火災",
+    "隔壁失火了",
+    "廚房燒起來了",
+    "家裡有瓦斯味",
+    "瓦斯外洩",
+    "快點 阮厝起火",
+    # after the fever went down (dengue's warning)
+    "退燒後牙齦流血，很想睡",
+    "登革熱燒退了 一直吐",
+]
+
+NEAR_MISS = [
+    "坑洞 差點跌倒",
+    "南168線有一個大坑洞",
+    "路燈壞了很危險",
+    "水溝蓋破了很危險",
+    "上次淹水的補助",
+    "淹水補助怎麼申請",
+    "土石流警戒區在哪",
+    "沒有人受傷",
+    "邊坡滑落 無人受傷",
+    "問受傷的補助",
+    "車禍受傷不能工作，可以申請急難救助嗎",
+    "我先生中風，家裡沒收入了，有什麼可以幫忙的",
+    "路被沖走了",
+    "溪水暴漲，橋快要被沖走",
+    "樹倒了擋住路",
+    "電線掉下來",
+    "家裡的狗被車撞",
+    "轉角的反光鏡被車撞歪",
+    "水沒有淹進來 還好",
+    "萬一水淹進來怎麼辦",
+    "去年淹進客廳 今年會不會再淹",
+    "今天熱到快昏倒",
+    "工作壓力大到喘不過氣",
+    "我報修路燈都沒有反應",
+    "流鼻血要看哪一科",
+    "退燒藥可以吃幾顆",
+    "颱風要怎麼預防淹水",
+    "火災保險怎麼申請",
+    "阿公騎車在二寮那邊跌倒，就是路上那個凹洞害的，你們可以趕快去填起來嗎",
+    "人孔蓋不見了",
+    "不危險",
+]
+
+SAFETY_TEXTS = ("line", "house", "medical", "water", "fire", "gas")
+
+
+def first_phone(text: str) -> str | None:
+    return safety.first_phone(text)
+
+
+def _first_reply(text: str) -> str:
+    from handlers.flow import Incoming
+    from handlers.router import route
+    from bot.cli import _NoCases
+    inc = Incoming(kind="text", text=text, event_id="t", user_id="U" + "1" * 32, chat_id="U" + "1" * 32)
+    out = route(None, inc, _NoCases(), 0.0 + 1_800_000_000)
+    return out.replies[0].text if out.replies else ""
+
+
+@pytest.mark.parametrize("message", DANGER)
+def test_a_danger_message_gets_119_first(message):
+    reply = understand(message)["reply"]
+    assert first_phone(reply) == "119", reply
+    assert first_phone(_first_reply(message)) == "119"
+
+
+@pytest.mark.parametrize("message", [m for m in DANGER if "退燒" not in m and "燒退" not in m])
+def test_the_detector_sees_every_danger_message(message):
+    assert safety.assess(message) is not None
+
+
+@pytest.mark.parametrize("message", NEAR_MISS)
+def test_a_near_miss_gets_no_safety_notice(message):
+    assert safety.assess(message) is None
+    reply = understand(message)["reply"]
+    for key in SAFETY_TEXTS:
+        assert t(f"safety.{key}") not in reply
+
+
+@pytest.mark.parametrize("message", ["坑洞 差點跌倒", "南168線有一個大坑洞", "路燈壞了很危險", "水溝蓋破了很危險",
+                                     "人孔蓋不見了", "我報修路燈都沒有反應"])
+def test_an_elder_reporting_a_road_problem_gets_no_ambulance_notice(message):
+    first = _first_reply(message)
+    assert "119" not in first and "救護" not in first
+
+
+def test_the_lists_are_large_enough():
+    assert len(DANGER) >= 40 and len(NEAR_MISS) >= 25
+
+
+# -- what each kind of danger gets -------------------------------------------------------------------
+
+def test_the_five_messages_of_the_issue():
+    for message in ("水淹進來了 家裡都是水", "土石流沖進房子 有人被困", "阿嬤昏倒了叫不醒", "屋頂被吹走了 我爸受傷",
+                    "退燒後牙齦流血，很想睡"):
+        assert first_phone(understand(message)["reply"]) == "119", message
+
+
+def test_water_in_the_house_starts_the_disaster_report_after_119():
+    got = understand("水淹進來了 家裡都是水")
+    assert got["reply"].startswith(t("safety.house"))
+    assert "現場有人受困或受傷嗎" in got["reply"]                       # then the report's first question
+
+
+def test_a_roof_blown_off_with_someone_hurt_starts_the_report_with_119():
+    reply = understand("屋頂被吹走了 我爸受傷")["reply"]
+    assert reply.startswith(t("disaster.danger")) and "幾個人受傷" in reply
+    assert reply.count(t("disaster.danger")) == 1                        # 119 is not said twice
+
+
+def test_a_collapse_gets_the_safety_answer_not_the_dengue_one():
+    reply = understand("阿嬤昏倒了叫不醒")["reply"]
+    assert reply.startswith(t("safety.medical"))
+    assert "T.O.C.C." not in reply and "登革熱" not in reply
+    for word in ("您得了", "中風了", "心臟病", "可能是"):                   # no diagnosis
+        assert word not in reply
+
+
+def test_with_a_fever_dengue_answers_the_warning_sign():
+    reply = understand("小孩發燒叫不醒")["reply"]
+    assert "急診" in reply.splitlines()[0] and first_phone(reply) == "119"
+
+
+def test_water_fire_and_gas_get_their_own_answers():
+    assert understand("小孩掉進水溝")["reply"].startswith(t("safety.water"))
+    assert understand("隔壁失火了")["reply"].startswith(t("safety.fire"))
+    assert understand("家裡有瓦斯味")["reply"].startswith(t("safety.gas"))
+
+
+def test_a_report_about_a_road_with_someone_hurt_stays_a_report_with_119_first():
+    reply = understand("樹倒了擋住路，有人摔車流血")["reply"]
+    assert first_phone(reply) == "119" and "地點" in reply
+
+
+def test_the_net_prefixes_one_line_and_does_not_repeat_119():
+    from handlers import safety as net
+    from handlers.flow import Incoming, Outcome
+    from services.messages import Text
+    inc = Incoming(kind="text", text="我爸受傷了", event_id="t", user_id="U1", chat_id="U1")
+    out = net.first_119(inc, Outcome(replies=(Text("不好意思，請打區公所 06-5731611。"),)))
+    assert out.replies[0].text == t("safety.line") and len(out.replies) == 2
+    already = Outcome(replies=(Text("⚠️ 請打 119。其他請打 1999。"),))
+    assert net.first_119(inc, already) is already
+    silent = Outcome(replies=())
+    assert net.first_119(inc, silent) is silent
+    calm = Incoming(kind="text", text="路燈壞了", event_id="t", user_id="U1", chat_id="U1")
+    plain = Outcome(replies=(Text("請打 1999。"),))
+    assert net.first_119(calm, plain) is plain
+    five = Outcome(replies=tuple(Text(f"第{i}則") for i in range(5)))
+    merged = net.first_119(inc, five)
+    assert len(merged.replies) == 5 and merged.replies[0].text.startswith(t("safety.line"))
+
+
+# -- through the webhook ---------------------------------------------------------------------------
+
+def test_danger_through_the_webhook_gets_119_first_and_a_call_button(resident):
+    out = resident.says("阿公倒在地上沒反應")
+    assert first_phone(out[0]) == "119"
+    assert resident.button("打 119")["action"]["uri"] == "tel:119"
+    out = resident.says("水淹進來了 家裡都是水")
+    assert first_phone(out[0]) == "119" and "受困或受傷" in out[-1]
+
+
+def test_danger_inside_a_road_report_gets_119_and_the_report_is_kept(resident):
+    r = resident
+    r.says("路燈壞了")
+    r.says("台20線往玉井的彎道旁邊")
+    out = r.says("我媽跌倒頭在流血")
+    assert first_phone(out[0]) == "119"
+    assert {"打 119", "繼續剛才的"} <= set(r.labels())
+    out = r.taps("繼續剛才的")
+    assert "哪一個里" in out[-1]
+
+
+def test_water_in_the_house_inside_another_report_offers_the_disaster_report(resident):
+    r = resident
+    r.says("路燈壞了")
+    out = r.says("土石流沖進房子了")
+    assert first_phone(out[0]) == "119" and "通報災情" in r.labels()
+
+
+def test_a_pothole_through_the_webhook_gets_no_ambulance_notice(resident):
+    out = resident.says("坑洞 差點跌倒")
+    assert "119" not in "\n".join(out)
+
+
+def test_in_a_group_the_bot_is_quiet_unless_mentioned(app, fake_line):
+    member = Resident(app, fake_line.store)
+    group = group_id()
+
+    def said_in_group() -> list[str]:
+        return [m["message"].get("text", "") for m in fake_line.store.sent() if m.get("to") == group]
+
+    member.deliver(group_text_event(member.user, group, "阿嬤昏倒了叫不醒", mention=False))
+    assert said_in_group() == []
+    member.deliver(group_text_event(member.user, group, "阿嬤昏倒了叫不醒"))
+    out = said_in_group()
+    assert out and first_phone(out[0]) == "119"
+
+
+# -- the knowledge check -------------------------------------------------------------------------------
+
+BAD = [
+    "・淹水有立即危險，請先到安全的地方，並打臺南市民服務專線 {tainan_1999}。",
+    "有立即危險請打臺南市民服務專線 {tainan_1999}，或區公所 {office_phone}。",
+    "⚠️ 請遠離坍方；有危險請打 {tainan_1999} 或區公所 {office_phone}。",
+    "・看到獨居長輩身體不舒服或生活有危險，請打 1957 或 {tainan_1999} 通報。",
+    "阿公昏倒了，請打區公所 06-5731611，或 119。",
+    "有人受困：\n・1999\n・119",
+]
+GOOD = [
+    "⚠️ 有人受困、受傷或有生命危險，請馬上打 119（消防、救護）！\n・臺南市民服務專線 1999",
+    "⚠️ 如果有危險（路被擋住、有人受傷），請先打電話：\n・119（消防、救護）\n・1999",
+    "遇到家庭暴力請打 113 保護專線。\n有立即危險，請先打 110。",
+    "路燈壞了請打 1999 或區公所 {office_phone}。",                        # no danger: any number
+    "沒有危險的話，請打區公所 {office_phone}。",                            # denied
+    "現場有人受困或受傷嗎？",                                              # danger, no number
+    "・例如：重病或意外受傷、失業。\n請打區公所 {office_phone}。",          # a hardship, not a call
+    "113年起補助增加，危險時請打 119。",                                     # 113年 is a year
+]
+
+
+@pytest.mark.parametrize("text", BAD)
+def test_the_rule_finds_a_danger_text_without_119_first(text):
+    assert safety.text_problem(text)
+
+
+@pytest.mark.parametrize("text", GOOD)
+def test_the_rule_leaves_right_and_calm_texts_alone(text):
+    assert safety.text_problem(text) is None
+
+
+def test_knowledge_check_fails_on_a_bad_text_and_passes_on_the_real_knowledge(monkeypatch):
+    assert knowledge.danger_means_119_first() == []
+    assert not [p for p in knowledge.check() if "before 119" in p]
+    real = safety.resident_texts
+
+    def with_a_bad_one():
+        yield from real()
+        yield "faq/agri_build.yaml agri.pump_loan", BAD[0]
+
+    monkeypatch.setattr(safety, "resident_texts", with_a_bad_one)
+    problems = [p for p in knowledge.check() if "before 119" in p]
+    assert problems == ["faq/agri_build.yaml agri.pump_loan: speaks of danger but names {tainan_1999} before 119: "
+                        + BAD[0][:40]]
+
+
+def test_every_kind_of_resident_text_is_checked():
+    wheres = [w for w, _ in safety.resident_texts()]
+    assert any(w.startswith("messages disaster.notice.hazard") for w in wheres)
+    assert any(w.startswith("faq/social.yaml social.seniors_alone") for w in wheres)
+    assert any(w.startswith("welfare/") for w in wheres)
+    assert any(w.startswith("dengue.yaml") for w in wheres) and any(w.startswith("disaster.yaml") for w in wheres)
+    assert not any(".source" in w or ".claim" in w for w in wheres)
+
+
+def test_the_fixed_answers_name_119_first():
+    from services import faq
+    for entry_id in ("agri.pump_loan", "agri.river_levee", "agri.street_trees", "social.seniors_alone",
+                     "office.welfare_1957", "office.public_works"):
+        entry = faq.base().get(entry_id)
+        assert safety.text_problem(entry.answer) is None, entry_id
+        if entry_id != "office.welfare_1957":                      # the 1957 line's own answer names 1957 first
+            assert first_phone(entry.text()) == "119", entry_id
+    assert "倒下、叫不醒或受傷，請先打 119" in faq.base().get("office.welfare_1957").text()
+    assert first_phone(t("disaster.notice.hazard", taipower="1911")) == "119"
+    assert first_phone(t("disaster.place.outside")) == "119"
