@@ -200,8 +200,8 @@ def serve_local_cmd(host: str) -> None:
     """Local mode: migrate, start the embedded worker and serve web + simulator."""
     app = current_app._get_current_object()
     if not app.config["LOCAL_MODE"]:
-        raise click.UsageError("serve-local is for local mode: unset REDIS_URL and LOCAL_MODE=0, "
-                               "or set LOCAL_MODE=1")
+        raise click.UsageError("serve-local runs local mode, which REDIS_URL or LOCAL_MODE=0 turned off; "
+                               "unset them, or set LOCAL_MODE=1 to run it with that Redis")
     from services.migrate import upgrade
     from pathlib import Path
     url = app.config["DATABASE_URL"]
