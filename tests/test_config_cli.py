@@ -128,6 +128,15 @@ def test_local_mode_is_asked_for_by_a_setting_or_by_serve_local(clean_env, tmp_p
     clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'local.db'}")
     app = create_app()
     assert app.config["LOCAL_MODE"] and "simulator.send" in app.view_functions
+    assert app.config["SESSION_COOKIE_SECURE"] is False                # a local trial on plain http
+    clean_env.delenv("LOCAL_MODE")
+    for name, value in PRODUCTION_ENV.items():
+        clean_env.setenv(name, value)
+    clean_env.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    clean_env.setenv("REDIS_URL", "fakeredis://")
+    app = create_app()
+    assert not app.config["LOCAL_MODE"] and app.config["SESSION_COOKIE_SECURE"] is True
+    assert "simulator.send" not in app.view_functions
 
 
 def test_local_mode_with_real_line_secrets_needs_a_secret_key_and_has_no_simulator(clean_env, tmp_path):
