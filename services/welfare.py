@@ -591,7 +591,9 @@ def _special_act(s: Screening, per_person: bool = False) -> list[str]:
         return []
     end = extra.valid_to
     key = "special_act_person" if per_person else "special_act"
-    note = t(f"welfare.notes.{key}", amount=ntd(extra.value), start=since_text(extra.effective_from),
+    start = extra.effective_from
+    note = t(f"welfare.notes.{key}", amount=ntd(extra.value),
+             start=t("welfare.year_month", year=roc(start), month=start.month),
              end=t("welfare.year_month", year=roc(end), month=end.month) if end else "")
     if extra.pending_status == "proposed":
         note += t("welfare.notes.special_act_raised", since=since_text(extra.pending_from))
