@@ -334,3 +334,31 @@ def test_the_fixed_answers_name_119_first():
     assert "倒下、叫不醒或受傷，請先打 119" in faq.base().get("office.welfare_1957").text()
     assert first_phone(t("disaster.notice.hazard", taipower="1911")) == "119"
     assert first_phone(t("disaster.place.outside")) == "119"
+
+
+# -- dengue: warning signs often come as the fever falls -------------------------------------------------
+
+@pytest.mark.parametrize("message", [
+    "退燒後牙齦流血，很想睡",
+    "燒退了但是一直吐",
+    "登革熱燒退了",
+    "阮阿公燒退了 全身紅疹",
+    "不燒了 可是肚子很痛",
+    "烧退了 牙龈出血",                                   # simplified
+    "燒剛退 昏昏沉沉的",
+])
+def test_a_fever_going_down_with_dengue_or_its_signs_is_a_warning(message):
+    from services import dengue
+    assert dengue.symptom_level(message) == "warning"
+    reply = understand(message)["reply"]
+    assert "急診" in reply.splitlines()[0] and first_phone(reply) == "119"
+
+
+@pytest.mark.parametrize("message", ["退燒藥可以吃幾顆", "小孩感冒燒退了", "沒有發燒，只是頭有點痛"])
+def test_a_fever_going_down_alone_or_a_medicine_is_no_warning(message):
+    from services import dengue
+    assert dengue.symptom_level(message) is None
+
+
+def test_the_fever_advice_says_to_watch_as_the_fever_falls():
+    assert "燒退了也要小心" in t("dengue.symptoms.watch")
