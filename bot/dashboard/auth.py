@@ -59,7 +59,7 @@ def fingerprint(staff: Staff) -> str:
 
 def load_user(user_id: str) -> StaffUser | None:
     sid, _, mark = (user_id or "").partition(".")
-    if not sid.isdigit() or not mark:
+    if not (sid.isascii() and sid.isdigit() and len(sid) <= 9) or not mark:
         return None
     with get_services().db.session() as s:
         staff = s.get(Staff, int(sid))
