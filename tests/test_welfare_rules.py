@@ -120,3 +120,59 @@ def test_past_the_last_confirmed_period_is_stale():
 def test_today_the_parameter_files_are_current_and_well_formed():
     assert welfare.parameter_problems() == []
     assert welfare.stale_parameters(dt.date(2026, 11, 27)) == []
+
+
+# -- issue 12 ----------------------------------------------------------------------------------------
+
+def test_knowledge_check_fails_on_documents_or_a_place_without_a_source(tmp_path):
+    """What to bring and where to apply are stated as fact only with a source; `knowledge check`
+    (services.welfare.parameter_problems) fails on a list without one."""
+    target = tmp_path / "welfare"
+    shutil.copytree(welfare.PARAMS_DIR, target)
+    path = target / "senior_living_allowance.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = "\n".join(line for line in text.splitlines() if not line.startswith(("documents_source:", "where_source:")))
+    path.write_text(text, encoding="utf-8")
+    problems = welfare.parameter_problems(target)
+    assert any("senior_living_allowance.yaml: documents without documents_source" in p for p in problems)
+    assert any("senior_living_allowance.yaml: where without where_source" in p for p in problems)
+    # and such a list is never shown: the card gets the office phone instead
+    r = welfare.screen_one("senior_living_allowance", {"age": 70}, dt.date(2026, 11, 27), target)
+    assert r.documents is None and r.where is None
+
+
+def test_unsourced_documents_and_places_give_the_phone_not_a_list():
+    today = dt.date(2026, 11, 27)
+    for pid in ("long_term_care", "national_pension_basic_guarantee", "senior_meal_service",
+                "special_circumstances_family", "tainan_birth_bonus", "middle_low_income_household"):
+        assert welfare.screen_one(pid, {}, today).documents is None, pid
+    for pid in ("tainan_birth_bonus", "special_circumstances_family", "middle_low_income_household"):
+        assert welfare.screen_one(pid, {}, today).where is None, pid
+    docs = welfare.screen_one("emergency_assistance", {}, today).documents
+    assert docs and "身分證" not in "".join(docs) and "診斷書" in "".join(docs)   # only what gov.tw names
+    assert welfare.screen_one("double_ninth_gift", {}, today).documents == []     # nothing to bring, sourced
+
+
+def test_a_cap_confirmed_only_for_an_earlier_period_is_carried_forward_not_in_force():
+    now = welfare.lookup("senior_living_allowance", "real_estate_cap", dt.date(2026, 11, 27))
+    assert now.carried and now.value == 6500000 and now.confirmed_to == dt.date(2023, 12, 31)
+    then = welfare.lookup("senior_living_allowance", "real_estate_cap", dt.date(2023, 6, 1))
+    assert not then.carried and then.status == "verified-secondary"
+    undated = welfare.lookup("disability_living_subsidy", "real_estate_cap", dt.date(2026, 11, 27))
+    assert undated.carried and undated.undated
+    listed = welfare.unconfirmed_parameters(dt.date(2026, 11, 27))
+    assert ("disability_living_subsidy", "real_estate_cap", "unverified from 2024-01-01: 7060000") in listed
+
+
+def test_the_special_acts_extra_ends_after_january_2027():
+    facts = {"age": 72, "registered_in_tainan": True, "days_in_taiwan_last_year": 365, "household_size": 1,
+             "household_monthly_income": 10000, "household_movable_assets": 0, "household_real_estate": 0,
+             "in_institution": False, "receives_other_allowance": False, "disability_level": "mild"}
+    for pid in ("senior_living_allowance", "disability_living_subsidy"):
+        jan = welfare.screen_one(pid, facts, dt.date(2027, 1, 31))
+        feb = welfare.screen_one(pid, facts, dt.date(2027, 2, 1))
+        assert any("加發500元" in x and "116年1月" in x for x in jan.amount_notes), (pid, jan.reasons)
+        assert not any("加發" in x for x in feb.reasons), (pid, feb.reasons)
+    placed = welfare.screen_one("senior_living_allowance", {**facts, "in_institution": True,
+                                                            "publicly_funded_placement": True}, dt.date(2026, 3, 1))
+    assert placed.outcome == "not_eligible" and not any("加發" in x for x in placed.reasons)
