@@ -1058,6 +1058,10 @@ def unconfirmed_parameters(as_of: dt.date, directory: Path | None = None) -> lis
                 if e["status"] in ("unverified", "proposed") and (end is None or end >= as_of):
                     value = "?" if e.get("value") is None else e["value"]
                     out.append((pid, name, f"{e['status']} from {_as_date(e['from']).isoformat()}: {value}"))
+        if pid != "common":
+            for key in ("where", "documents"):
+                if data.get(key) is None:
+                    out.append((pid, key, "no source: the bot gives the office phone instead"))
     return out
 
 
