@@ -171,7 +171,7 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
         for message_id in outcome.media:
             row = s.execute(ins(Attachment).values(
                 line_message_id=message_id, user_hash=svc.user_hash(inc.user_id), status="pending",
-                created_at=utcnow()).on_conflict_do_nothing(index_elements=["line_message_id"])
+                notify_to=inc.chat_id, created_at=utcnow()).on_conflict_do_nothing(index_elements=["line_message_id"])
                 .returning(Attachment.id)).first()
             if row is not None:
                 attachment_ids.append(row[0])

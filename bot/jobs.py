@@ -38,7 +38,10 @@ def send_outbox(outbox_id: int) -> None:
 
 def fetch_media(attachment_id: int) -> None:
     svc = _services()
-    photos.fetch(svc.db, svc.line, svc.media, attachment_id)
+    if photos.fetch(svc.db, svc.line, svc.media, attachment_id) == "refused":
+        notice = photos.refusal_message(svc.db, attachment_id)  # the resident is told, once
+        if notice is not None:
+            dispatch.send_outbox(svc, notice)
 
 
 def sweep() -> dict:

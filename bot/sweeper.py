@@ -1,4 +1,5 @@
-"""Re-enqueue work that was stored but never finished: events, messages, photos.
+"""Re-enqueue work that was stored but never finished: events, messages, photos; and clear what is
+kept no longer than needed (services/retention.py: delivered messages, phone numbers of old cases).
 
 Runs every minute inside each worker (and on demand with ``flask --app app sweep``).
 Because every job is idempotent, sweeping something that is in fact running is harmless.
@@ -16,7 +17,7 @@ from bot.events import chat_of
 from bot.extensions import Services
 from services.knowledge import t
 from services.messages import Text
-from services import inbound
+from services import inbound, retention
 from services.models import Attachment, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,9 +48,10 @@ def apologise_for_failures(svc: Services) -> int:
 def sweep(svc: Services, older_than_s: float = 60) -> dict:
     cutoff = utcnow() - dt.timedelta(seconds=older_than_s)
     counts = {"events": 0, "messages": 0, "photos": 0, "failed": apologise_for_failures(svc)}
-    with svc.db.session() as s:  # a welfare screening result is not kept once it was delivered
-        from services import welfare
-        counts["welfare_redacted"] = welfare.redact_sent_results(s)
+    with svc.db.session() as s:  # personal data is kept only as long as needed (docs/privacy.md)
+        counts["redacted"] = retention.redact_messages(s)
+        counts["phones_removed"] = retention.remove_phones(s)
+        counts["photo_chats_cleared"] = retention.forget_photo_recipients(s)
     with svc.db.session() as s:
         events = inbound.unprocessed(svc.db, older_than_s)
         outbox = list(s.execute(select(OutboundMessage.id).where(

@@ -227,7 +227,7 @@ def cleanup_anonymous(session: Session, now: dt.datetime | None = None) -> list[
             m.to, m.reply_token = None, None
             m.messages = [Text(t("dengue.cleared")).to_dict()]
         for a in atts:
-            a.user_hash = "anonymous"
+            a.user_hash, a.notify_to = "anonymous", None
             if a.original_key:
                 to_delete += unshared(session, a.id, a.original_key)  # never another report's file
                 a.original_key, a.sha256 = None, None

@@ -19,6 +19,13 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 MAX_SIDE = 2048
+# Larger images are refused before they are decoded (a small file can declare a huge image: a
+# decompression bomb). 64 megapixels is 8000 x 8000, above any phone photo LINE sends by default.
+MAX_PIXELS = 64_000_000
+
+
+class TooLarge(ValueError):
+    """The image declares more pixels than MAX_PIXELS; nothing was decoded or stored."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,14 @@ class MediaStore:
         os.replace(tmp, p)
 
     def save(self, data: bytes, content_type: str | None = None, name: str | None = None) -> StoredMedia:
+        """Store the bytes and the clean copy; raises TooLarge (storing nothing) for a huge image."""
+        clean = strip_metadata(data)
         sha = hashlib.sha256(data).hexdigest()
         stem = f"{sha}-{name}" if name else sha
         original_key = f"original/{sha[:2]}/{stem}"
         if not self.path(original_key).exists():
             self._write(original_key, data)
         clean_key = f"clean/{sha[:2]}/{stem}.jpg"
-        clean = strip_metadata(data)
         if clean is not None:
             if not self.path(clean_key).exists():
                 self._write(clean_key, clean)
@@ -74,14 +82,26 @@ class MediaStore:
 
 
 def strip_metadata(data: bytes) -> bytes | None:
-    """A JPEG copy with the orientation applied and no EXIF, GPS or other metadata; None if not an image."""
+    """A JPEG copy with the orientation applied and no EXIF, GPS, comment or other metadata; None if
+    not an image. Raises TooLarge, before decoding, for an image of more than MAX_PIXELS."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(io.BytesIO(data)) as img:  # reads the header only
+            width, height = img.size
+            if width * height > MAX_PIXELS:
+                raise TooLarge(f"{width}x{height}")
+            if img.format == "JPEG":
+                img.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode a large JPEG at a reduced scale
             img = ImageOps.exif_transpose(img)
             img = img.convert("RGB")
             img.thumbnail((MAX_SIDE, MAX_SIDE))
+            # Pillow writes what ``info`` holds (a JPEG or GIF comment, an ICC profile, ...): start empty.
+            img.info = {}
             out = io.BytesIO()
-            img.save(out, format="JPEG", quality=85)  # no exif= argument: nothing is carried over
+            img.save(out, format="JPEG", quality=85)  # no exif=, comment= or icc_profile= argument
             return out.getvalue()
-    except (OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:  # beyond Pillow's own limit: refused at open
+        raise TooLarge(str(exc)[:60]) from None
+    except TooLarge:
+        raise
+    except (OSError, ValueError):
         return None

@@ -131,12 +131,14 @@ class Attachment(Base):
     line_message_id: Mapped[str] = mapped_column(String(40), unique=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     user_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|stored|gone|failed|unsent
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|stored|gone|failed|unsent|refused
     content_type: Mapped[str | None] = mapped_column(String(40))
     sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(Integer)
     original_key: Mapped[str | None] = mapped_column(String(200))
     clean_key: Mapped[str | None] = mapped_column(String(200))
+    # The chat to tell when the photo cannot be kept (too large); cleared once the fetch is over.
+    notify_to: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     submission: Mapped[Submission | None] = relationship(back_populates="attachments")
@@ -162,6 +164,9 @@ class OutboundMessage(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # Set when the sweeper cleared the recipient, the reply token and the texts (services/retention.py);
+    # id, kind, status, via and the times stay to prove delivery.
+    redacted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     __table_args__ = (UniqueConstraint("case_event_id", "to", name="uq_outbound_case_event_to"),)
 
 

@@ -74,8 +74,11 @@ def plan(session: Session, case_event_id: int, quota: int | None, user_hash: Cal
     if event is None or not event.notify or event.internal:
         return []
     sub = session.get(Submission, event.submission_id)
-    existing = {o.to: o.id for o in session.execute(
-        select(OutboundMessage).where(OutboundMessage.case_event_id == case_event_id)).scalars()}
+    rows = list(session.execute(select(OutboundMessage).where(OutboundMessage.case_event_id == case_event_id)).scalars())
+    if any(o.redacted_at is not None for o in rows):
+        # Planned and delivered long ago (a redacted row no longer names its recipient): never again.
+        return [o.id for o in rows if o.redacted_at is None]
+    existing = {o.to: o.id for o in rows}
     recipients = [sub.line_user_id] + [f.line_user_id for f in sub.followers]
     used = month_usage(session)
     ids = []

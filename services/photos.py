@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.db import Database
 from services.line import ContentGone, ContentNotReady, LineGateway
-from services.media import MediaStore
-from services.models import Attachment, utcnow
+from services.knowledge import t
+from services.media import MediaStore, TooLarge
+from services.messages import Text
+from services.models import Attachment, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
+NAMESPACE = uuid.UUID("3b0f5a52-2a43-4a8e-9a8c-6b2f0d7e5c19")
 
 
 def fetch(db: Database, line: LineGateway, media: MediaStore, attachment_id: int) -> str:
@@ -26,13 +30,16 @@ def fetch(db: Database, line: LineGateway, media: MediaStore, attachment_id: int
     try:
         data = line.get_content(message_id)
     except ContentGone:
-        _set(db, attachment_id, status="gone")
+        _set(db, attachment_id, status="gone", notify_to=None)
         log.info("attachment %s: gone at LINE", attachment_id)
         return "gone"
     except ContentNotReady:
         log.info("attachment %s: not ready yet", attachment_id)
         raise
-    stored = media.save(data, name=f"a{attachment_id}")
+    try:
+        stored = media.save(data, name=f"a{attachment_id}")
+    except TooLarge:
+        return _refuse(db, attachment_id, len(data))
     with db.session() as s:
         att = s.execute(select(Attachment).where(Attachment.id == attachment_id).with_for_update()).scalar_one()
         if att.status == "unsent":  # unsent while downloading
@@ -41,7 +48,37 @@ def fetch(db: Database, line: LineGateway, media: MediaStore, attachment_id: int
         att.status, att.sha256, att.size = "stored", stored.sha256, stored.size
         att.content_type = "image/jpeg" if stored.clean_key else "application/octet-stream"
         att.original_key, att.clean_key, att.fetched_at = stored.original_key, stored.clean_key, utcnow()
+        att.notify_to = None
     return "stored"
+
+
+def refusal_key(attachment_id: int) -> str:
+    """The retry key of the message that tells the resident a photo was refused (one per photo)."""
+    return str(uuid.uuid5(NAMESPACE, f"photo-refused:{attachment_id}"))
+
+
+def _refuse(db: Database, attachment_id: int, size: int) -> str:
+    """A photo too large to decode: nothing is stored, the attachment says so (staff see a photo
+    missing) and the chat it came from is told kindly, once, in the same transaction."""
+    with db.session() as s:
+        att = s.execute(select(Attachment).where(Attachment.id == attachment_id).with_for_update()).scalar_one()
+        if att.status != "pending":
+            return att.status
+        att.status, att.size, att.fetched_at = "refused", size, utcnow()
+        to, att.notify_to = att.notify_to, None
+        if to:
+            s.add(OutboundMessage(kind="notice", to=to, reply_token=None, retry_key=refusal_key(attachment_id),
+                                  messages=[Text(t("common.photo_too_large")).to_dict()]))
+    log.info("attachment %s: refused, too many pixels", attachment_id)
+    return "refused"
+
+
+def refusal_message(db: Database, attachment_id: int) -> int | None:
+    """The id of the refusal message still to send for this photo, if any."""
+    with db.session() as s:
+        return s.execute(select(OutboundMessage.id).where(
+            OutboundMessage.retry_key == refusal_key(attachment_id),
+            OutboundMessage.status.in_(("pending", "sending")))).scalar_one_or_none()
 
 
 def unshared(session: Session, attachment_id: int | None, *keys: str | None) -> list[str]:

@@ -1121,21 +1121,3 @@ def fact_text(key: str, value: Any) -> str:
 
 
 RESULT_MARK = "flow=welfare&step=result"
-
-
-def redact_sent_results(session, older_than_s: int = 600, now: dt.datetime | None = None) -> int:
-    """Replace screening results in sent outgoing messages with a short note: the answers behind a
-    result are not kept unless the resident asks for a call-back (then the case holds them)."""
-    from sqlalchemy import String, cast, select
-    from services.messages import Text
-    from services.models import OutboundMessage, utcnow
-    now = now or utcnow()
-    rows = session.execute(select(OutboundMessage).where(
-        OutboundMessage.status == "sent", OutboundMessage.created_at < now - dt.timedelta(seconds=older_than_s),
-        cast(OutboundMessage.messages, String).like(f"%{RESULT_MARK}%"))).scalars()
-    count = 0
-    for ob in rows:
-        ob.messages = [Text(t("welfare.result.redacted")).to_dict()]
-        count += 1
-    session.flush()
-    return count

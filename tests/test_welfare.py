@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.extensions import get_services
-from services import digest, staff as staff_service, welfare
-from services.models import InboundEvent, OutboundMessage, Submission
+from services import digest, retention, staff as staff_service, welfare
+from services.models import InboundEvent, OutboundMessage, Submission, utcnow
 from tests.helpers import postback_event
 
 OFFICE = "06-5731611"
@@ -97,8 +97,8 @@ def test_menu_tap_for_myself_gets_a_readable_result_and_nothing_is_stored(reside
     assert cases(app) == []                                               # no call-back, no case
     with get_services(app).db.session() as s:
         assert all(e.payload is None for e in s.execute(select(InboundEvent)).scalars())
-        # once delivered, the result itself is not kept either
-        assert welfare.redact_sent_results(s, older_than_s=0) == 1
+        # once delivered, the result itself is not kept either (the sweeper's rule for every message)
+        assert retention.redact_messages(s, now=utcnow() + dt.timedelta(minutes=11)) >= 1
         kept = json.dumps([o.messages for o in s.execute(select(OutboundMessage)).scalars()], ensure_ascii=False)
     assert "符合「" not in kept and "可能符合" not in kept and "中低收入老人生活津貼" not in kept
 
