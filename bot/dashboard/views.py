@@ -574,6 +574,8 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
     photos = [a for a in sub.attachments if a.clean_key and a.status == "stored"]
     missing_photos = len([a for a in sub.attachments if a not in photos and a.status != "unsent"])
     kept = session.get(Submission, sub.duplicate_of_id) if sub.duplicate_of_id else None
+    if kept is not None and not access.can_view(staff, kept):
+        kept = None  # a link made before the access rules applied to it names no case staff may not see
     duplicates = list(session.execute(
         access.visible(select(Submission).where(Submission.duplicate_of_id == sub.id), staff)
         .order_by(Submission.id)).scalars())
@@ -590,8 +592,6 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
         kept=kept, duplicates=duplicates, followers=len(sub.followers),
         assignee=names.get(sub.assignee_id) if sub.assignee_id else None,
         overdue=workflow.is_overdue(sub, today_taipei()),
-    if kept is not None and not access.can_view(staff, kept):
-        kept = None  # a link made before the access rules applied to it names no case staff may not see
         personal=access.can_see_personal_data(staff, sub), can_change=can_change,
         osm=osm_link(sub.lat, sub.lng) if sub.lat is not None and sub.lng is not None else None,
         tform=tform, nform=nform, aform=aform, error=error, error_form=error_form,
