@@ -41,7 +41,6 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "dengue"
 VERSION = 1
-LABELS = ("dengue_report",)  # routing labels that begin this flow
 SUBSCRIBE_STEP = "subscribe"
 STRUCTURED_STEPS = ("identity", SUBSCRIBE_STEP)
 

@@ -35,7 +35,6 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "disaster"
 VERSION = 1
-LABELS = ("disaster_report",)
 STRUCTURED_STEPS = {"people", "trapped_count", "injured_count", "passable", "water_depth", "households",
                     "evacuation", "behalf"}
 SEVERITY_STEPS = ("water_depth", "passable", "households", "evacuation")

@@ -19,7 +19,6 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "road"
 VERSION = 1
-LABELS = ("road_report",)  # routing labels that begin this flow
 
 
 def _cfg() -> dict[str, Any]:

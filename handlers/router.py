@@ -16,32 +16,44 @@ In a group chat, ``group.fit`` then keeps only what belongs there (no 1:1 conver
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from dataclasses import replace
 
-from handlers import case_status, common, dengue, disaster, faq, group, road, safety, welfare
+from handlers import case_status, common, faq, group, road, safety
 from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
-from services import knowledge
+from services import kinds, knowledge
 from services.knowledge import t
 from services.messages import Text
 from services.nlu import CONFIDENT, Intent, classify
 
-# One module per conversation. A module offers (all optional):
-#   FLOW, start(inc, ctx, now), LABELS   its flow, how it begins and the routing labels that begin it;
-#   ANSWERS = {label: fn(inc, intent, ctx, now, active)}  labels it answers without a flow;
-#   urgent(state, inc, ctx, now)      checked first, before commands (safety: "call 119 now");
-#   intercept(state, inc, ctx, now)   checked after the global commands (its own commands).
-# A hook returns an Outcome, or None to let routing go on.
-CONVERSATIONS = (road, welfare, dengue, disaster)
+# One module per kind of case, handlers/<flow>.py as knowledge/kinds.yaml names it (services/kinds.py;
+# services never import handlers, so the module is named there and imported here). A module offers:
+#   FLOW, start(inc, ctx, now)        its flow (FLOW.id is the kind's id) and how it begins;
+#   ANSWERS = {label: fn(inc, intent, ctx, now, active)}  labels it answers without a flow (optional);
+#   urgent(state, inc, ctx, now)      checked first, before commands (safety: "call 119 now") (optional);
+#   intercept(state, inc, ctx, now)   checked after the global commands (its own commands) (optional).
+# A hook returns an Outcome, or None to let routing go on. The routing labels that begin a flow are
+# the kind's ``labels`` in the registry; hooks are asked in the registry's order.
+
+
+def _conversation(kind: kinds.Kind):
+    module = importlib.import_module(f"handlers.{kind.flow}")
+    if getattr(module, "FLOW", None) is None or module.FLOW.id != kind.id:
+        raise ImportError(f"handlers.{kind.flow} has no FLOW with the id {kind.id!r} (knowledge/kinds.yaml)")
+    return module
+
+
+CONVERSATIONS = tuple(_conversation(k) for k in kinds.registry())
 _WITH_FLOW = [m for m in CONVERSATIONS if getattr(m, "FLOW", None) is not None]
 FLOWS: dict[str, Flow] = {m.FLOW.id: m.FLOW for m in _WITH_FLOW}
 STARTERS = {m.FLOW.id: m.start for m in _WITH_FLOW}
-INTENT_FLOW = {label: m.FLOW.id for m in _WITH_FLOW for label in getattr(m, "LABELS", ())}
-FLOW_LABELS = {m.FLOW.id: m.LABELS[0] for m in _WITH_FLOW if getattr(m, "LABELS", ())}
+INTENT_FLOW = {label: k.id for k in kinds.registry() for label in k.labels}
+FLOW_LABELS = {k.id: k.label for k in kinds.registry()}
 LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
 # Safety first (handlers/safety.py): a person in danger gets 119 before any other hook answers.
 URGENT = (safety.urgent,) + tuple(m.urgent for m in CONVERSATIONS if hasattr(m, "urgent"))

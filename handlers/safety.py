@@ -26,11 +26,11 @@ from typing import Any
 from handlers import disaster
 from handlers.flow import Context, Incoming, Outcome
 from services import dengue as dengue_domain
+from services import kinds
 from services import safety
 from services.knowledge import t
 from services.messages import QuickReply, Text, postback
 
-REPORT_LABELS = ("road_report", "disaster_report", "dengue_report")
 OWN_ANSWERS = ("medical", "water", "fire", "gas")
 MAX_REPLIES = 5  # LINE's limit for one reply
 
@@ -63,7 +63,7 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     if kind in bodily:
         if kind == "hurt" and _welfare_emergency(inc.text):
             return None  # a fall or an illness at home: welfare's 119 answer
-        if _label(inc.text) in REPORT_LABELS:
+        if _label(inc.text) in kinds.report_labels():
             return None  # a report with someone hurt: the report's danger notice, and the safety net
         kind = "medical"
     return _answer(kind, state)

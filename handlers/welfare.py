@@ -20,7 +20,7 @@ from typing import Any
 
 from handlers import parsers
 from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Outcome, Step, Submit, advance, begin)
-from services import knowledge, nlu
+from services import kinds, knowledge, nlu
 from services import welfare as rules
 from services.knowledge import t
 from services.messages import QuickReply, Text, postback
@@ -28,7 +28,6 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "welfare"
 VERSION = 2
-LABELS = ("welfare",)
 MAX_QUESTIONS = 8
 QUESTIONS = ("who", "age", "residence", "household", "income", "movable", "real_estate", "children", "order",
              "newborn", "care", "other_allowance", "crisis", "special")
@@ -908,7 +907,7 @@ def draft(inc: Incoming, a: dict[str, Any], phone: str) -> SubmissionDraft:
     return SubmissionDraft(
         kind=FLOW_ID, source_event_id=inc.event_id, line_user_id=inc.user_id, chat_id=inc.chat_id,
         flow_version=VERSION, category="callback", phone=phone, description=summary[:1000] or None,
-        owner_section=knowledge.load("workflow")["owners"][FLOW_ID], answers=answers)
+        owner_section=kinds.owner(FLOW_ID), answers=answers)
 
 
 def _q(name: str) -> Step:

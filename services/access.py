@@ -3,14 +3,14 @@
 - admin: everything, staff accounts, the audit log, exports with personal data;
 - section staff: the cases their section owns;
 - EOC duty staff: disaster cases;
-Kinds listed as private in knowledge/workflow.yaml (welfare, dengue) are never shown to
-another section, whatever else applies.
+Kinds marked private in knowledge/kinds.yaml (welfare, dengue) are never shown to another
+section, whatever else applies; EOC duty staff see the kinds marked ``eoc`` there.
 """
 from __future__ import annotations
 
 from sqlalchemy import Select, false
 
-from services import workflow
+from services import kinds
 from services.models import Staff, Submission
 
 
@@ -19,11 +19,10 @@ def can_view(staff: Staff, sub: Submission) -> bool:
         return False
     if staff.role == "admin":
         return True
-    cfg = workflow.cfg()
-    if sub.kind in cfg["private_kinds"]:
+    if sub.kind in kinds.private_ids():
         return staff.role == "section" and staff.section == sub.owner_section
     if staff.role == "eoc":
-        return sub.kind in cfg["eoc_kinds"]
+        return sub.kind in kinds.eoc_ids()
     return staff.role == "section" and staff.section == sub.owner_section
 
 
@@ -37,9 +36,9 @@ def visible(query: Select, staff: Staff) -> Select:
         return query.where(false())
     if staff.role == "admin":
         return query
-    cfg = workflow.cfg()
     if staff.role == "eoc":
-        return query.where(Submission.kind.in_(cfg["eoc_kinds"]), Submission.kind.not_in(cfg["private_kinds"]))
+        return query.where(Submission.kind.in_(sorted(kinds.eoc_ids())),
+                           Submission.kind.not_in(sorted(kinds.private_ids())))
     return query.where(Submission.owner_section == staff.section)
 
 
@@ -63,7 +62,6 @@ def can_view_kind(staff: Staff, kind: str) -> bool:
         return False
     if staff.role == "admin":
         return True
-    cfg = workflow.cfg()
     if staff.role == "eoc":
-        return kind in cfg["eoc_kinds"] and kind not in cfg["private_kinds"]
-    return staff.role == "section" and staff.section == cfg["owners"].get(kind)
+        return kind in kinds.eoc_ids() and kind not in kinds.private_ids()
+    return staff.role == "section" and staff.section == kinds.owner(kind)

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import workflow
+from services import kinds, workflow
 from services.knowledge import t
 from services.models import Submission
 from services.submissions import TAIPEI
@@ -41,10 +41,10 @@ def failed_events_notice(session: Session, now: dt.datetime | None = None) -> st
 
 def text(section: str, cases: list[Submission], today: dt.date) -> str:
     """The digest for one section, for staff (no resident's words, no personal data). The staff
-    group may hold other sections: cases of private kinds (workflow.yaml) are only counted."""
+    group may hold other sections: cases of private kinds (kinds.yaml) are only counted."""
     lines = [t("digest.header", section=section, count=len(cases), date=today.strftime("%Y/%m/%d"))]
-    private = [c for c in cases if c.kind in workflow.cfg()["private_kinds"]]
-    cases = [c for c in cases if c.kind not in workflow.cfg()["private_kinds"]]
+    private = [c for c in cases if c.kind in kinds.private_ids()]
+    cases = [c for c in cases if c.kind not in kinds.private_ids()]
     if private:
         lines.append(t("digest.private", count=len(private)))
     for sub in cases[:30]:

@@ -23,11 +23,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from services import faq as faq_mod
+from services import kinds
 from services import knowledge
 from services.submissions import normalize_ref
 
-LABELS = ("road_report", "dengue_report", "dengue_info", "disaster_report", "welfare", "faq",
-          "case_status", "human", "greeting", "unknown")
+# The kinds' labels come from knowledge/kinds.yaml (services/kinds.py), the rest are the router's own.
+LABELS = kinds.routing_labels() + ("faq", "case_status", "human", "greeting", "unknown")
 # On equal scores the earlier label wins: urgent and specific before general.
 PRECEDENCE = ("case_status", "disaster_report", "road_report", "dengue_report", "dengue_info", "human",
               "welfare", "faq", "greeting", "unknown")
@@ -205,7 +206,7 @@ def _is_shared(keyword: str, shared: frozenset[str]) -> bool:
 def _flow_words() -> frozenset[str]:
     """Medium and strong words of the labels that open a conversation or a look-up."""
     out = set()
-    for label in ("road_report", "dengue_report", "dengue_info", "disaster_report", "welfare", "case_status"):
+    for label in kinds.routing_labels() + ("case_status",):
         out.update(w for w, weight in lexicon().words.get(label, ()) if weight >= 2 and len(w) >= 2)
     return frozenset(out)
 
@@ -289,10 +290,9 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool) -> None:
     if "faq" in scores:
         if asks and distinctive:
             scores["faq"] += 1.0
-        elif not asks and any(scores.get(k, 0) >= 3 for k in ("road_report", "dengue_report", "disaster_report")):
+        elif not asks and any(scores.get(k, 0) >= 3 for k in kinds.report_labels()):
             scores["faq"] -= 3.0
-        if not distinctive and any(scores.get(k, 0) >= 2 for k in ("road_report", "dengue_report", "dengue_info",
-                                                                    "disaster_report", "welfare")):
+        if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
             scores["faq"] -= 1.5
     # Greetings give way to any real request.
     if "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,13 +15,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services import kinds
 from services.models import Attachment, CaseCounter, CaseEvent, CaseFollower, Submission, utcnow
 from services.villages import distance_m
 
 TAIPEI = ZoneInfo("Asia/Taipei")
-PREFIXES = {"road": "R", "dengue": "D", "disaster": "S", "welfare": "W"}
 OPEN_STATUSES = ("new", "in_progress")  # as knowledge/workflow.yaml says
-REF_RE = re.compile(r"(?<![A-Za-z0-9])([RDSW])[\s\-]*(\d{8})[\s\-]*(\d{4})(?![0-9])", re.IGNORECASE)
+# Case-number prefixes and the pattern that finds a case number: services/kinds.py (knowledge/kinds.yaml).
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ class CaseView:
 
 def normalize_ref(text: str) -> str | None:
     """``R202611270001``, ``r-20261127 0001`` -> ``R-20261127-0001``; None if no case number."""
-    m = REF_RE.search(text or "")
+    m = kinds.ref_pattern().search(text or "")
     if not m:
         return None
     return f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}"
@@ -76,7 +75,7 @@ def taipei_day(now: dt.datetime | None = None) -> str:
 
 def next_ref(session: Session, kind: str, now: dt.datetime | None = None) -> str:
     """Take the next number for today (Taipei time), safely under concurrency."""
-    prefix = PREFIXES[kind]
+    prefix = kinds.prefixes()[kind]
     day = taipei_day(now)
     row = session.execute(
         select(CaseCounter).where(CaseCounter.prefix == prefix, CaseCounter.day == day).with_for_update()
@@ -117,7 +116,7 @@ def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = N
         description=draft.description, phone=draft.phone, danger=draft.danger,
         line_user_id=draft.line_user_id, chat_id=draft.chat_id, source_event_id=draft.source_event_id,
         flow_version=draft.flow_version, answers=draft.answers,
-        owner_section=draft.owner_section or _workflow().owner_section(draft.kind),
+        owner_section=draft.owner_section or kinds.owner(draft.kind),
     )
     sub.due_date = _workflow().due_date(draft.kind, draft.category, now or utcnow())
     session.add(sub)
@@ -137,7 +136,7 @@ def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = N
 def followable(sub: Submission) -> bool:
     """Whether other residents may follow this case: never a private kind (a dengue report could be
     followed by the person it is about; a welfare call-back is one household's)."""
-    return sub.kind not in _workflow().cfg()["private_kinds"]
+    return sub.kind not in kinds.private_ids()
 
 
 def follow(session: Session, ref: str, line_user_id: str, source_event_id: str) -> Submission | None:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import calendar
+from services import calendar, kinds
 from services.knowledge import load
 from services.models import CaseEvent, Staff, Submission, utcnow
 from services.submissions import TAIPEI
@@ -38,7 +38,7 @@ def allowed(from_status: str) -> list[str]:
 
 
 def owner_section(kind: str) -> str | None:
-    return cfg()["owners"].get(kind)
+    return kinds.owner(kind)
 
 
 def target_days(kind: str, category: str | None) -> int:
@@ -103,7 +103,7 @@ def may_link_duplicate(actor: Staff, sub: Submission, kept: Submission) -> bool:
     from services import access  # access reads this module's rules
     if not access.can_view(actor, kept):
         return False
-    private = cfg()["private_kinds"]
+    private = kinds.private_ids()
     return sub.kind == kept.kind or (sub.kind not in private and kept.kind not in private)
 
 

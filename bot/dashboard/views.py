@@ -25,7 +25,7 @@ from bot.dashboard import auth, bp, exports, text
 from bot.dashboard.forms import AssignForm, LoginForm, NoteForm, PasswordForm, StaffCreateForm, TransitionForm
 from bot.extensions import get_services
 from bot.queueing import enqueue_notify
-from services import access, faq, knowledge, villages, welfare, workflow
+from services import access, faq, kinds, knowledge, villages, welfare, workflow
 from services import staff as staff_service
 from services.models import Attachment, AuditLog, Staff, Submission, UnansweredQuestion, utcnow
 from services.submissions import TAIPEI, normalize_ref
@@ -59,7 +59,7 @@ def fmt_time(value: dt.datetime | None) -> str:
 
 
 def kind_label(kind: str | None) -> str:
-    return knowledge.load("dashboard")["kinds"].get(kind or "", kind or "")
+    return kinds.dashboard_label(kind)
 
 
 def category_label(kind: str | None, category: str | None) -> str:
@@ -172,7 +172,7 @@ def _date(value: str | None) -> dt.date | None:
 def all_categories() -> list[tuple[str, str]]:
     """(id, words) of every kind's categories (``<kind>.categories`` in the messages files)."""
     out: dict[str, str] = {}
-    for kind in workflow.cfg()["owners"]:
+    for kind in kinds.ids():
         try:
             labels = knowledge.raw(f"{kind}.categories")
         except KeyError:
@@ -199,7 +199,7 @@ class Filters:
     def from_args(cls, args) -> Filters:
         f = cls()
         kind = args.get("kind", "")
-        f.kind = kind if kind in workflow.cfg()["owners"] else ""
+        f.kind = kind if kind in kinds.ids() else ""
         cat = args.get("category", "")
         f.category = cat if cat in dict(all_categories()) else ""
         status = args.get("status", "")
@@ -285,7 +285,7 @@ def filter_choices(session: Session, staff: Staff) -> dict[str, Any]:
     st = workflow.cfg()["statuses"]
     staff_rows = colleagues(session, staff)
     return {
-        "kinds": [(k, kind_label(k)) for k in workflow.cfg()["owners"]],
+        "kinds": [(k, kind_label(k)) for k in kinds.ids()],
         "categories": all_categories(),
         "statuses": [(k, workflow.status_label(k)) for k in st],
         "villages": list(villages.village_names()),
