@@ -124,8 +124,8 @@ class _NoCases:
         return None  # nothing is stored for this resident (no subscription, no binding)
 
 
-def understand(text: str) -> dict:
-    """One message through the webhook's router: its label, topic, confidence and reply."""
+def _route_text(text: str):
+    """One message through the webhook's router, for a resident with no cases: (summary, outcome)."""
     import time
     from handlers.flow import Incoming
     from handlers.router import route
@@ -138,7 +138,12 @@ def understand(text: str) -> dict:
         # binding code, a check-in): `route` does not run it.
         reply = "(" + ", ".join(a.name for a in out.actions) + ")"
     return {"text": text, "intent": meta.get("intent"), "topic": meta.get("topic"),
-            "confidence": meta.get("confidence"), "reply": reply}
+            "confidence": meta.get("confidence"), "reply": reply}, out
+
+
+def understand(text: str) -> dict:
+    """One message through the webhook's router: its label, topic, confidence and reply."""
+    return _route_text(text)[0]
 
 
 @click.command("route")
@@ -154,16 +159,69 @@ def route_cmd(text: str, as_json: bool) -> None:
         click.echo(f"{result['intent']} {result['topic'] or ''} ({result['confidence']})\n{result['reply']}")
 
 
+UNSAFE_KINDS = ("screener", "no_119", "not_understood")
+# The answers that say the bot did not understand: their first lines (「不太懂」, 「不太確定」).
+NOT_UNDERSTOOD_KEYS = ("common.fallback", "group.fallback", "faq.unsure", "faq.unsure_with_guesses")
+
+
+def _not_understood_lines() -> tuple[str, ...]:
+    from services.knowledge import t
+    return tuple(t(key).splitlines()[0] for key in NOT_UNDERSTOOD_KEYS)
+
+
+def _report_labels() -> tuple[str, ...]:
+    from services import kinds
+    return kinds.report_labels()
+
+
+def _unsafe(case: dict, want: list[str], got: dict, out) -> list[str]:
+    """The unsafe outcomes of one answer (issue 13.4).
+
+    - ``screener``: a line marked ``unsafe_if: ["screener"]`` (a death, a funeral, an inheritance)
+      started the welfare screener (the conversation state is now the welfare flow);
+    - ``no_119``: a line marked ``danger: true`` got a reply whose first phone number is not 119;
+    - ``not_understood``: a report (an accepted label is a report label, ``unknown`` is not accepted)
+      got ``unknown`` and the fallback's 「不太懂」 or the unsure answer's 「不太確定」 (the first line of a
+      ``NOT_UNDERSTOOD_KEYS`` message; a safety answer that gives 119 under ``unknown`` is not counted).
+    """
+    from services.safety import first_phone
+    checks = set(case.get("unsafe_if") or ())
+    if case.get("danger"):
+        checks.add("no_119")
+    if set(want) & set(_report_labels()) and "unknown" not in want:
+        checks.add("not_understood")
+    found = []
+    if "screener" in checks and (out.state or {}).get("flow") == "welfare":
+        found.append("screener")
+    if "no_119" in checks and first_phone(got["reply"]) != "119":
+        found.append("no_119")
+    if "not_understood" in checks and got["intent"] == "unknown" and any(w in got["reply"] for w in _not_understood_lines()):
+        found.append("not_understood")
+    return found
+
+
 def evaluate(path: str):
-    """Yield one result per utterance of a JSONL file, then the summary."""
-    total = intents_ok = mention_total = mention_ok = 0
+    """Yield one result per utterance of a JSONL file, then the summary.
+
+    A line: ``text``; ``intent`` (a label or a list of accepted labels); optional ``faq`` (accepted
+    entry ids), ``mention`` (words the reply must contain), ``danger`` and ``unsafe_if`` (see
+    ``_unsafe``). Blank lines and lines starting with ``#`` are skipped.
+
+    The summary adds to intent and mention accuracy: FAQ-answer accuracy (lines with ``faq`` ids,
+    unless the bot chose another accepted label such as the welfare screener: the answer must be one
+    of the ids), the confusion table (expected label -> got label -> count; the expected label is the
+    one got when it was accepted, else the first accepted) and the unsafe outcomes by kind.
+    """
+    total = intents_ok = mention_total = mention_ok = faq_total = faq_ok = 0
+    confusion: dict[str, dict[str, int]] = {}
+    unsafe = {k: 0 for k in UNSAFE_KINDS}
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            if not line.strip():
+            if not line.strip() or line.lstrip().startswith("#"):
                 continue
             case = json.loads(line)
             want = case["intent"] if isinstance(case["intent"], list) else [case["intent"]]
-            got = understand(case["text"])
+            got, out = _route_text(case["text"])
             ok = got["intent"] in want
             mentions = case.get("mention") or []
             mention_hit = all(m in got["reply"] for m in mentions)
@@ -172,26 +230,62 @@ def evaluate(path: str):
             if mentions:
                 mention_total += 1
                 mention_ok += mention_hit
-            yield {**got, "want": want, "ok": ok, **({"mention_ok": mention_hit} if mentions else {})}
+            expected = got["intent"] if ok else want[0]
+            row_confusion = confusion.setdefault(expected, {})
+            row_confusion[str(got["intent"])] = row_confusion.get(str(got["intent"]), 0) + 1
+            extra = {}
+            faq_ids = case.get("faq") or []
+            if faq_ids and not (ok and got["intent"] != "faq"):
+                hit = got["intent"] == "faq" and got["topic"] in faq_ids
+                faq_total += 1
+                faq_ok += hit
+                extra["faq_ok"] = hit
+            bad = _unsafe(case, want, got, out)
+            for kind in bad:
+                unsafe[kind] += 1
+            yield {**got, "want": want, "ok": ok, **({"mention_ok": mention_hit} if mentions else {}),
+                   **({"want_faq": faq_ids} if faq_ids else {}), **extra, "unsafe": bad}
     yield {"summary": True, "total": total, "intent_accuracy": round(intents_ok / total, 4) if total else 0.0,
            "mentions": mention_total,
-           "mention_accuracy": round(mention_ok / mention_total, 4) if mention_total else 1.0}
+           "mention_accuracy": round(mention_ok / mention_total, 4) if mention_total else 1.0,
+           "faq_total": faq_total, "faq_accuracy": round(faq_ok / faq_total, 4) if faq_total else 1.0,
+           "unsafe": sum(unsafe.values()), "unsafe_by_kind": unsafe,
+           "confusion": {w: dict(sorted(g.items(), key=lambda kv: -kv[1])) for w, g in sorted(confusion.items())}}
+
+
+def confusion_lines(confusion: dict[str, dict[str, int]], limit: int | None = None) -> list[str]:
+    """The off-diagonal cells of a confusion table, largest first: 「  want -> got: n」."""
+    cells = sorted(((n, w, g) for w, row in confusion.items() for g, n in row.items() if g != w),
+                   key=lambda c: (-c[0], c[1], c[2]))
+    return [f"  {w} -> {g}: {n}" for n, w, g in cells[:limit]]
 
 
 @click.command("nlu-eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per utterance, then a summary line.")
 def nlu_eval_cmd(path: str, as_json: bool) -> None:
-    """Accuracy of routing (and of the words answers must mention) on a JSONL file."""
+    """Accuracy of routing and of FAQ answers, the confusion table and unsafe outcomes on a JSONL file."""
     for row in evaluate(path):
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         elif row.get("summary"):
             click.echo(f"intent accuracy {row['intent_accuracy']:.1%} on {row['total']}; "
                        f"mention accuracy {row['mention_accuracy']:.1%} on {row['mentions']}")
-        elif not row["ok"] or row.get("mention_ok") is False:
-            why = "intent" if not row["ok"] else "mention"
-            click.echo(f"  [{why}] want {row['want']} got {row['intent']}/{row['topic']}: {row['text']}")
+            click.echo(f"faq-answer accuracy {row['faq_accuracy']:.1%} on {row['faq_total']}")
+            by_kind = ", ".join(f"{k} {n}" for k, n in row["unsafe_by_kind"].items())
+            click.echo(f"unsafe outcomes {row['unsafe']} ({by_kind})")
+            lines = confusion_lines(row["confusion"])
+            click.echo("confusion (expected -> got: count)" + ("" if lines else ": none"))
+            for text in lines:
+                click.echo(text)
+        else:
+            for kind in row["unsafe"]:
+                click.echo(f"  [unsafe:{kind}] want {row['want']} got {row['intent']}/{row['topic']}: {row['text']}")
+            if not row["ok"] or row.get("mention_ok") is False:
+                why = "intent" if not row["ok"] else "mention"
+                click.echo(f"  [{why}] want {row['want']} got {row['intent']}/{row['topic']}: {row['text']}")
+            elif row.get("faq_ok") is False:
+                click.echo(f"  [faq] want {row['want_faq']} got {row['intent']}/{row['topic']}: {row['text']}")
 
 
 @click.command("serve-local")
