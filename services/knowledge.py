@@ -127,7 +127,7 @@ def check() -> list[str]:
                 problems.append(f"{prefix}: unknown contact {sorted(unknown_contacts)}")
     walk(messages(), "")
     problems += __import__("services.faq_refs", fromlist=["_"]).reference_problems()  # ids that name no FAQ entry (lazy: avoids an import cycle)
-    for name in ("contacts", "road", "routing", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
+    for name in ("contacts", "kinds", "road", "routing", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
         data = load(name)
         if "last_reviewed" not in data and name != "contacts":
             problems.append(f"{name}.yaml: no last_reviewed")
@@ -138,8 +138,20 @@ def check() -> list[str]:
     for cat in road()["categories"]:
         if cat["id"] not in raw("road.categories"):
             problems.append(f"road.yaml category {cat['id']}: no label in messages")
+    problems.extend(kind_problems())
     problems.extend(danger_means_119_first())
     return problems
+
+
+def kind_problems() -> list[str]:
+    """The kinds registry (kinds.yaml) holds together: unique ids, prefixes and labels, known sections."""
+    from services import kinds  # imports this module
+    try:
+        table = kinds.parse(load("kinds"))
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"kinds.yaml: {exc}"]
+    sections = set(load("sections")["sections"])
+    return [f"kinds.yaml {k.id}: section {k.section} is not in sections.yaml" for k in table if k.section not in sections]
 
 
 def danger_means_119_first() -> list[str]:
