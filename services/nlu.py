@@ -117,6 +117,12 @@ class Lexicon:
     report: tuple[str, ...]
     elsewhere: tuple[str, ...]
     home: tuple[str, ...]
+    rules: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the phrase lists of ``_adjust``
+
+
+RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
+              "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
+              "persons_or_self", "someone")
 
 
 @functools.cache
@@ -134,7 +140,42 @@ def lexicon() -> Lexicon:
     return Lexicon(words, tuple(_norm_word(w) for w in data.get("question_words", ())),
                    tuple(_norm_word(w) for w in data.get("report_words", ())),
                    tuple(_norm_word(w) for w in data.get("elsewhere", ())),
-                   tuple(_norm_word(w) for w in data.get("home", ())))
+                   tuple(_norm_word(w) for w in data.get("home", ())),
+                   {k: tuple(w for w in (_norm_word(x) for x in data.get(k, ())) if w) for k in RULE_LISTS})
+
+
+def _has(norm: str, key: str) -> bool:
+    return any(w in norm for w in lexicon().rules.get(key, ()))
+
+
+def deceased(norm: str) -> bool:
+    """Does a normalised text speak of a death, a funeral or an inheritance (「我爸過世了」,
+    「阿公走了」, 「繼承要辦什麼」)? Then the welfare screener must not start: it would ask the
+    age of the person who died."""
+    rules = lexicon().rules
+    if _has(norm, "deceased"):
+        return True
+    for word in rules.get("deceased_after_person", ()):
+        for m in re.finditer(re.escape(word), norm):
+            before = norm[max(0, m.start() - 5):m.start()]
+            if any(p in before[-(len(p) + 3):] for p in rules.get("persons", ())):
+                return True
+    return False
+
+
+def _relief_entry(norm: str) -> str | None:
+    """The FAQ entry for money after a fire, when the text asks about it."""
+    if _has(norm, "fire_words") and _has(norm, "benefit_words"):
+        entry = knowledge.load("nlu/lexicon").get("fire_relief")
+        return str(entry) if entry else None
+    return None
+
+
+def names_benefit(keyword: str | None) -> bool:
+    """Does an FAQ keyword name a benefit programme (低收入戶, 育兒津貼, 農機補助), not just a
+    situation (一個人住)?"""
+    return bool(keyword) and any(w in keyword and len(keyword) > len(w)
+                                 for w in lexicon().rules.get("benefit_words", ()))
 
 
 def _label_scores(text: str) -> tuple[dict[str, float], dict[str, str]]:
@@ -241,8 +282,16 @@ def classify(text: str) -> Intent:
     if not norm:
         return Intent("unknown", confidence=1.0)
     scores, matched = _label_scores(norm)
-    hits = faq_index().search(norm)
-    distinctive = bool(hits and hits[0][2] and not _is_shared(hits[0][2], _flow_words()))
+    hits = faq_index().search(norm, k=6)
+    relief = _relief_entry(norm)
+    if relief:
+        # Money after a fire (火災後有慰問金嗎) is relief (the lexicon's fire_relief entry), not
+        # the emergency: no fire burns now (a fire burning now gets 119 from handlers/safety.py).
+        top = float(hits[0][1]) if hits else 0.0
+        hits = [(relief, max(top, 3.5) + 0.5, None)] + [h for h in hits if h[0] != relief]
+    hits = hits[:3]
+    distinctive = bool(relief) or bool(hits and hits[0][2] and not _is_shared(hits[0][2], _flow_words()))
+    named = bool(hits and names_benefit(hits[0][2]))
     if hits and hits[0][1] > 0:
         # The service's own score, plus the generic "asking about a service" words (which
         # count fully only when a service was actually named).
@@ -251,7 +300,7 @@ def classify(text: str) -> Intent:
         matched["faq"] = hits[0][2] or matched.get("faq")
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
-    _adjust(norm, scores, distinctive)
+    _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
 
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
@@ -265,17 +314,47 @@ def classify(text: str) -> Intent:
     topic = hits[0][0] if hits and label == "faq" else None
     if label == "faq":
         # Sure of a service only when one was named (close neighbours are related services).
-        if not distinctive:
+        if not distinctive and not named:
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
 
 
-def _adjust(norm: str, scores: dict[str, float], distinctive: bool) -> None:
+REPORTS = ("road_report", "dengue_report", "disaster_report")
+
+
+def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool = False,
+            top_kw: str | None = None) -> None:
     """Rules no single word can carry."""
     lex = lexicon()
     asks = any(w in norm for w in lex.question)
     reports = any(w in norm for w in lex.report)
+    best_report = max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
+    how = [w for w in lexicon().rules.get("report_how", ()) if w in norm]
+    if how:
+        # What is to be reported, without the "how do I report" words (檢舉 alone is no dengue).
+        rest = norm
+        for w in sorted(how + list(lexicon().rules.get("report_verbs", ())), key=len, reverse=True):
+            rest = rest.replace(w, "|")
+        sub, _ = _label_scores(rest)
+        best_report = max(REPORTS, key=lambda k: (sub.get(k, 0.0), -REPORTS.index(k)))
+        named_service = bool(top_kw) and distinctive and top_kw in rest
+    # "How do I report X / who do I call about X" with a road, dengue or disaster word: a request
+    # to report X, not a question (the report starts; the FAQ does not answer it) — unless the
+    # question names a service of its own (農損要去哪裡報: crop disaster aid).
+    if how and sub.get(best_report, 0) >= 2 and not named_service:
+        asks, reports = False, True
+        scores[best_report] = scores.get(best_report, 0.0) + 2.0
+        if "faq" in scores:
+            scores["faq"] -= 3.0
+    # A story about a problem (since when, what happened) without a question: a report.
+    elif not asks and _has(norm, "story_words") and scores.get(best_report, 0) >= 2:
+        scores[best_report] += 1.5
+        if "faq" in scores:
+            scores["faq"] -= 1.5
+    # A complaint about an earlier report (reported before, still not done): the resident's cases.
+    if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
+        scores["case_status"] = scores.get("case_status", 0.0) + 6.0
     # Dengue: a question about containers or mosquitoes is information, not a report.
     if "dengue_report" in scores and asks and not reports:
         scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")
@@ -300,6 +379,23 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool) -> None:
     # A named service beats the generic welfare words when its keyword is specific.
     if "faq" in scores and "welfare" in scores and scores["faq"] >= 4.0 and scores["welfare"] <= 3.0:
         scores["faq"] += 0.5
+    # Welfare: never the screener for a death, a funeral or an inheritance, nor for another
+    # section's 補助 (farming, elections, assessment), nor for relief after a fire; a generic
+    # "what can they get" about someone is the screener; a question about one named programme
+    # is that programme's FAQ entry.
+    if "welfare" in scores and (deceased(norm) or _has(norm, "not_welfare")
+                                or (_has(norm, "fire_words") and _has(norm, "benefit_words"))):
+        moved = scores.pop("welfare")
+        scores["faq"] = max(scores.get("faq", 0.0), min(moved, 3.0) + (1.0 if distinctive else 0.0))
+    elif _has(norm, "screen_ask") and not named and _has(norm, "someone") \
+            and scores.get("disaster_report", 0) < 2:
+        scores["welfare"] = scores.get("welfare", 0.0) + 3.0
+        if "faq" in scores:
+            scores["faq"] -= 2.0
+    elif named and _has(norm, "programme_info") and _has(norm, "persons_or_self") \
+            and "faq" in scores and "welfare" in scores:
+        # The screener would start (someone is named); the question is about the programme.
+        scores["faq"] = max(scores["faq"], scores["welfare"] + 0.5)
     # Unrelated topics lose to any office word.
     if "unknown" in scores:
         scores["unknown"] = max(0.0, scores["unknown"] - 0.5)
