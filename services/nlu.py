@@ -320,7 +320,7 @@ def classify(text: str) -> Intent:
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
 
 
-REPORTS = ("road_report", "dengue_report", "disaster_report")
+REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml); on equal scores the earlier wins
 
 
 def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool = False,
