@@ -56,7 +56,10 @@ def _message_words(key: str) -> tuple[str, ...]:
 @functools.cache
 def _kind_words(kind: str) -> tuple[str, ...]:
     nlu = _nlu()
-    words = {nlu.normalize_word(str(w)) for w in cfg()["message"]["kinds"][kind]}
+    message = cfg()["message"]
+    combo = (message.get("combos") or {}).get(kind) or {}
+    listed = [*message["kinds"][kind], *(f"{a}{b}" for a in combo.get("first", ()) for b in combo.get("then", ()))]
+    words = {nlu.normalize_word(str(w)) for w in listed}
     return tuple(sorted((w for w in words if w), key=len, reverse=True))
 
 
