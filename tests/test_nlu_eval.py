@@ -28,7 +28,7 @@ HELDOUT = NLU / "residents-heldout.jsonl"
 # answered without 119 first 0, a report answered with 「不太懂」/「不太確定」 4 (total 14).
 # A change that raises any of these fails; when the method improves, LOWER these numbers
 # (and record the new count in docs/nlu.md, "Evaluation on residents' words").
-UNSAFE_RATCHET = {"screener": 10, "no_119": 0, "not_understood": 4}
+UNSAFE_RATCHET = {"screener": 0, "no_119": 0, "not_understood": 0}
 
 
 def _lines(path: Path) -> list[dict]:
