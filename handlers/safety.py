@@ -50,10 +50,10 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     danger = safety.assess(inc.text)
     if danger is None:
         return None
-    if state and state.get("flow") == disaster.FLOW_ID:
-        return None  # the report's steps give 119; the router's safety net checks their answer
     kind = danger.kind
     bodily = {"medical", "collapse", "hurt"}
+    if state and state.get("flow") == disaster.FLOW_ID and not danger.kinds & {"medical", "collapse"}:
+        return None  # the report's steps give 119; the router's safety net checks their answer
     if danger.kinds <= bodily and dengue_domain.fever_or_dengue(inc.text):
         return None  # dengue's warning: the emergency room / 119 first
     if kind == "trapped" and disaster.urgent_words_in(inc.text):

@@ -255,6 +255,16 @@ def test_water_in_the_house_inside_another_report_offers_the_disaster_report(res
     assert first_phone(out[0]) == "119" and "通報災情" in r.labels()
 
 
+def test_a_collapse_inside_a_disaster_report_gets_the_first_aid_answer_not_dengue(resident):
+    """In a disaster report someone collapsing is not a dengue sign: 119 and what to do while waiting."""
+    r = resident
+    r.says("屋頂被吹走了 我爸受傷")
+    out = r.says("阮阿公倒在浴室叫不醒")
+    assert first_phone(out[0]) == "119"
+    assert not any("T.O.C.C." in text or "1922" in text for text in out)
+    assert "繼續剛才的" in r.labels()
+
+
 def test_a_pothole_through_the_webhook_gets_no_ambulance_notice(resident):
     out = resident.says("坑洞 差點跌倒")
     assert "119" not in "\n".join(out)
