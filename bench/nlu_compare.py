@@ -1,6 +1,9 @@
 """Understanding: compare candidate methods on text they were not tuned on (issue 13, item 3).
 
 Run: .venv/bin/python bench/nlu_compare.py [--only NAME ...] [--out docs/nlu.md]
+Tuning (never the held-out part): --sets "residents tune" --set FALLBACK_P=0.5
+Needs, for the bench only (the bot does not use them, so they are not in requirements.txt):
+.venv/bin/pip install scikit-learn==1.9.1 jieba==0.42.1
 
 Every candidate is installed in place of ``services.nlu.classify`` (or of one of its parts) and
 scored through the webhook's router with ``bot.cli.evaluate`` — the scoring code of
