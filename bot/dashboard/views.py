@@ -370,7 +370,7 @@ def login():
     wait = auth.count_attempt(ip, username)
     if wait is not None:
         resp = Response(render_template("dashboard/login.html", form=form, next=nxt,
-                                        error=text("flash.rate_limited")), status=429)
+                                        error=text("flash.rate_limited", minutes=max(1, -(-wait // 60)))), status=429)
         resp.headers["Retry-After"] = str(wait)
         return resp
     staff = None
