@@ -9,6 +9,7 @@ import io
 import json
 import re
 
+import pytest
 from PIL import Image, ImageFile
 from sqlalchemy import select, update
 
@@ -319,6 +320,7 @@ def _bomb() -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")  # the bomb is the point
 def test_a_huge_image_is_refused_before_decoding_with_a_kind_answer(app, fake_line, monkeypatch):
     data = _bomb()
     assert len(data) < 200_000
