@@ -138,7 +138,7 @@ def _route_text(text: str):
         # binding code, a check-in): `route` does not run it.
         reply = "(" + ", ".join(a.name for a in out.actions) + ")"
     return {"text": text, "intent": meta.get("intent"), "topic": meta.get("topic"),
-            "confidence": meta.get("confidence"), "reply": reply}, out
+            "confidence": meta.get("confidence"), "rule": out.rule, "reply": reply}, out
 
 
 def understand(text: str) -> dict:

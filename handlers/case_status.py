@@ -1,11 +1,14 @@
 """Case status: "我的案件", a case number, or the rich-menu postback. A reply, never a push."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from handlers.common import menu_buttons
 from handlers.flow import Context, Outcome
 from services.knowledge import category_label
 from services.knowledge import t
-from services.messages import Text
+from services import knowledge
+from services.messages import QuickReply, Text
 from services.submissions import CaseView, TAIPEI
 
 LIST_LIMIT = 5
@@ -17,6 +20,18 @@ def _date(view: CaseView) -> str:
 
 def _status(view: CaseView) -> str:
     return t(f"status.{view.status}")
+
+
+def with_person(out: Outcome, active: bool, chat_type: str = "user") -> Outcome:
+    """A complaint about an earlier report: the cases as ``answer`` gives them, then a person — the
+    office phone (a call button) and the menu's 「真人」 under the last message. In a group, as ``answer``."""
+    if chat_type != "user" or not out.replies:
+        return out
+    phone = knowledge.contacts()["office"]["phone"]
+    call = QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", ""))
+    head = tuple(replace(r, quick_replies=()) for r in out.replies)
+    person = Text(t("case_status.complaint"), (call,) + menu_buttons(active=active))
+    return replace(out, replies=head + (person,))
 
 
 def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool, chat_type: str = "user") -> Outcome:

@@ -42,7 +42,6 @@ from services.submissions import SubmissionDraft
 FLOW_ID = "dengue"
 VERSION = 1
 SUBSCRIBE_STEP = "subscribe"
-STRUCTURED_STEPS = ("identity", SUBSCRIBE_STEP)
 
 
 def _cfg() -> dict[str, Any]:
@@ -177,7 +176,7 @@ FLOW = Flow(
         *STEPS.steps("category", "place", "village", "duplicate", "photo", "description"),
         Step("identity", _ask_identity, _parse_identity, when=lambda a: "anonymous" not in a),
         *STEPS.steps("phone"),
-        Step("confirm", _ask_confirm, _parse_confirm),
+        Step("confirm", _ask_confirm, _parse_confirm, lenient=True),
         Step(SUBSCRIBE_STEP, _ask_subscribe, _parse_subscribe, when=lambda a: False),
     ),
 )

@@ -35,8 +35,6 @@ from services.submissions import SubmissionDraft
 
 FLOW_ID = "disaster"
 VERSION = 1
-STRUCTURED_STEPS = {"people", "trapped_count", "injured_count", "passable", "water_depth", "households",
-                    "evacuation", "behalf"}
 SEVERITY_STEPS = ("water_depth", "passable", "households", "evacuation")
 
 
@@ -487,14 +485,16 @@ FLOW = Flow(
              when=lambda a: a.get("people") in ("trapped", "both") and "trapped" not in a),
         Step("injured_count", _injured_ask, _injured_parse,
              when=lambda a: a.get("people") in ("injured", "both") and "injured" not in a),
-        Step("place", _ask_place, _parse_place, when=lambda a: not STEPS.place_known(a)),
+        Step("place", _ask_place, _parse_place, when=lambda a: not STEPS.place_known(a), free_text=True,
+             location=True),
         Step("village", _ask_village, _parse_village, when=lambda a: not a.get("village")),
         *_severity_steps,
         *STEPS.steps("photo"),
-        Step("description", _ask_description, STEPS.parse_description, when=lambda a: "description" not in a),
+        Step("description", _ask_description, STEPS.parse_description, when=lambda a: "description" not in a,
+             free_text=True),
         Step("behalf", _ask_behalf, _parse_behalf, when=lambda a: bool(a.get("chief")) and "on_behalf" not in a),
         Step("phone", _ask_phone, STEPS.parse_phone, when=lambda a: bool(a.get("asking_phone")) and not a.get("group")),
-        Step("confirm", _ask_confirm, _parse_confirm),
+        Step("confirm", _ask_confirm, _parse_confirm, lenient=True),
     ),
 )
 

@@ -96,10 +96,24 @@ StepResult = Accept | Invalid | Submit | Finish
 
 @dataclass(frozen=True)
 class Step:
+    """One question. What it takes is declared here, so the router never needs to know step names:
+
+    - ``free_text``: any text is its answer (a place typed, a description); a text there is never
+      taken for a new question. Otherwise the answer is a choice, a name, a number or a yes/no, and
+      a clear new question there is asked about first (「先回答問題／繼續」) unless the parser takes it;
+    - ``lenient``: its parser takes almost any text (a photo step takes it as the description, a
+      confirm step as more detail), so the parser cannot tell an answer from a new question;
+    - ``location``: it takes a LINE location; a location sent before the flow reached it (with the
+      first message, before the category) is applied here.
+    """
+
     name: str
     ask: Callable[[dict[str, Any]], list[Text]]
     parse: Callable[[Incoming, dict[str, Any], Context], StepResult]
     when: Callable[[dict[str, Any]], bool] = lambda a: True
+    free_text: bool = False
+    lenient: bool = False
+    location: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,7 @@ class Outcome:
     question: dict[str, Any] | None = None  # a question the bot was unsure of, kept for staff
     meta: dict[str, Any] = field(default_factory=dict)  # how the input was understood (label, topic, confidence)
     actions: tuple[Action, ...] = ()  # other writes, run in the same transaction after the case
+    rule: str = ""  # the router's rule that answered (handlers/router.py; shown by `route --json`)
 
 
 def control_buttons(back: bool = True) -> tuple[QuickReply, ...]:

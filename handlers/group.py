@@ -12,7 +12,8 @@ In a group the bot answers only when mentioned (bot/events.py). There it:
   source then has only ``groupId``) with what needs no user: an answer, the pointer, 119 for
   danger; never a conversation, a case or any other write that belongs to a person.
 
-``fit`` applies all of this to the router's answer (pure, like every handler).
+``fit`` applies all of this to the router's answer (pure, like every handler); the buttons are
+removed by ``handlers.buttons.settle``, where every answer's buttons are decided.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from urllib.parse import parse_qsl
 from handlers import common, disaster
 from handlers.flow import Incoming, Outcome
 from services.knowledge import t
-from services.messages import QuickReply, Text
+from services.messages import Text
 
 IN_GROUPS = frozenset({disaster.FLOW_ID})  # conversations a member may hold in a group
 
@@ -62,19 +63,6 @@ def _without_user(inc: Incoming, flow: str | None) -> Outcome:
     return Outcome(replies=tuple(replies), keep_state=True)
 
 
-def _blocked(item: QuickReply) -> str | None:
-    """The 1:1 conversation (or look-up) a button would open, if any."""
-    if item.kind != "postback" or not item.data:
-        return None
-    data = dict(parse_qsl(item.data, keep_blank_values=True))
-    target = data.get("flow")
-    if target and target not in IN_GROUPS:
-        return target
-    if data.get("action") == "my_cases" or data.get("dengue") == "subscribe":
-        return "-"
-    return None
-
-
 def _offers_switch(out: Outcome) -> str | None:
     """The 1:1 conversation an answer asks to switch to (「改辦新的」), if any."""
     for reply in out.replies:
@@ -83,20 +71,6 @@ def _offers_switch(out: Outcome) -> str | None:
             if data.get("cmd") == "switch" and data.get("flow") not in IN_GROUPS:
                 return data.get("flow")
     return None
-
-
-def _menus() -> list[tuple[QuickReply, ...]]:
-    menus = [common.menu_buttons(), common.menu_buttons(active=True), common.disaster_buttons()]
-    menus.append((common.menu_buttons(active=True)[0],) + common.disaster_buttons())
-    return sorted(menus, key=len, reverse=True)
-
-
-def _without_menu(buttons: tuple[QuickReply, ...]) -> tuple[QuickReply, ...]:
-    for menu in _menus():
-        if len(buttons) >= len(menu) and buttons[len(buttons) - len(menu):] == menu:
-            buttons = buttons[:len(buttons) - len(menu)]
-            break
-    return tuple(b for b in buttons if _blocked(b) is None)
 
 
 # Answers worded for the 1:1 chat ("tap the buttons below"), said otherwise in a group.
@@ -110,6 +84,4 @@ def _for_group(reply: Text) -> Text:
         if reply.text == t(key):
             reply = replace(reply, text=t(group_key))
             break
-    if reply.quick_replies:
-        reply = replace(reply, quick_replies=_without_menu(reply.quick_replies))
     return reply

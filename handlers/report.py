@@ -49,7 +49,9 @@ class ReportSteps:
             "description": (self.ask_description, self.parse_description, lambda a: "description" not in a),
             "phone": (self.ask_phone, self.parse_phone, lambda a: bool(a.get("asking_phone"))),
         }
-        return tuple(Step(name, *table[name]) for name in names)
+        kinds = {"place": {"free_text": True, "location": True}, "description": {"free_text": True},
+                 "photo": {"lenient": True}}
+        return tuple(Step(name, *table[name], **kinds.get(name, {})) for name in names)
 
     # -- words ----------------------------------------------------------------------------
     def key(self, rest: str) -> str:

@@ -98,7 +98,7 @@ FLOW = Flow(
     version=VERSION,
     steps=(
         *STEPS.steps("category", "place", "village", "duplicate", "photo", "description", "phone"),
-        Step("confirm", _ask_confirm, _parse_confirm),
+        Step("confirm", _ask_confirm, _parse_confirm, lenient=True),
     ),
 )
 

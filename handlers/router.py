@@ -1,35 +1,64 @@
-"""Which handler answers an input, in one place.
+"""Which handler answers an input: one ordered table of named rules, in one place.
 
-Precedence:
-0. safety first: a text saying a person is in danger gets 119 before anything else
-   (handlers/safety.py: the first urgent hook, and a net over every answer);
-1. follow events, and stickers / voice / video / files (kind answers);
-2. an expired conversation is cleared with a friendly note, then the input is routed anew;
-3. global commands: cancel, back, menu, human, continue (text or postback ``cmd=``);
-4. case-status look-ups (a case number, 我的案件, ``action=my_cases``): answered without
-   leaving the active flow;
-5. the active flow; a rich-menu tap on another flow first asks before switching;
-6. the entry of a flow (menu postback ``flow=<id>``, a routed text, a photo, a location);
-7. the fallback, always with the office phone.
-In a group chat, ``group.fit`` then keeps only what belongs there (no 1:1 conversation, no menu).
+Every input is understood once (``Message``: the state, the active flow, the menu tap the text
+spells, and the routing label, classified at most once and only when a rule asks for it). The
+rules below are tried in order; the first that matches and answers wins, and its name is the
+outcome's ``rule`` (shown by ``flask --app app route TEXT --json``).
+
+Precedence (the table ``RULES``; ``FRESH`` is its tail, also used after an expired conversation):
+
+  housekeeping   follow                 a new friend: the greeting
+                 expired                an expired conversation is cleared with a note, and the input
+                                        is routed anew through FRESH (no commands, no hooks)
+                 flow_changed           a state of an older flow version restarts the flow
+  urgent         urgent.safety          a person in danger: 119 first (handlers/safety.py)
+                 urgent.<kind>          each conversation's ``urgent`` hook, in the registry's order
+                 media                  stickers, voice, video, files: a kind answer
+  commands       command.cancel|back|menu|human|continue|switch   (text or postback ``cmd=``;
+                                        the rich menu's words typed work as the tap)
+  own commands   own.<kind>             each conversation's ``intercept`` hook (綁定 CODE, 平安,
+                                        訂閱防疫提醒, a typed answer to the screener's question)
+  look-ups       case_lookup.complaint  a complaint about an earlier report: the cases, and a person
+                 case_lookup            a case number, 我的案件, ``action=my_cases`` (the flow stays)
+  active step    active.switch_flow     a menu tap on another conversation: ask before switching
+                 active.resume          a menu tap on this conversation: ask its question again
+                 active.not_ready       a tap on a conversation not built yet
+                 active.faq_entry|faq_menu   FAQ buttons, answered without leaving the flow
+                 active.new_topic       「先回答問題」: the question kept by active.new_question
+                 active.new_question    a clear new question at a step that takes a choice
+                                        (``Step.free_text`` false) and whose parser does not take it
+                 active.pending_location   a location sent early, applied at the ``Step.location`` step
+                 active.step            the step's own parser
+  new question   (FRESH) start.menu_tap, start.not_ready, look_up.my_cases, faq.entry, faq.menu, menu
+                 (postbacks); start.photo_or_location (road); question.<what> (a text, by its label:
+                 ``QUESTION`` below); fallback.
+
+After the table: ``buttons.settle`` decides the buttons under the answer (the disaster menu, groups,
+LINE's limit), ``group.fit`` keeps only what belongs in a group, and ``safety.first_119`` puts 119
+first in any answer to a text that says a person is in danger.
+
+A conversation plugs in through the kinds registry (knowledge/kinds.yaml, services/kinds.py):
+``handlers/<flow>.py`` offers ``FLOW`` (whose steps declare ``free_text``, ``lenient`` and
+``location``), ``start``, and optionally ``ANSWERS``, ``urgent`` and ``intercept``; each becomes a
+row here. The router knows no step names.
 """
 from __future__ import annotations
 
 import functools
 import importlib
 import re
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
-from dataclasses import replace
-
-from handlers import case_status, common, faq, group, road, safety
+from handlers import buttons, case_status, common, faq, group, road, safety
 from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
 from handlers.parsers import command
-from services import kinds, knowledge
+from services import faq as faq_data
+from services import kinds, knowledge, nlu
 from services.knowledge import t
 from services.messages import Text
-from services.nlu import CONFIDENT, Intent, classify
+from services.nlu import CONFIDENT, Intent
 
 # One module per kind of case, handlers/<flow>.py as knowledge/kinds.yaml names it (services/kinds.py;
 # services never import handlers, so the module is named there and imported here). A module offers:
@@ -49,16 +78,79 @@ def _conversation(kind: kinds.Kind):
 
 
 CONVERSATIONS = tuple(_conversation(k) for k in kinds.registry())
-_WITH_FLOW = [m for m in CONVERSATIONS if getattr(m, "FLOW", None) is not None]
-FLOWS: dict[str, Flow] = {m.FLOW.id: m.FLOW for m in _WITH_FLOW}
-STARTERS = {m.FLOW.id: m.start for m in _WITH_FLOW}
+FLOWS: dict[str, Flow] = {m.FLOW.id: m.FLOW for m in CONVERSATIONS}
+STARTERS = {m.FLOW.id: m.start for m in CONVERSATIONS}
 INTENT_FLOW = {label: k.id for k in kinds.registry() for label in k.labels}
 FLOW_LABELS = {k.id: k.label for k in kinds.registry()}
 LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
-# Safety first (handlers/safety.py): a person in danger gets 119 before any other hook answers.
-URGENT = (safety.urgent,) + tuple(m.urgent for m in CONVERSATIONS if hasattr(m, "urgent"))
-INTERCEPTS = tuple(m.intercept for m in CONVERSATIONS if hasattr(m, "intercept"))
 MEDIA_KINDS = ("sticker", "audio", "video", "file")
+MAX_QUICK_REPLIES = buttons.MAX_QUICK_REPLIES
+
+
+# -- the message, understood once ------------------------------------------------------------------
+
+@dataclass
+class Message:
+    """One input with everything the rules ask about it, each worked out at most once."""
+
+    raw: Incoming                    # as received (the urgent rules and the safety net read this)
+    state: dict[str, Any] | None     # the active conversation's state, or None
+    flow: Flow | None
+    ctx: Context
+    now: float
+    expired: bool = False            # routed anew after an expired conversation
+    _intent: Intent | None = field(default=None, repr=False)
+    _inc: Incoming | None = field(default=None, repr=False)
+
+    @property
+    def tap(self) -> dict[str, str] | None:
+        """The rich-menu button a short text spells (its postback data)."""
+        return _menu_tap(self.raw.text) if self.raw.kind == "text" else None
+
+    @property
+    def inc(self) -> Incoming:
+        """The input as the commands and flows read it: the rich menu's words typed are the tap."""
+        if self._inc is None:
+            tap = self.tap
+            self._inc = replace(self.raw, kind="postback", data=tap, text="") if tap else self.raw
+        return self._inc
+
+    @property
+    def intent(self) -> Intent:
+        """The routing label of the text, classified once per message."""
+        if self._intent is None:
+            self._intent = nlu.classify(self.raw.text)
+        return self._intent
+
+    @property
+    def active(self) -> bool:
+        return self.flow is not None
+
+    @property
+    def text(self) -> bool:
+        return self.inc.kind == "text"
+
+    @property
+    def postback(self) -> dict[str, str]:
+        return self.inc.data if self.inc.kind == "postback" else {}
+
+    @property
+    def step(self):
+        return self.flow.step(self.state.get("step") or "") if self.flow else None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named row of the table: ``match`` says whether it applies, ``answer`` answers (or, for a
+    conversation's hook, returns None to let routing go on)."""
+
+    name: str
+    match: Callable[[Message], Any]
+    answer: Callable[[Message], Outcome | None]
+
+
+def _always(m: Message) -> bool:
+    return True
 
 
 def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] | None]:
@@ -69,45 +161,27 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 
 
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
-    # The safety net: whatever answers a text that says a person is in danger, 119 comes first.
-    out = safety.first_119(inc, group.fit(state, inc, _disaster_menus(_route(state, inc, ctx, now), ctx)))
+    flow, state = _active(state)
+    m = Message(raw=inc, state=state, flow=flow, ctx=ctx, now=now)
+    out = _run(RULES, m)
+    out = safety.first_119(inc, buttons.settle(group.fit(state, inc, out), inc, ctx))
     if inc.kind == "text" and not out.meta:
-        tap = _menu_tap(inc.text)
+        tap = m.tap
         label = _tap_label(tap) if tap else ("human" if command(inc.text) == "human" else None)
         if label:
             out = replace(out, meta={"intent": label, "topic": None, "confidence": 1.0})
         else:
-            out = _with_meta(out, classify(inc.text))
+            out = _with_meta(out, m.intent)
     return out
 
 
-MAX_QUICK_REPLIES = 13  # LINE's limit
-
-
-def _disaster_menus(out: Outcome, ctx: Context) -> Outcome:
-    """While the disaster mode is on, the main menu's buttons under any answer (an FAQ answer, a
-    case look-up, the fallback) are the disaster menu's. The mode is asked only when an answer
-    carries the main menu's buttons."""
-    menus = ((common.menu_buttons(active=True), True), (common.menu_buttons(), False))
-
-    def ending(buttons: tuple) -> tuple[int, bool] | None:
-        for menu, active in menus:
-            if len(buttons) >= len(menu) and buttons[len(buttons) - len(menu):] == menu:
-                return len(menu), active
-        return None
-
-    if not any(ending(r.quick_replies) for r in out.replies) or not common.disaster_mode(ctx):
-        return out
-    replies = []
-    for reply in out.replies:
-        hit = ending(reply.quick_replies)
-        if hit:
-            size, active = hit
-            menu = common.menu_buttons(active=active, ctx=ctx)
-            head = reply.quick_replies[:len(reply.quick_replies) - size]
-            reply = replace(reply, quick_replies=head[:MAX_QUICK_REPLIES - len(menu)] + menu)
-        replies.append(reply)
-    return replace(out, replies=tuple(replies))
+def _run(rules: tuple[Rule, ...], m: Message) -> Outcome:
+    for rule in rules:
+        if rule.match(m):
+            out = rule.answer(m)
+            if out is not None:
+                return out if out.rule else replace(out, rule=rule.name)
+    raise AssertionError("the last rule always answers")
 
 
 def _tap_label(data: dict[str, str]) -> str | None:
@@ -118,105 +192,133 @@ def _tap_label(data: dict[str, str]) -> str | None:
         or {"human": "human"}.get(data.get("cmd", ""))
 
 
-def _route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
-    flow, state = _active(state)
+# -- housekeeping ------------------------------------------------------------------------------------
 
-    if inc.kind == "follow":
-        return common.welcome(ctx)
-    if flow and state and is_expired(flow, state, now):
-        # The old conversation is cleared whatever the new message leads to.
-        out = _route_fresh(inc, ctx, now, expired=True)
-        return replace(out, replies=(Text(t("common.expired")), *out.replies), keep_state=False)
-    if flow and state and state.get("version") != flow.version:
-        return begin(flow, {}, (Text(t("common.flow_changed")),), now)
-    for hook in URGENT:
-        out = hook(state, inc, ctx, now)
-        if out is not None:
-            return out
-    if inc.kind in MEDIA_KINDS:
-        return common.media_answer(inc.kind, flow, state, ctx)
-
-    if inc.kind == "text" and _menu_tap(inc.text):
-        # The rich menu's words typed (or sent by an old LINE version) work as the tap itself.
-        inc = replace(inc, kind="postback", data=_menu_tap(inc.text), text="")
-    cmd = _command(inc)
-    if cmd == "cancel":
-        return common.cancel(state, ctx)
-    if cmd == "back":
-        return back(flow, state, now) if flow and state else common.menu(None, None, ctx)
-    if cmd == "menu":
-        return common.menu(flow, state, ctx)
-    if cmd == "human":
-        return common.human(flow, state, ctx)
-    if cmd == "continue":
-        return common.resume(flow, state) if flow and state else common.menu(None, None, ctx)
-    if cmd == "switch":
-        target = inc.data.get("flow")
-        if target in STARTERS:
-            return STARTERS[target](_as_menu_tap(inc), ctx, now)
-
-    for hook in INTERCEPTS:
-        out = hook(state, inc, ctx, now)
-        if out is not None:
-            return out
-
-    lookup = _case_lookup(inc)
-    if lookup is not None:
-        return case_status.answer(ctx, inc.user_id, lookup or None, active=bool(state), chat_type=inc.chat_type)
-
-    if flow and state:
-        target = inc.data.get("flow") if inc.kind == "postback" else None
-        if target and target != flow.id and target in FLOWS:
-            return common.ask_switch(flow, target)
-        if target == flow.id and "step" not in inc.data:
-            return common.resume(flow, state)
-        if target and target not in FLOWS:
-            return _not_ready(active=True)
-        if inc.kind == "postback" and inc.data.get("faq"):
-            return faq.answer(inc.data["faq"], active=True)
-        if inc.kind == "postback" and inc.data.get("action") == "faq":
-            return faq.menu(active=True)
-        if inc.kind == "postback" and inc.data.get("cmd") == "newtopic" and state.get("pending_text"):
-            kept = {k: v for k, v in state.items() if k != "pending_text"}
-            asked = replace(inc, kind="text", text=state["pending_text"], data={})
-            intent = classify(asked.text)
-            out = answer_text(asked, intent, ctx, now, active=True)
-            if out.keep_state:
-                out = replace(out, keep_state=False, state=kept)
-            return _with_meta(out, intent)
-        if inc.kind == "text" and state.get("step") in STRUCTURED_STEPS:
-            intent = classify(inc.text)
-            if _clearly_new(flow, intent) and not _answers_step(flow, state, inc, ctx):
-                return _ask_new_request(flow, state, inc.text, intent)
-        if state.get("pending_location") and state.get("step") != "category":
-            return _apply_pending_location(flow, state, inc, ctx, now)
-        out = advance(flow, state, inc, ctx, now)
-        if out.state and out.state.get("pending_location") and out.state.get("step") == "place":
-            return _apply_pending_location(flow, out.state, inc, ctx, now, prior=out)
-        return out
-    return _route_fresh(inc, ctx, now)
+def _is_expired(m: Message) -> bool:
+    return m.active and is_expired(m.flow, m.state, m.now)
 
 
-# Steps whose answer is a choice, a place or a yes/no: a clear question there is a new request.
-# Free-text steps (the description) take any text as their answer.
-# A module may name more such steps in its own STRUCTURED_STEPS.
-STRUCTURED_STEPS = {"category", "village", "duplicate", "photo", "confirm", "phone"}.union(
-    *(getattr(m, "STRUCTURED_STEPS", ()) for m in CONVERSATIONS))
+def _expired(m: Message) -> Outcome:
+    # The old conversation is cleared whatever the new message leads to.
+    # Routed as it came (a text that spells a menu button stays a text here).
+    fresh = Message(raw=m.raw, state=None, flow=None, ctx=m.ctx, now=m.now, expired=True, _intent=m._intent,
+                    _inc=m.raw)
+    out = _run(FRESH, fresh)
+    m._intent = fresh._intent
+    return replace(out, replies=(Text(t("common.expired")), *out.replies), keep_state=False,
+                   rule=f"expired/{out.rule}")
 
 
-# Steps that take almost any text (a photo step takes it as the description, a confirm step as
-# more detail): their parser cannot tell an answer from a new question.
-LENIENT_STEPS = {"photo", "confirm"}
+def _urgent(fn) -> Callable[[Message], Outcome | None]:
+    """A conversation's ``urgent`` hook: it sees the input as received."""
+    return lambda m: fn(m.state, m.raw, m.ctx, m.now)
 
 
-def _answers_step(flow: Flow, state: dict[str, Any], inc: Incoming, ctx: Context) -> bool:
+def _safety(m: Message) -> Outcome | None:
+    return safety.urgent(m.state, m.raw, m.ctx, m.now, understood=lambda: m.intent)
+
+
+def _intercept(fn) -> Callable[[Message], Outcome | None]:
+    """A conversation's ``intercept`` hook: it sees the input as the commands do (menu words = the tap)."""
+    return lambda m: fn(m.state, m.inc, m.ctx, m.now)
+
+
+# -- commands ----------------------------------------------------------------------------------------
+
+def _command(inc: Incoming) -> str | None:
+    if inc.kind == "postback":
+        return inc.data.get("cmd")
+    if inc.kind == "text":
+        return command(inc.text)
+    return None
+
+
+def _cmd(name: str) -> Callable[[Message], bool]:
+    return lambda m: _command(m.inc) == name
+
+
+def _back(m: Message) -> Outcome:
+    return back(m.flow, m.state, m.now) if m.active else common.menu(None, None, m.ctx)
+
+
+def _continue(m: Message) -> Outcome:
+    return common.resume(m.flow, m.state) if m.active else common.menu(None, None, m.ctx)
+
+
+def _switch(m: Message) -> bool:
+    return _command(m.inc) == "switch" and m.inc.data.get("flow") in STARTERS
+
+
+# -- look-ups ----------------------------------------------------------------------------------------
+
+def _case_lookup(m: Message) -> str | None:
+    """'' for "my cases", a case number for one case, None when this is not a look-up."""
+    inc = m.inc
+    if inc.kind == "postback":
+        return "" if inc.data.get("action") == "my_cases" else None
+    if inc.kind != "text":
+        return None
+    if m.intent.ref:
+        return m.intent.ref
+    if m.intent.label == "case_status" and len(inc.text.strip()) <= 20:
+        return ""
+    return None
+
+
+def _look_up(m: Message) -> Outcome:
+    ref = _case_lookup(m)
+    return case_status.answer(m.ctx, m.inc.user_id, ref or None, active=m.active, chat_type=m.inc.chat_type)
+
+
+def _is_complaint(m: Message) -> bool:
+    return m.text and m.intent.label == "case_status" and nlu.complaint(m.inc.text)
+
+
+def _complaint_lookup(m: Message) -> bool:
+    return _case_lookup(m) is not None and _is_complaint(m)
+
+
+def _with_person(out: Outcome, m: Message) -> Outcome:
+    """A complaint about an earlier report: the cases as usual, then a person (「真人」, the office phone)."""
+    return case_status.with_person(out, active=m.active, chat_type=m.inc.chat_type)
+
+
+# -- the active flow ---------------------------------------------------------------------------------
+
+def _in_flow(test: Callable[[Message], Any]) -> Callable[[Message], Any]:
+    return lambda m: m.active and test(m)
+
+
+def _target(m: Message) -> str | None:
+    return m.postback.get("flow")
+
+
+def _new_topic(m: Message) -> Outcome:
+    state = m.state
+    kept = {k: v for k, v in state.items() if k != "pending_text"}
+    asked = replace(m.inc, kind="text", text=state["pending_text"], data={})
+    intent = nlu.classify(asked.text)  # the question kept earlier, not this message (a button)
+    out = answer_text(asked, intent, m.ctx, m.now, active=True)
+    if out.keep_state:
+        out = replace(out, keep_state=False, state=kept)
+    return _with_meta(out, intent)
+
+
+def _is_new_question(m: Message) -> bool:
+    step = m.step
+    if not m.text or step is None or step.free_text:
+        return False
+    return _clearly_new(m.flow, m.intent) and not _answers_step(m)
+
+
+def _answers_step(m: Message) -> bool:
     """Does the current step take this text as its answer (「中正里」 at the village step, a phone
     number with a few words around it at the phone step)? Then it is not a new question."""
-    step = flow.step(state.get("step") or "")
-    if step is None or step.name in LENIENT_STEPS:
+    step = m.step
+    if step is None or step.lenient:
         return False
     try:
-        return not isinstance(step.parse(inc, dict(state.get("answers") or {}), ctx), Invalid)
+        return not isinstance(step.parse(m.inc, dict(m.state.get("answers") or {}), m.ctx), Invalid)
     except Exception:  # a parser that cannot read this input does not take it
         return False
 
@@ -227,66 +329,174 @@ def _clearly_new(flow: Flow, intent: Intent) -> bool:
     return intent.confidence >= 0.75 and intent.scores.get(intent.label, 0) >= 4.0
 
 
-def _ask_new_request(flow: Flow, state: dict[str, Any], text: str, intent: Intent) -> Outcome:
+def _ask_new_request(m: Message) -> Outcome:
     from services.messages import postback
     items = (postback(t("faq.label.answer_first"), "cmd=newtopic"),
              postback(t("faq.label.keep_going"), "cmd=continue"))
-    new_state = {**state, "pending_text": text[:500]}
-    out = Outcome(replies=(Text(t("faq.new_request", flow_name=common.flow_name(flow.id)), items),),
+    new_state = {**m.state, "pending_text": m.inc.text[:500]}
+    out = Outcome(replies=(Text(t("faq.new_request", flow_name=common.flow_name(m.flow.id)), items),),
                   state=new_state)
-    return _with_meta(out, intent)
+    return _with_meta(out, m.intent)
 
 
-def _route_fresh(inc: Incoming, ctx: Context, now: float, expired: bool = False) -> Outcome:
-    if inc.kind == "postback":
-        target = inc.data.get("flow")
-        if target in STARTERS:
-            # A button of a conversation that has expired starts that conversation again.
-            return STARTERS[target](_as_menu_tap(inc) if expired else inc, ctx, now)
-        if target:
-            return _not_ready()
-        if inc.data.get("action") == "my_cases":
-            return case_status.answer(ctx, inc.user_id, None, active=False, chat_type=inc.chat_type)
-        if inc.data.get("faq"):
-            return faq.answer(inc.data["faq"])
-        if inc.data.get("action") == "faq":
-            return faq.menu()
-        return common.menu(None, None, ctx)
-    if inc.kind in ("image", "location"):
-        return road.start(inc, ctx, now)
-    if inc.kind == "text":
-        intent = classify(inc.text)
-        return _with_meta(answer_text(inc, intent, ctx, now), intent)
-    return common.fallback(None, None, ctx)
+def _pending_location_now(m: Message) -> bool:
+    step = m.step
+    return bool(m.state.get("pending_location")) and step is not None and step.location
 
 
-def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
-    """What a text outside any flow gets, by its label."""
-    if intent.label in LABEL_ANSWERS:
-        return LABEL_ANSWERS[intent.label](inc, intent, ctx, now, active)
-    if intent.label in INTENT_FLOW:
-        return STARTERS[INTENT_FLOW[intent.label]](inc, ctx, now)
-    if intent.label == "case_status":
-        return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
-    if intent.label == "human":
-        return common.human(None, None, ctx)
-    if intent.label == "greeting":
-        if common.is_thanks(inc.text):
-            return common.thanks(ctx)
-        return common.welcome(ctx)
-    if intent.label == "faq":
-        if intent.topic and intent.confidence >= CONFIDENT:
-            return faq.answer(intent.topic, active)
+def _step(m: Message) -> Outcome:
+    flow = m.flow
+    out = advance(flow, m.state, m.inc, m.ctx, m.now)
+    reached = flow.step((out.state or {}).get("step") or "")
+    if out.state and out.state.get("pending_location") and reached is not None and reached.location:
+        return _apply_pending_location(flow, out.state, m.inc, m.ctx, m.now, prior=out)
+    return out
+
+
+# -- a new question (also after an expired conversation) ---------------------------------------------
+
+def _start_tap(m: Message) -> Outcome:
+    # A button of a conversation that has expired starts that conversation again.
+    return STARTERS[_target(m)](_as_menu_tap(m.inc) if m.expired else m.inc, m.ctx, m.now)
+
+
+def _question(m: Message) -> Outcome:
+    return _with_meta(answer_text(m.inc, m.intent, m.ctx, m.now), m.intent)
+
+
+FRESH: tuple[Rule, ...] = (
+    Rule("start.menu_tap", lambda m: _target(m) in STARTERS, _start_tap),
+    Rule("start.not_ready", lambda m: bool(_target(m)), lambda m: _not_ready()),
+    Rule("look_up.my_cases", lambda m: m.postback.get("action") == "my_cases",
+         lambda m: case_status.answer(m.ctx, m.inc.user_id, None, active=False, chat_type=m.inc.chat_type)),
+    Rule("faq.entry", lambda m: bool(m.postback.get("faq")), lambda m: faq.answer(m.postback["faq"])),
+    Rule("faq.menu", lambda m: m.postback.get("action") == "faq", lambda m: faq.menu()),
+    Rule("menu", lambda m: m.inc.kind == "postback", lambda m: common.menu(None, None, m.ctx)),
+    Rule("start.photo_or_location", lambda m: m.inc.kind in ("image", "location"),
+         lambda m: road.start(m.inc, m.ctx, m.now)),
+    Rule("question", lambda m: m.text, _question),
+    Rule("fallback", _always, lambda m: common.fallback(None, None, m.ctx)),
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule("follow", lambda m: m.raw.kind == "follow", lambda m: common.welcome(m.ctx)),
+    Rule("expired", _is_expired, _expired),
+    Rule("flow_changed", lambda m: m.active and m.state.get("version") != m.flow.version,
+         lambda m: begin(m.flow, {}, (Text(t("common.flow_changed")),), m.now)),
+    Rule("urgent.safety", _always, _safety),
+    *(Rule(f"urgent.{mod.FLOW.id}", _always, _urgent(mod.urgent)) for mod in CONVERSATIONS if hasattr(mod, "urgent")),
+    Rule("media", lambda m: m.raw.kind in MEDIA_KINDS, lambda m: common.media_answer(m.raw.kind, m.flow, m.state, m.ctx)),
+    Rule("command.cancel", _cmd("cancel"), lambda m: common.cancel(m.state, m.ctx)),
+    Rule("command.back", _cmd("back"), _back),
+    Rule("command.menu", _cmd("menu"), lambda m: common.menu(m.flow, m.state, m.ctx)),
+    Rule("command.human", _cmd("human"), lambda m: common.human(m.flow, m.state, m.ctx)),
+    Rule("command.continue", _cmd("continue"), _continue),
+    Rule("command.switch", _switch, lambda m: STARTERS[m.inc.data["flow"]](_as_menu_tap(m.inc), m.ctx, m.now)),
+    *(Rule(f"own.{mod.FLOW.id}", _always, _intercept(mod.intercept)) for mod in CONVERSATIONS if hasattr(mod, "intercept")),
+    Rule("case_lookup.complaint", _complaint_lookup, lambda m: _with_person(_look_up(m), m)),
+    Rule("case_lookup", lambda m: _case_lookup(m) is not None, _look_up),
+    Rule("active.switch_flow", _in_flow(lambda m: _target(m) and _target(m) != m.flow.id and _target(m) in FLOWS),
+         lambda m: common.ask_switch(m.flow, _target(m))),
+    Rule("active.resume", _in_flow(lambda m: _target(m) == m.flow.id and "step" not in m.inc.data),
+         lambda m: common.resume(m.flow, m.state)),
+    Rule("active.not_ready", _in_flow(lambda m: _target(m) and _target(m) not in FLOWS),
+         lambda m: _not_ready(active=True)),
+    Rule("active.faq_entry", _in_flow(lambda m: m.postback.get("faq")),
+         lambda m: faq.answer(m.postback["faq"], active=True)),
+    Rule("active.faq_menu", _in_flow(lambda m: m.postback.get("action") == "faq"), lambda m: faq.menu(active=True)),
+    Rule("active.new_topic", _in_flow(lambda m: m.postback.get("cmd") == "newtopic" and m.state.get("pending_text")),
+         _new_topic),
+    Rule("active.new_question", _in_flow(_is_new_question), _ask_new_request),
+    Rule("active.pending_location", _in_flow(_pending_location_now),
+         lambda m: _apply_pending_location(m.flow, m.state, m.inc, m.ctx, m.now)),
+    Rule("active.step", _in_flow(_always), _step),
+    *FRESH,
+)
+
+
+# -- what a text outside any flow gets, by its label --------------------------------------------------
+
+@dataclass(frozen=True)
+class Question:
+    """A row of ``QUESTION``: a text's label (and what else it says) -> its answer."""
+
+    name: str
+    match: Callable[[Incoming, Intent], Any]
+    answer: Callable[[Incoming, Intent, Context, float, bool], Outcome]
+
+
+def _faq_or_unsure(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    if intent.topic and intent.confidence >= CONFIDENT:
+        return faq.answer(intent.topic, active)
+    return faq.unsure(inc.text, intent, active)
+
+
+def _confident_programme(inc: Incoming, intent: Intent) -> bool:
+    """A sure FAQ answer about a programme the welfare screener checks (``screener: true`` in its entry),
+    unless the message is about a death (the screener would ask the age of the person who died)."""
+    if not intent.topic or intent.confidence < CONFIDENT or nlu.deceased(nlu.normalize(inc.text)):
+        return False
+    entry = faq_data.base().get(intent.topic)
+    return entry is not None and entry.screener
+
+
+def _faq_programme(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    """The programme's answer, with 「福利補助試算」 first among its buttons to start the screener."""
+    from services.messages import postback
+    out = faq.answer(intent.topic, active)
+    first = out.replies[0]
+    screen = postback(t("flows.welfare"), "flow=welfare")
+    items = ((screen,) + first.quick_replies)[:MAX_QUICK_REPLIES]
+    return replace(out, replies=(replace(first, quick_replies=items), *out.replies[1:]))
+
+
+def _unknown(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    if intent.guesses:
         return faq.unsure(inc.text, intent, active)
-    if intent.label == "unknown":
-        if intent.guesses:
-            return faq.unsure(inc.text, intent, active)
-        out = common.fallback(None, None, ctx)
-        return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
+    out = common.fallback(None, None, ctx)
+    return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
+
+
+def _other_service(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
     # A service whose conversation is not built yet: its FAQ entry when one fits, else a person to call.
     if intent.best_faq and intent.best_faq[1] >= FAQ_FALLBACK_SCORE:
         return faq.answer(intent.best_faq[0], active)
     return _not_ready()
+
+
+def _case_status(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
+
+
+def _greeting(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    return common.thanks(ctx) if common.is_thanks(inc.text) else common.welcome(ctx)
+
+
+QUESTION: tuple[Question, ...] = (
+    Question("answers", lambda inc, i: i.label in LABEL_ANSWERS,
+             lambda inc, i, ctx, now, active: LABEL_ANSWERS[i.label](inc, i, ctx, now, active)),
+    Question("start", lambda inc, i: i.label in INTENT_FLOW,
+             lambda inc, i, ctx, now, active: STARTERS[INTENT_FLOW[i.label]](inc, ctx, now)),
+    Question("complaint", lambda inc, i: i.label == "case_status" and nlu.complaint(inc.text),
+             lambda inc, i, ctx, now, active: case_status.with_person(
+                 _case_status(inc, i, ctx, now, active), active=active, chat_type=inc.chat_type)),
+    Question("case_status", lambda inc, i: i.label == "case_status", _case_status),
+    Question("human", lambda inc, i: i.label == "human", lambda inc, i, ctx, now, active: common.human(None, None, ctx)),
+    Question("greeting", lambda inc, i: i.label == "greeting", _greeting),
+    Question("faq_programme", lambda inc, i: i.label == "faq" and _confident_programme(inc, i), _faq_programme),
+    Question("faq", lambda inc, i: i.label == "faq", _faq_or_unsure),
+    Question("unknown", lambda inc, i: i.label == "unknown", _unknown),
+    Question("other_service", lambda inc, i: True, _other_service),
+)
+
+
+def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
+    """What a text outside any flow gets, by its label (``QUESTION``, first match)."""
+    for q in QUESTION:
+        if q.match(inc, intent):
+            out = q.answer(inc, intent, ctx, now, active)
+            return out if out.rule else replace(out, rule=f"question.{q.name}")
+    raise AssertionError("the last question always answers")
 
 
 FAQ_FALLBACK_SCORE = 3.0
@@ -301,28 +511,6 @@ def _not_ready(active: bool = False) -> Outcome:
     """A service whose conversation is not built yet: give the person to call."""
     text = Text(t("common.not_ready"), common.menu_buttons(active=active))
     return Outcome(replies=(text,), keep_state=True)
-
-
-def _command(inc: Incoming) -> str | None:
-    if inc.kind == "postback":
-        return inc.data.get("cmd")
-    if inc.kind == "text":
-        return command(inc.text)
-    return None
-
-
-def _case_lookup(inc: Incoming) -> str | None:
-    """'' for "my cases", a case number for one case, None when this is not a look-up."""
-    if inc.kind == "postback":
-        return "" if inc.data.get("action") == "my_cases" else None
-    if inc.kind != "text":
-        return None
-    intent = classify(inc.text)
-    if intent.ref:
-        return intent.ref
-    if intent.label == "case_status" and len(inc.text.strip()) <= 20:
-        return ""
-    return None
 
 
 @functools.cache

@@ -39,12 +39,16 @@ def _call_button() -> QuickReply:
     return QuickReply("uri", t("safety.call"), uri="tel:119")
 
 
-def _label(text: str) -> str:
+def _label(text: str, understood=None) -> str:
+    """The text's routing label: the router's (classified once per message) when it passes it."""
+    if understood is not None:
+        return understood().label
     from services.nlu import classify
     return classify(text).label
 
 
-def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
+def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float,
+           understood=None) -> Outcome | None:
     if inc.kind != "text":
         return None
     danger = safety.assess(inc.text)
@@ -63,7 +67,7 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     if kind in bodily:
         if kind == "hurt" and _welfare_emergency(inc.text):
             return None  # a fall or an illness at home: welfare's 119 answer
-        if _label(inc.text) in kinds.report_labels():
+        if _label(inc.text, understood) in kinds.report_labels():
             return None  # a report with someone hurt: the report's danger notice, and the safety net
         kind = "medical"
     return _answer(kind, state)

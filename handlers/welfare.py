@@ -31,7 +31,6 @@ VERSION = 2
 MAX_QUESTIONS = 8
 QUESTIONS = ("who", "age", "residence", "household", "income", "movable", "real_estate", "children", "order",
              "newborn", "care", "other_allowance", "crisis", "special")
-STRUCTURED_STEPS = set(QUESTIONS) | {"result", "consent"}
 MEANS_TESTED = ("low_income_household", "middle_low_income_household", "senior_living_allowance",
                 "disability_living_subsidy", "national_pension_basic_guarantee")
 MAX_BUBBLES = 12

@@ -46,6 +46,7 @@ class Entry:
     review_days: int
     unverified: str | None = None
     file: str = ""
+    screener: bool = False  # a programme the welfare screener checks: its answer offers 福利補助試算
 
     def text(self) -> str:
         """The answer as a resident reads it, with the office's contacts filled in."""
@@ -83,7 +84,7 @@ def _entry(raw: dict[str, Any], file: str) -> Entry:
                          str(f["applies"]) if f.get("applies") is not None else None)
                     for f in raw.get("facts") or ()),
         last_reviewed=_date(raw["last_reviewed"]), review_days=int(raw.get("review_days", 365)),
-        unverified=raw.get("unverified"), file=file,
+        unverified=raw.get("unverified"), file=file, screener=bool(raw.get("screener", False)),
     )
 
 

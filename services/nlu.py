@@ -148,6 +148,13 @@ def _has(norm: str, key: str) -> bool:
     return any(w in norm for w in lexicon().rules.get(key, ()))
 
 
+def complaint(text: str) -> bool:
+    """A complaint about an earlier report (reported before, still not done: 「一年前就報了 路還是爛的」);
+    the same two word lists that make such a message ``case_status``."""
+    norm = normalize(text or "")
+    return _has(norm, "complaint_earlier") and _has(norm, "complaint_still")
+
+
 def deceased(norm: str) -> bool:
     """Does a normalised text speak of a death, a funeral or an inheritance (「我爸過世了」,
     「阿公走了」, 「繼承要辦什麼」)? Then the welfare screener must not start: it would ask the

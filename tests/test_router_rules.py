@@ -1,0 +1,148 @@
+"""The router's table (handlers/router.py): rule names, the message understood once, the two rules
+recommended by the NLU work (a programme's FAQ answer offers the screener; a complaint about an
+earlier report shows the cases and offers a person), through the webhook where a resident is involved."""
+from __future__ import annotations
+
+import json
+import re
+
+from click.testing import CliRunner
+
+from handlers import router
+from handlers.flow import Incoming
+from services import faq, nlu
+from tests.helpers import postback_event
+
+OFFICE = "06-5731611"
+ZUOZHEN_LI = (23.045671, 120.404987)
+REF = re.compile(r"R-\d{8}-\d{4}")
+
+
+class Ctx:
+    def nearby_open_cases(self, *a, **k):
+        return []
+
+    def my_cases(self, user_id):
+        return []
+
+    def my_case(self, user_id, ref):
+        return None
+
+    def query(self, name, **kwargs):
+        return None
+
+
+def _text(text: str, chat_type: str = "user") -> Incoming:
+    return Incoming(kind="text", event_id="e", user_id="U" + "1" * 32, chat_id="C", chat_type=chat_type, text=text)
+
+
+def test_the_table_is_in_the_documented_order():
+    names = [r.name for r in router.RULES]
+    order = ["follow", "expired", "flow_changed", "urgent.safety", "media", "command.cancel", "own.disaster",
+             "case_lookup.complaint", "case_lookup", "active.new_question", "active.step", "question", "fallback"]
+    assert [n for n in names if n in order] == order
+    assert names.index("urgent.welfare") < names.index("command.cancel") < names.index("own.dengue")
+    assert len(set(names)) == len(names)
+
+
+def test_the_router_knows_no_step_names():
+    source = open(router.__file__, encoding="utf-8").read()
+    for step in ("village", "place", "phone", "description", "category", "confirm", "photo", "duplicate"):
+        assert f'"{step}"' not in source
+
+
+def test_a_message_is_classified_once(monkeypatch):
+    calls = []
+    real = nlu.classify.__wrapped__
+
+    def counting(text):
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(nlu, "classify", counting)
+    for text in ("我一年前就報了 路還是爛的", "路燈壞了", "我的案件", "低收入戶怎麼申請", "家裡淹水了 有人受傷",
+                 "謝謝", "大樂透號碼"):
+        calls.clear()
+        router.route(None, _text(text), Ctx(), 1_780_000_000.0)
+        assert len(calls) <= 1, (text, calls)
+    state = router.route(None, _text("我要報修道路坑洞"), Ctx(), 1_780_000_000.0).state
+    calls.clear()
+    router.route(state, _text("中正里"), Ctx(), 1_780_000_000.0)
+    assert len(calls) <= 1
+
+
+def test_route_json_names_the_rule(app):
+    out = CliRunner().invoke(app.cli, ["route", "路燈壞了", "--json"])
+    got = json.loads(out.output)
+    assert got["rule"] == "question.start" and got["intent"] == "road_report"
+    got = json.loads(CliRunner().invoke(app.cli, ["route", "取消", "--json"]).output)
+    assert got["rule"] == "command.cancel"
+
+
+# (a) a programme's FAQ answer offers the screener -------------------------------------------------
+
+def test_a_programme_answer_offers_the_screener(resident):
+    out = resident.says("低收入戶怎麼申請")
+    assert "低收入戶" in out[0]
+    assert resident.labels()[0] == "福利補助試算"
+    out = resident.taps("福利補助試算")
+    assert resident.labels()                                   # the screener's first question
+    assert any("試算" in o or "幫您" in o or "問" in o for o in out)
+
+
+def test_only_entries_marked_screener_offer_it(resident):
+    marked = {e.id for e in faq.base().entries if e.screener}
+    assert "social.low_income" in marked and "social.legal_aid" not in marked
+    assert all(e.startswith("social.") for e in marked)
+    resident.says("想申請調解")                                 # not a welfare programme
+    assert "福利補助試算" not in resident.labels()
+
+
+def test_a_question_after_a_death_gets_the_answer_without_the_screener():
+    for text in ("我阿嬤上個月走了 國民年金還會繼續撥嗎", "低收入戶的人過世 喪葬費有補助嗎"):
+        out = router.route(None, _text(text), Ctx(), 1_780_000_000.0)
+        assert out.meta["intent"] == "faq" and out.state is None
+        assert all(q.label != "福利補助試算" for r in out.replies for q in r.quick_replies)
+
+
+def test_in_a_group_the_screener_button_is_not_offered():
+    out = router.route(None, _text("低收入戶怎麼申請", chat_type="group"), Ctx(), 1_780_000_000.0)
+    assert "低收入戶" in out.replies[0].text
+    assert all(q.label != "福利補助試算" for r in out.replies for q in r.quick_replies)
+
+
+# (b) a complaint about an earlier report: the cases, and a person -------------------------------
+
+def test_a_complaint_shows_the_cases_and_offers_a_person(resident):
+    r = resident
+    r.deliver(postback_event(r.user, "flow=road"))
+    r.taps("坑洞/路面破損")
+    r.sends_location(*ZUOZHEN_LI)
+    r.taps("略過")
+    r.says("坑洞很大")
+    out = r.taps("確認送出")
+    ref = REF.search(" ".join(out)).group(0)
+    out = r.says("我一年前就報了 路還是爛的")
+    assert ref in out[0]                                       # the cases, as 我的案件 shows them
+    assert OFFICE in out[-1] and "真人" in out[-1]
+    labels = r.labels()
+    assert "真人" in labels and "打電話給區公所" in labels
+    button = r.button("打電話給區公所")
+    assert button["action"]["uri"] == "tel:065731611"
+    out = r.taps("真人")
+    assert OFFICE in out[0]
+
+
+def test_a_plain_look_up_is_as_before(resident):
+    out = resident.says("我的案件")
+    assert len(out) == 1 and "真人" not in out[0]
+
+
+def test_a_long_complaint_outside_a_conversation_also_offers_a_person(resident):
+    out = resident.says("之前跟你們說過的那個水溝 到現在還是沒處理 到底要等多久啦")
+    assert OFFICE in out[-1] and "真人" in resident.labels()
+
+
+def test_a_complaint_in_a_group_shows_no_cases():
+    out = router.route(None, _text("我一年前就報了 路還是爛的", chat_type="group"), Ctx(), 1_780_000_000.0)
+    assert len(out.replies) == 1 and OFFICE not in out.replies[0].text
