@@ -19,9 +19,8 @@ from urllib.parse import parse_qsl
 from handlers import common
 from handlers.group import IN_GROUPS
 from handlers.flow import Incoming, Outcome
-from services.messages import QuickReply, Text
+from services.messages import MAX_QUICK_REPLIES, QuickReply, Text
 
-MAX_QUICK_REPLIES = 13  # LINE's limit
 
 
 def settle(out: Outcome, inc: Incoming, ctx) -> Outcome:

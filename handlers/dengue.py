@@ -35,7 +35,7 @@ from services import dengue as domain
 from services import faq as faq_data
 from services import knowledge, nlu, villages
 from services.knowledge import t
-from services.messages import QuickReply, Text, postback
+from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 from services.nlu import Intent
 from services.submissions import SubmissionDraft
 
@@ -248,7 +248,7 @@ def _after_buttons(active: bool = False, skip_topic: str | None = None) -> tuple
     if not active:
         items.append(postback(t("dengue.labels.report"), "flow=dengue"))
     items.append(postback(t("dengue.labels.subscribe"), "dengue=subscribe"))
-    return tuple(items[:13])
+    return tuple(items[:MAX_QUICK_REPLIES])
 
 
 def info(topic_id: str | None, active: bool = False) -> Outcome:

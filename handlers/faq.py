@@ -11,7 +11,7 @@ from handlers.flow import Outcome
 from services import faq as faq_data
 from services import knowledge
 from services.knowledge import t
-from services.messages import Text, postback
+from services.messages import MAX_QUICK_REPLIES, Text, postback
 from services.nlu import Intent
 
 MAX_GUESSES = 3
@@ -41,4 +41,4 @@ def menu(active: bool = False) -> Outcome:
     ids = [i for i in knowledge.load("nlu/faq_menu")["topics"] if base.get(i)]
     items = tuple(postback(base.get(i).title, f"faq={i}", base.get(i).title) for i in ids[:12])
     items += (postback(t("common.label.human"), "cmd=human"),)
-    return Outcome(replies=(Text(t("faq.menu"), items[:13]),), keep_state=True)
+    return Outcome(replies=(Text(t("faq.menu"), items[:MAX_QUICK_REPLIES]),), keep_state=True)

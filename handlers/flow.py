@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol, Sequence
 
 from services.knowledge import t
-from services.messages import QuickReply, Text, postback
+from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 from services.submissions import CaseView, SubmissionDraft
 
 MAX_ATTEMPTS = 3
@@ -159,13 +159,13 @@ def control_buttons(back: bool = True) -> tuple[QuickReply, ...]:
 
 
 def with_controls(texts: Sequence[Text], back: bool = True) -> list[Text]:
-    """Append back/cancel buttons to the last message's quick replies (max 13)."""
+    """Append back/cancel buttons to the last message's quick replies (at most ``MAX_QUICK_REPLIES``)."""
     texts = list(texts)
     if not texts:
         return texts
     last = texts[-1]
     items = tuple(last.quick_replies) + control_buttons(back)
-    texts[-1] = replace(last, quick_replies=items[:13])
+    texts[-1] = replace(last, quick_replies=items[:MAX_QUICK_REPLIES])
     return texts
 
 

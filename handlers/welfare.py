@@ -23,7 +23,7 @@ from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Out
 from services import kinds, knowledge, nlu
 from services import welfare as rules
 from services.knowledge import t
-from services.messages import QuickReply, Text, postback
+from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 from services.submissions import SubmissionDraft
 
 FLOW_ID = "welfare"
@@ -1043,7 +1043,7 @@ def answer(inc: Incoming, intent: Any, ctx: Context, now: float, active: bool) -
         first = out.replies[0]
         screen_button = postback(t("flows.welfare"), "flow=welfare")
         from dataclasses import replace
-        return replace(out, replies=(replace(first, quick_replies=((screen_button,) + first.quick_replies)[:13]),
+        return replace(out, replies=(replace(first, quick_replies=((screen_button,) + first.quick_replies)[:MAX_QUICK_REPLIES]),
                                      *out.replies[1:]))
     return start(inc, ctx, now)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 MAX_LABEL = 20
+MAX_QUICK_REPLIES = 13  # LINE's limit of quick-reply buttons under one message
 
 
 @dataclass(frozen=True)
