@@ -5,11 +5,11 @@ spells, and the routing label, classified at most once and only when a rule asks
 rules below are tried in order; the first that matches and answers wins, and its name is the
 outcome's ``rule`` (shown by ``flask --app app route TEXT --json``).
 
-Precedence (the table ``RULES``; ``FRESH`` is its tail, also used after an expired conversation):
+Precedence (the table ``RULES``; ``FRESH`` is its tail):
 
   housekeeping   follow                 a new friend: the greeting
                  expired                an expired conversation is cleared with a note, and the input
-                                        is routed anew through FRESH (no commands, no hooks)
+                                        is routed anew through every rule below (AFTER_EXPIRY)
                  flow_changed           a state of an older flow version restarts the flow
   urgent         urgent.safety          a person in danger: 119 first (handlers/safety.py)
                  urgent.<kind>          each conversation's ``urgent`` hook, in the registry's order
@@ -203,7 +203,7 @@ def _expired(m: Message) -> Outcome:
     # Routed as it came (a text that spells a menu button stays a text here).
     fresh = Message(raw=m.raw, state=None, flow=None, ctx=m.ctx, now=m.now, expired=True, _intent=m._intent,
                     _inc=m.raw)
-    out = _run(FRESH, fresh)
+    out = _run(AFTER_EXPIRY, fresh)
     m._intent = fresh._intent
     return replace(out, replies=(Text(t("common.expired")), *out.replies), keep_state=False,
                    rule=f"expired/{out.rule}")
@@ -412,6 +412,9 @@ RULES: tuple[Rule, ...] = (
     Rule("active.step", _in_flow(_always), _step),
     *FRESH,
 )
+# After an expired conversation the input meets every rule but the housekeeping ones: safety,
+# commands (取消 stays a command) and look-ups come first, as for any other input.
+AFTER_EXPIRY: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in ("follow", "expired", "flow_changed"))
 
 
 # -- what a text outside any flow gets, by its label --------------------------------------------------

@@ -64,7 +64,8 @@ def test_route_prints_the_label_as_json():
     out = run_flask("route", "查詢 R202611270001", "--json")
     data = json.loads(out.stdout)
     assert data["intent"] == "case_status" and "R-20261127-0001" in data["reply"]
-    assert set(data) == {"intent", "topic", "confidence", "reply"}
+    assert set(data) == {"intent", "topic", "confidence", "reply", "rule"}
+    assert data["rule"] == "case_lookup"                      # the routing rule that answered (issue 13.1)
     out = run_flask("route", "訂閱防疫提醒", "--json")
     assert json.loads(out.stdout)["intent"] == "dengue_info"
     assert json.loads(run_flask("route", "路斷了 過不去", "--json").stdout)["intent"] == "disaster_report"

@@ -170,6 +170,27 @@ def test_a_button_of_an_expired_conversation_starts_it_again(resident, app):
     assert svc.state.load(r.user, r.user)["step"] == "category"
 
 
+def _expire(r, app) -> None:
+    svc = get_services(app)
+    state = svc.state.load(r.user, r.user)
+    state["updated_at"] -= 31 * 60
+    svc.state.save(r.user, r.user, state)
+
+
+def test_after_an_expired_conversation_commands_and_safety_come_first(resident, app):
+    r = resident
+    r.says("我要報修道路坑洞")
+    _expire(r, app)
+    out = r.says("取消")                                              # still a command, not a question
+    assert "超過30分鐘" in out[0]
+    assert not any("不太" in text for text in out)
+    r.says("我要報修道路坑洞")
+    _expire(r, app)
+    out = r.says("阿公跌進排水溝 爬不起來")                             # someone in the water: 119 first
+    assert "119" in out[0].split("\n")[0]                              # before anything else
+    assert any("超過30分鐘" in text for text in out)
+
+
 def test_redelivered_confirm_makes_one_case_and_one_answer(resident, app, fake_line):
     r = resident
     r.says("我要報修道路坑洞")
