@@ -108,29 +108,13 @@ def sweep_cmd() -> None:
     click.echo(json.dumps(sweeper.sweep(get_services(), older_than_s=0)))
 
 
-class _NoCases:
-    """The look-ups a route needs, for a resident with no cases (the CLI has no chat)."""
-
-    def nearby_open_cases(self, *args, **kwargs):
-        return []
-
-    def my_cases(self, user_id):
-        return []
-
-    def my_case(self, user_id, ref):
-        return None
-
-    def query(self, name, **kwargs):
-        return None  # nothing is stored for this resident (no subscription, no binding)
-
-
 def _route_text(text: str):
     """One message through the webhook's router, for a resident with no cases: (summary, outcome)."""
     import time
-    from handlers.flow import Incoming
+    from handlers.flow import EmptyContext, Incoming
     from handlers.router import route
     inc = Incoming(kind="text", text=text, event_id="cli", user_id="U" + "0" * 32, chat_id="U" + "0" * 32)
-    out = route(None, inc, _NoCases(), time.time())
+    out = route(None, inc, EmptyContext(), time.time())
     meta = out.meta or {}
     reply = "\n".join(r.text for r in out.replies)
     if not reply and out.actions:

@@ -63,6 +63,23 @@ class Context(Protocol):
         ...
 
 
+class EmptyContext:
+    """A ``Context`` for a resident with nothing stored: no cases, no subscription, no binding, the
+    disaster mode off (``route`` on the command line, the evaluation, tests)."""
+
+    def nearby_open_cases(self, *args: Any, **kwargs: Any) -> list[CaseView]:
+        return []
+
+    def my_cases(self, user_id: str) -> list[CaseView]:
+        return []
+
+    def my_case(self, user_id: str, ref: str) -> CaseView | None:
+        return None
+
+    def query(self, name: str, **kwargs: Any) -> Any:
+        return None
+
+
 @dataclass(frozen=True)
 class Accept:
     updates: dict[str, Any] = field(default_factory=dict)

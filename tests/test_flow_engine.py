@@ -7,19 +7,9 @@ from handlers.flow import (Accept, Action, Finish, Flow, Incoming, Invalid, Step
 from handlers.router import route
 from services.messages import Text
 from services.submissions import SubmissionDraft
+from handlers.flow import EmptyContext as NoCases
 
 NOW = 1_800_000_000.0
-
-
-class NoCases:
-    def nearby_open_cases(self, *a, **k):
-        return []
-
-    def my_cases(self, user_id):
-        return []
-
-    def my_case(self, user_id, ref):
-        return None
 
 
 CTX = NoCases()

@@ -14,24 +14,9 @@ from services import access, kinds, knowledge, nlu, workflow
 from services.models import Staff, Submission
 from services.nlu import Intent
 from services.submissions import followable, normalize_ref
+from handlers.flow import EmptyContext as Ctx
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class Ctx:
-    """A context with nothing stored: no cases, the disaster mode off."""
-
-    def nearby_open_cases(self, *args, **kwargs):
-        return []
-
-    def my_cases(self, user_id):
-        return []
-
-    def my_case(self, user_id, ref):
-        return None
-
-    def query(self, name, **kwargs):
-        return None
 
 
 def _text(text: str, state=None):

@@ -12,24 +12,11 @@ from handlers import router
 from handlers.flow import Incoming
 from services import faq, nlu
 from tests.helpers import postback_event
+from handlers.flow import EmptyContext as Ctx
 
 OFFICE = "06-5731611"
 ZUOZHEN_LI = (23.045671, 120.404987)
 REF = re.compile(r"R-\d{8}-\d{4}")
-
-
-class Ctx:
-    def nearby_open_cases(self, *a, **k):
-        return []
-
-    def my_cases(self, user_id):
-        return []
-
-    def my_case(self, user_id, ref):
-        return None
-
-    def query(self, name, **kwargs):
-        return None
 
 
 def _text(text: str, chat_type: str = "user") -> Incoming:

@@ -127,9 +127,9 @@ def first_phone(text: str) -> str | None:
 def _first_reply(text: str) -> str:
     from handlers.flow import Incoming
     from handlers.router import route
-    from bot.cli import _NoCases
+    from handlers.flow import EmptyContext
     inc = Incoming(kind="text", text=text, event_id="t", user_id="U" + "1" * 32, chat_id="U" + "1" * 32)
-    out = route(None, inc, _NoCases(), 0.0 + 1_800_000_000)
+    out = route(None, inc, EmptyContext(), 0.0 + 1_800_000_000)
     return out.replies[0].text if out.replies else ""
 
 
