@@ -20,7 +20,7 @@ from typing import Any
 
 from handlers import parsers
 from handlers.flow import (Accept, Context, Finish, Flow, Incoming, Invalid, Outcome, Step, Submit, advance, begin)
-from services import kinds, knowledge, nlu
+from services import kinds, knowledge, nlu, safety
 from services import welfare as rules
 from services.knowledge import t
 from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
@@ -178,10 +178,13 @@ def is_emergency(text: str) -> bool:
     if not norm:
         return False
     negations = [nlu.normalize_word(w) for w in knowledge.words("welfare.emergency.negations")]
+    needs_person = {nlu.normalize_word(w) for w in knowledge.words("welfare.emergency.needs_person")}
     hit = False
     for w in knowledge.words("welfare.emergency.words"):
         word = nlu.normalize_word(w)
         for m in re.finditer(re.escape(word), norm):
+            if word in needs_person and not safety.person_near(norm, m.start(), len(word)):
+                continue  # a tree or a sign on the ground, not a person
             if not any(norm[:m.start()].endswith(n) for n in negations):
                 hit = True
                 break

@@ -95,6 +95,11 @@ def _found(norm: str, word: str, person: bool) -> bool:
     return False
 
 
+def person_near(norm: str, i: int, size: int) -> bool:
+    """Is a person named within a few characters of ``norm[i:i + size]`` (a normalized text)?"""
+    return _person_near(norm, i, size)
+
+
 def _person_near(norm: str, i: int, size: int) -> bool:
     window = norm[max(0, i - PERSON_BEFORE):i] + SEP + norm[i + size:i + size + PERSON_AFTER]
     window = _strip(window, "not_person")

@@ -164,6 +164,19 @@ def test_the_lists_are_large_enough():
     assert len(DANGER) >= 40 and len(NEAR_MISS) >= 25
 
 
+@pytest.mark.parametrize("message", ["我家前面的樹倒在地上", "路樹倒在地上擋住路", "颱風把招牌吹倒在地上"])
+def test_a_thing_on_the_ground_is_a_report_not_an_ambulance(message):
+    """倒在地上 is a person's collapse only with a person named near it."""
+    out = understand(message)
+    assert out["intent"] in ("road_report", "disaster_report")
+    assert t("welfare.emergency.call", fire="119") not in out["reply"]
+
+
+@pytest.mark.parametrize("message", ["阿公倒在地上", "我媽倒在地上起不來", "阿嬤從床上摔下來"])
+def test_a_person_on_the_ground_gets_119_first(message):
+    assert first_phone(understand(message)["reply"]) == "119"
+
+
 # -- what each kind of danger gets -------------------------------------------------------------------
 
 def test_the_five_messages_of_the_issue():
