@@ -435,16 +435,11 @@ def _table(rows):
 
 
 def _write(path: Path, report: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    start, end = "<!-- nlu-compare:start -->", "<!-- nlu-compare:end -->"
-    block = (f"{start}\nMeasured {time.strftime('%Y-%m-%d')} by `bench/nlu_compare.py` "
-             f"({os.cpu_count()} cores, Python {sys.version.split()[0]}). Each cell: intent / FAQ answer "
-             f"(dev sets, which name no entries: m = mention accuracy) / unsafe (screener·no 119·not understood).\n\n{report}\n{end}")
-    if start in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
+    from routing_bench import write_block  # bench/ is on sys.path when this script runs
+    write_block(path, "nlu-compare",
+                f"Measured {time.strftime('%Y-%m-%d')} by `bench/nlu_compare.py` "
+                f"({os.cpu_count()} cores, Python {sys.version.split()[0]}). Each cell: intent / FAQ answer "
+                f"(dev sets, which name no entries: m = mention accuracy) / unsafe (screener·no 119·not understood).\n\n{report}")
 
 
 if __name__ == "__main__":

@@ -98,16 +98,22 @@ def main() -> None:
     report = "\n".join(lines)
     print(report)
     if args.out:
-        path = Path(args.out)
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-        start, end = "<!-- routing-bench:start -->", "<!-- routing-bench:end -->"
-        block = (f"{start}\n## Routing (bench/routing_bench.py)\n\nMeasured {time.strftime('%Y-%m-%d')} on "
-                 f"{os.cpu_count()} cores, Python {sys.version.split()[0]}.\n\n{report}\n{end}")
-        if start in text:
-            text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text = text.rstrip() + "\n\n" + block + "\n"
-        path.write_text(text, encoding="utf-8")
+        write_block(Path(args.out), "routing-bench",
+                    f"## Routing (bench/routing_bench.py)\n\nMeasured {time.strftime('%Y-%m-%d')} on "
+                    f"{os.cpu_count()} cores, Python {sys.version.split()[0]}.\n\n{report}")
+
+
+def write_block(path: Path, name: str, body: str) -> None:
+    """Put ``body`` between ``<!-- name:start -->`` and ``<!-- name:end -->`` in a docs file (appended
+    the first time), so a bench rewrites only its own part of docs/performance.md or docs/nlu.md."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\n{body}\n{end}"
+    if start in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
