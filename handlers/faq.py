@@ -35,6 +35,28 @@ def unsure(text: str, intent: Intent, active: bool = False) -> Outcome:
     return Outcome(replies=(Text(t(key), items + menu_buttons(active)),), keep_state=True, question=note)
 
 
+def report_offer(text: str, intent: Intent, label: str, active: bool = False) -> Outcome:
+    """A message not understood that may be a report (``nlu.report_hint``): ask whether to report it,
+    with the report's button first, the best guesses after it and a person; the question is kept
+    for staff like an unsure one."""
+    from services import kinds
+    kind = next(k for k in kinds.registry() if label in k.labels)
+    base = faq_data.base()
+    guesses = [g for g in intent.guesses if base.get(g)][:2]
+    if intent.scores.get(label, 0.0) >= 1.0:
+        from handlers.common import flow_name
+        name = flow_name(kind.id)
+        reply = t("faq.report_offer", flow_name=name)
+    else:
+        name = t("faq.label.report_problem")
+        reply = t("faq.report_offer_general", button=name)
+    items = (postback(name, f"flow={kind.id}", name),)
+    items += tuple(postback(base.get(g).title, f"faq={g}", base.get(g).title) for g in guesses)
+    items += menu_buttons(active)[-1:]  # 真人 (a person), the last of the menu's buttons
+    note = {"text": text, "label": intent.label, "guesses": guesses, "confidence": intent.confidence}
+    return Outcome(replies=(Text(reply, items[:MAX_QUICK_REPLIES]),), keep_state=True, question=note)
+
+
 def menu(active: bool = False) -> Outcome:
     """The common questions as buttons (the rich menu's 常見問題)."""
     base = faq_data.base()

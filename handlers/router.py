@@ -431,6 +431,15 @@ class Question:
 def _faq_or_unsure(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
     if intent.topic and intent.confidence >= CONFIDENT:
         return faq.answer(intent.topic, active)
+    return _unsure(inc, intent, active)
+
+
+def _unsure(inc: Incoming, intent: Intent, active: bool) -> Outcome:
+    """Not sure: a problem told (a report's words, or 壞了, 很臭…) is asked "report it?" with the
+    report's button; otherwise the best guesses and the office phone."""
+    hint = nlu.report_hint(inc.text, intent)
+    if hint:
+        return faq.report_offer(inc.text, intent, hint, active)
     return faq.unsure(inc.text, intent, active)
 
 
@@ -454,8 +463,8 @@ def _faq_programme(inc: Incoming, intent: Intent, ctx: Context, now: float, acti
 
 
 def _unknown(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    if intent.guesses:
-        return faq.unsure(inc.text, intent, active)
+    if intent.guesses or nlu.report_hint(inc.text, intent):
+        return _unsure(inc, intent, active)
     out = common.fallback(None, None, ctx)
     return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
 

@@ -122,7 +122,7 @@ class Lexicon:
 
 RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
               "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
-              "persons_or_self", "someone")
+              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers")
 
 
 @functools.cache
@@ -153,6 +153,29 @@ def complaint(text: str) -> bool:
     the same two word lists that make such a message ``case_status``."""
     norm = normalize(text or "")
     return _has(norm, "complaint_earlier") and _has(norm, "complaint_still")
+
+
+def report_hint(text: str, intent: Intent) -> str | None:
+    """The report a message not understood may be (a clarifying offer, not a decision).
+
+    A report label with some evidence (score of at least 1: 「那條路晚上很暗」 has a road word but
+    not enough to start the report), or a problem told without a question (``problem_words``:
+    壞了, 裂開, 很臭…), which is the general report (road, with its 「其他」 category). None for
+    a question (要撤離的話去哪裡 gets the FAQ's guesses), a death, another city's matter or a
+    label already decided.
+    """
+    if intent.label not in ("unknown", "faq"):
+        return None
+    norm = normalize(text or "")
+    scores = intent.scores or {}
+    if scores.get("unknown", 0) >= 5 or deceased(norm):
+        return None
+    if any(w in norm for w in lexicon().question):
+        return None
+    best = max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
+    if scores.get(best, 0.0) >= 1.0:
+        return best
+    return REPORTS[0] if _has(norm, "problem_words") else None
 
 
 def deceased(norm: str) -> bool:
@@ -214,6 +237,13 @@ def _tokens(text: str) -> list[str]:
     return units + [a + b for a, b in zip(units, units[1:]) if len(a) == 1 and len(b) == 1]
 
 
+@functools.cache
+def _fillers() -> re.Pattern[str]:
+    """The filler characters of the lexicon's ``fillers`` list, as one character class."""
+    chars = "".join(sorted({c for w in lexicon().rules.get("fillers", ()) for c in w}))
+    return re.compile(f"[{re.escape(chars)}]") if chars else re.compile(r"(?!)")
+
+
 @dataclass
 class FaqIndex:
     ids: tuple[str, ...]
@@ -229,12 +259,16 @@ class FaqIndex:
         raw = self.bm25.get_scores(_tokens(text)) if use_bm25 else [0.0] * len(self.ids)
         top = max(raw) if len(raw) else 0.0
         shared = _flow_words()
+        # Filler characters residents put inside a service's name (選舉的工作人員): a keyword of 4+
+        # characters found once they are left out counts half a point less.
+        squeezed = _fillers().sub("", text)
         for i, entry_id in enumerate(self.ids):
             kw, bonus = None, 0.0
             for w in (self.keywords[i] if FAQ_KEYWORDS else ()):
-                if len(w) >= 2 and w in text:
+                whole = len(w) >= 2 and w in text
+                if whole or (len(w) >= 4 and squeezed != text and w in squeezed):
                     # A word that also names a report (路燈, 水溝, 登革熱) says little about which service.
-                    b = 1.0 if _is_shared(w, shared) else 2.0 + min(len(w), 6) * 0.5
+                    b = 1.0 if _is_shared(w, shared) else 2.0 + min(len(w), 6) * 0.5 - (0 if whole else 0.5)
                     if b > bonus:
                         kw, bonus = w, b
             rel = (raw[i] / top) if top > 0 else 0.0
@@ -361,7 +395,7 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
             scores["faq"] -= 1.5
     # A complaint about an earlier report (reported before, still not done): the resident's cases.
     if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
-        scores["case_status"] = scores.get("case_status", 0.0) + 6.0
+        scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values()) + 1.0)
     # Dengue: a question about containers or mosquitoes is information, not a report.
     if "dengue_report" in scores and asks and not reports:
         scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")
@@ -380,8 +414,16 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
             scores["faq"] -= 3.0
         if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
             scores["faq"] -= 1.5
-    # Greetings give way to any real request.
-    if "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
+        # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
+        # the FAQ when it names a service, not a disaster report.
+        if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \
+                and (distinctive or _has(norm, "where_how")) and not _has(norm, "story_words"):
+            scores["faq"] = max(scores["faq"], scores["disaster_report"] + 0.5)
+    # Thanks for a repair done (路燈修好了 謝謝你們) is a thank-you, not a new report; otherwise
+    # greetings give way to any real request.
+    if _has(norm, "fixed_thanks") and "greeting" in scores and not asks:
+        scores["greeting"] = max(scores.values()) + 1.0
+    elif "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
         scores.pop("greeting")
     # A named service beats the generic welfare words when its keyword is specific.
     if "faq" in scores and "welfare" in scores and scores["faq"] >= 4.0 and scores["welfare"] <= 3.0:
@@ -399,8 +441,7 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
         scores["welfare"] = scores.get("welfare", 0.0) + 3.0
         if "faq" in scores:
             scores["faq"] -= 2.0
-    elif named and _has(norm, "programme_info") and _has(norm, "persons_or_self") \
-            and "faq" in scores and "welfare" in scores:
+    elif named and _has(norm, "programme_info") and "faq" in scores and "welfare" in scores:
         # The screener would start (someone is named); the question is about the programme.
         scores["faq"] = max(scores["faq"], scores["welfare"] + 0.5)
     # Unrelated topics lose to any office word.

@@ -51,3 +51,60 @@ def test_money_after_a_fire_is_relief_but_a_fire_now_is_119():
                                         ("光和里活動中心旁邊的水溝塞住了，一下雨就滿出來", "road_report")])
 def test_how_to_report_starts_the_report_of_what_is_named(text, label):
     assert nlu.classify(text).label == label
+
+
+# -- a clarifying offer instead of 「不太懂」 for a problem told (services.nlu.report_hint) ---------
+
+def _route(text):
+    from bot.cli import _route_text
+    return _route_text(text)
+
+
+@pytest.mark.parametrize("text,flow", [("那條路晚上很暗", "road"),                 # a road word, not enough to decide
+                                       ("我家門口那邊一直有怪味道 很久了", "road"),   # a problem told: the general report
+                                       ("電線桿歪了", "road")])
+def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
+    got, out = _route(text)
+    assert got["intent"] in ("unknown", "faq")
+    first = out.replies[0]
+    assert "通報" in first.text and "不太懂" not in first.text and "不太確定" not in first.text
+    assert first.quick_replies[0].data == f"flow={flow}"
+    assert out.question and out.question["text"] == text      # still kept for staff to improve the bot
+
+
+@pytest.mark.parametrize("text", ["今天天氣好", "請問這是什麼", "我爸過世了 很難過"])
+def test_no_report_offer_without_a_problem(text):
+    _, out = _route(text)
+    assert all(getattr(q, "data", "") not in ("flow=road", "flow=dengue", "flow=disaster")
+               for q in out.replies[0].quick_replies[:1]) or "通報" not in out.replies[0].text
+
+
+def test_the_offer_button_starts_the_report(resident):
+    out = resident.says("那條路晚上很暗")
+    assert "通報" in out[-1]
+    label = resident.labels()[0]
+    out = resident.taps(label)
+    assert "哪一種問題" in out[-1]
+
+
+# -- rules added from the tune part's misses -----------------------------------------------------
+
+@pytest.mark.parametrize("text,topic", [("選舉的工作人員要怎麼報名", "civil.poll_worker"),   # 的 inside the keyword
+                                        ("身障證明掉了要補辦", "social.disability_renewal")])
+def test_a_service_name_with_a_filler_inside_is_still_named(text, topic):
+    intent = nlu.classify(text)
+    assert (intent.label, intent.topic) == ("faq", topic)
+
+
+def test_thanks_for_a_repair_done_is_a_thank_you():
+    assert nlu.classify("路燈修好了 謝謝你們").label == "greeting"
+    assert nlu.classify("路燈修好了沒").label == "case_status"
+
+
+def test_a_complaint_about_an_earlier_report_wins_over_the_problem_it_names():
+    assert nlu.classify("報修了兩個月 路燈還是不亮 晚上都不敢出門").label == "case_status"
+
+
+@pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
+def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
+    assert nlu.classify(text).label == "faq"
