@@ -395,7 +395,7 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
             scores["faq"] -= 1.5
     # A complaint about an earlier report (reported before, still not done): the resident's cases.
     if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
-        scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values()) + 1.0)
+        scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values(), default=0.0) + 1.0)
     # Dengue: a question about containers or mosquitoes is information, not a report.
     if "dengue_report" in scores and asks and not reports:
         scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")

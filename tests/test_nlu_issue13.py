@@ -108,3 +108,25 @@ def test_a_complaint_about_an_earlier_report_wins_over_the_problem_it_names():
 @pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
 def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
     assert nlu.classify(text).label == "faq"
+
+
+@pytest.mark.parametrize("text", ["報了還沒", "說過了 到現在都沒", "修好了"])
+def test_short_complaints_and_thanks_without_other_words_are_understood(text):
+    # Regression: a message with only these words left no other label to compare with.
+    assert nlu.classify(text).label in ("case_status", "greeting", "unknown")
+
+
+def test_every_lexicon_word_alone_and_in_pairs_is_understood_without_error():
+    """Each word of the lexicon's lists, alone and after another list's first word, goes through
+    ``classify`` (a rule that assumes another label's score must not crash on a bare phrase)."""
+    data = nlu.knowledge.load("nlu/lexicon")
+    lists = [v for k, v in data.items() if isinstance(v, list)]
+    lists += [ws for tiers in data["labels"].values() for ws in tiers.values()]
+    firsts = [str(ws[0]) for ws in lists if ws]
+    seen = 0
+    for words in lists:
+        for w in words:
+            for text in (str(w), firsts[seen % len(firsts)] + str(w)):
+                assert nlu.classify(text).label in nlu.LABELS
+                seen += 1
+    assert seen > 500
