@@ -78,3 +78,18 @@ def test_the_faq_menu_shows_its_12_topics_through_the_webhook(resident):
     assert labels[:12] == titles and len(labels) == 13        # 12 topics and the contact button
     out = resident.taps(faq.base().get("civil.conscription").title)
     assert out[0] == faq.base().get("civil.conscription").text()
+
+
+def test_every_answer_names_the_thing_it_answers():
+    """Issue 13.3: the first line of an answer names its service (its title or one of its keywords),
+    so a resident knows it is the right one; an answer that begins with 119 (safety first) is the
+    exception."""
+    from services import faq
+    unnamed = []
+    for entry in faq.base().entries:
+        first = entry.text().splitlines()[0]
+        if "119" in first:
+            continue
+        if entry.title not in first and not any(k in first for k in entry.keywords):
+            unnamed.append(entry.id)
+    assert unnamed == []
