@@ -122,7 +122,7 @@ class Lexicon:
 
 RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
               "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
-              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers")
+              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now")
 
 
 @functools.cache
@@ -393,6 +393,11 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
         scores[best_report] += 1.5
         if "faq" in scores:
             scores["faq"] -= 1.5
+    # A road problem that floods or may fall "every time it rains" or "if a typhoon comes" is a road
+    # report (a drain to clear, a tree to trim), not a disaster happening now.
+    if _has(norm, "habitual_or_worry") and scores.get("road_report", 0) >= 2 \
+            and scores.get("road_report", 0) <= scores.get("disaster_report", 0) and not _has(norm, "disaster_now"):
+        scores["road_report"] = scores["disaster_report"] + 0.5
     # A complaint about an earlier report (reported before, still not done): the resident's cases.
     if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
         scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values(), default=0.0) + 1.0)

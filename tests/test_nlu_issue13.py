@@ -130,3 +130,18 @@ def test_every_lexicon_word_alone_and_in_pairs_is_understood_without_error():
                 assert nlu.classify(text).label in nlu.LABELS
                 seen += 1
     assert seen > 500
+
+
+@pytest.mark.parametrize("text", ["每次下雨我家門口的水溝就滿出來 路都淹了", "颱風要來了 擔心路邊水溝又堵住淹水"])
+def test_a_road_problem_every_time_it_rains_is_a_road_report(text):
+    assert nlu.classify(text).label == "road_report"
+
+
+def test_a_disaster_happening_now_stays_a_disaster_even_if_it_happens_every_year():
+    assert nlu.classify("每次下雨都這樣 現在後山土石流沖到路上了").label == "disaster_report"
+
+
+def test_a_fall_that_may_happen_is_not_an_emergency():
+    from handlers.welfare import is_emergency
+    assert not is_emergency("那段路完全沒燈 老人家走路會跌倒")
+    assert is_emergency("阿嬤剛剛在浴室跌倒了")
