@@ -11,10 +11,11 @@ from handlers.flow import Outcome
 from services import faq as faq_data
 from services import knowledge
 from services.knowledge import t
-from services.messages import MAX_QUICK_REPLIES, Text, postback
+from services.messages import MAX_QUICK_REPLIES, Text, postback, say
 from services.nlu import Intent
 
 MAX_GUESSES = 3
+MAX_MESSAGE_ACTION = 300  # LINE: the text of a message action
 
 
 def answer(entry_id: str, active: bool = False) -> Outcome:
@@ -50,7 +51,10 @@ def report_offer(text: str, intent: Intent, label: str, active: bool = False) ->
     else:
         name = t("faq.label.report_problem")
         reply = t("faq.report_offer_general", button=name)
-    items = (postback(name, f"flow={kind.id}", name),)
+    # The button sends the resident's words again after 「我要報修：」, so the report starts with them
+    # as its description (a postback would lose them); LINE allows 300 characters.
+    said = f"{t(f'faq.report_offer_say.{kind.id}')}：{text.strip()}"[:MAX_MESSAGE_ACTION]
+    items = (say(name, said),)
     items += tuple(postback(base.get(g).title, f"faq={g}", base.get(g).title) for g in guesses)
     items += menu_buttons(active)[-1:]  # 真人 (a person), the last of the menu's buttons
     note = {"text": text, "label": intent.label, "guesses": guesses, "confidence": intent.confidence}

@@ -68,7 +68,9 @@ def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
     assert got["intent"] in ("unknown", "faq")
     first = out.replies[0]
     assert "通報" in first.text and "不太懂" not in first.text and "不太確定" not in first.text
-    assert first.quick_replies[0].data == f"flow={flow}"
+    button = first.quick_replies[0]
+    assert button.kind == "message" and button.text.endswith(text)       # the resident's words go along
+    assert nlu.classify(button.text).label == f"{flow}_report"
     assert out.question and out.question["text"] == text      # still kept for staff to improve the bot
 
 
@@ -79,12 +81,15 @@ def test_no_report_offer_without_a_problem(text):
                for q in out.replies[0].quick_replies[:1]) or "通報" not in out.replies[0].text
 
 
-def test_the_offer_button_starts_the_report(resident):
+def test_the_offer_button_starts_the_report_with_the_words_already_said(resident):
     out = resident.says("那條路晚上很暗")
     assert "通報" in out[-1]
-    label = resident.labels()[0]
-    out = resident.taps(label)
+    out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
+    resident.taps("路燈故障")
+    resident.sends_location(23.045671, 120.404987)                    # 左鎮里
+    out = resident.taps("略過")
+    assert "確認" in out[-1] and "那條路晚上很暗" in out[-1]            # the words said first are the description
 
 
 # -- rules added from the tune part's misses -----------------------------------------------------
