@@ -19,7 +19,6 @@ from services.knowledge import KNOWLEDGE_DIR, fill, load
 
 FAQ_DIR = KNOWLEDGE_DIR / "faq"
 STATUSES = ("verified-official", "verified-secondary", "derived", "unverified")
-PLACEHOLDERS = ("office_phone", "tainan_1999", "tainan_1999_outside", "public_works")
 ID_RE = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
 # Phone numbers and figures a resident would act on: hotlines, landlines, amounts, counts of days.
 NUMBER_RE = re.compile(r"\d[\d,\-]*\d|\d")

@@ -9,7 +9,7 @@ Checked, in every YAML file of ``knowledge/`` except the FAQ files themselves:
   each once: the menu shows 12 buttons and the contact button);
 - ``faq=<id>`` inside any text (a postback, e.g. in ``richmenu/*.yaml``);
 - any key or text that looks like an id of a known area (``civil.``, ``social.``, ``agri.``…),
-  e.g. a word list keyed by entry in ``nlu/lexicon.yaml`` or ``routing.yaml``.
+  e.g. a word list keyed by entry in ``nlu/lexicon.yaml``.
 """
 from __future__ import annotations
 

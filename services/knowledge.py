@@ -101,10 +101,6 @@ def road() -> dict:
     return load("road")
 
 
-def routing() -> dict:
-    return load("routing")
-
-
 def check() -> list[str]:
     """Problems in knowledge/ as readable lines; an empty list means all is well."""
     problems: list[str] = []
@@ -127,7 +123,7 @@ def check() -> list[str]:
                 problems.append(f"{prefix}: unknown contact {sorted(unknown_contacts)}")
     walk(messages(), "")
     problems += __import__("services.faq_refs", fromlist=["_"]).reference_problems()  # ids that name no FAQ entry (lazy: avoids an import cycle)
-    for name in ("contacts", "kinds", "road", "routing", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
+    for name in ("contacts", "kinds", "road", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
         data = load(name)
         if "last_reviewed" not in data and name != "contacts":
             problems.append(f"{name}.yaml: no last_reviewed")

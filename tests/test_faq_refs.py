@@ -61,8 +61,8 @@ def test_ids_elsewhere_are_checked_too(tmp_path):
                       encoding="utf-8")
     lexicon = root / "nlu" / "lexicon.yaml"
     lexicon.write_text(lexicon.read_text(encoding="utf-8") + "\nboost:\n  social.no_such_entry: [某某]\n", encoding="utf-8")
-    routing = root / "routing.yaml"
-    routing.write_text(routing.read_text(encoding="utf-8") + "\nfallback_topic: office.no_such_phone\n", encoding="utf-8")
+    road = root / "road.yaml"
+    road.write_text(road.read_text(encoding="utf-8") + "\nfallback_topic: office.no_such_phone\n", encoding="utf-8")
     problems = "\n".join(reference_problems(root, _ids()))
     for bad in ("agri.farmland_certificate", "civil.dengue_fine'", "social.no_such_entry", "office.no_such_phone"):
         assert bad in problems, bad
