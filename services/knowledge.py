@@ -122,7 +122,6 @@ def check() -> list[str]:
             if unknown_contacts:
                 problems.append(f"{prefix}: unknown contact {sorted(unknown_contacts)}")
     walk(messages(), "")
-    problems += __import__("services.faq_refs", fromlist=["_"]).reference_problems()  # ids that name no FAQ entry (lazy: avoids an import cycle)
     for name in ("contacts", "kinds", "road", "nlu/lexicon", "nlu/faq_menu", "sections", "richmenu/main"):
         data = load(name)
         if "last_reviewed" not in data and name != "contacts":

@@ -26,6 +26,7 @@ def _cases():
 def test_every_programme_has_cases_with_boundaries():
     files = {p.stem for p in CASES_DIR.glob("*.yaml")}
     assert files == set(welfare.PROGRAMMES)
+    assert tuple(welfare.RULES) == welfare.PROGRAMMES     # one rule per programme, in the same order
     for path in CASES_DIR.glob("*.yaml"):
         cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
         kinds = {c.get("kind") for c in cases}
