@@ -175,7 +175,7 @@ def missing_keys() -> list[str]:
     root = KNOWLEDGE_DIR.parent
     problems = []
     for folder in ("handlers", "bot", "services"):
-        for path in sorted((root / folder).glob("*.py")):
+        for path in sorted((root / folder).rglob("*.py")):   # packages too (handlers/welfare/…)
             for key in re.findall(r'\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"', path.read_text(encoding="utf-8")):
                 try:
                     raw(key)

@@ -16,7 +16,7 @@ open), which is what the chat's quick replies produce. A range that straddles a 
 recorded but never used as if in force: a check that depends on them is unknown, and an amount
 that depends on them is not told (the office phone is).
 
-Pure functions (no Flask, no database) except the few helpers at the end that the dispatcher and
+Pure functions (no Flask, no database).
 
 The package, by layer of the idea: ``values`` (numbers, ranges and how they read), ``params``
 (dated parameters and their health), ``checks`` (``Check``, ``Screening``), ``programmes`` (one
