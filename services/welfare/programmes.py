@@ -17,6 +17,12 @@ def _size(s: Screening) -> Range | None:
     return None if r is None else (max(r[0], 1.0), None if r[1] is None else max(r[1], 1.0))
 
 
+def _size_unknown(s: Screening, name: str, **more: Any) -> Check:
+    """A per-household line with the household's size unknown: for the office to check."""
+    reason = t("welfare.reason.missing_size", label=t(f"welfare.checks.{name}.label"))
+    return s.add(Check(name=name, status="unknown", fact="household_size", value=None, reason=reason, **more))
+
+
 def _residence(s: Screening, days: bool = True) -> None:
     s.flag("registered_in_tainan", "registered_in_tainan", True)
     if days:
@@ -29,9 +35,7 @@ def _income(s: Screening, name: str, param: Param, op: str = "<=") -> Check:
     size = _size(s)
     income = as_range(s.facts.get("household_monthly_income"))
     if size is None and income is not None:
-        label = t(f"welfare.checks.{name}.label")
-        return s.add(Check(name=name, status="unknown", fact="household_size", value=None, op=op,
-                           threshold=param.value, reason=t("welfare.reason.missing_size", label=label)))
+        return _size_unknown(s, name, op=op, threshold=param.value)
     return s.numeric(name, "household_monthly_income", op, param, t("welfare.unit.ntd"), scale=size)
 
 
@@ -76,8 +80,7 @@ def low_income_household(s: Screening):
     size = _size(s)
     if size is None and s.facts.get("household_movable_assets") is not None:
         s.p("movable_assets_per_person")
-        s.add(Check(name="movable_assets", status="unknown", fact="household_size", value=None,
-                    reason=t("welfare.reason.missing_size", label=t("welfare.checks.movable_assets.label"))))
+        _size_unknown(s, "movable_assets")
     else:
         s.numeric("movable_assets", "household_movable_assets", "<=", s.p("movable_assets_per_person"),
                   t("welfare.unit.ntd"), scale=size or (1.0, None))
@@ -114,9 +117,7 @@ def _movable_with_extra(s: Screening) -> Check:
     base, extra = s.p("movable_assets_base"), s.p("movable_assets_per_extra_person")
     if size is None:
         if s.facts.get("household_movable_assets") is not None:
-            return s.add(Check(name="movable_assets", status="unknown", fact="household_size", value=None,
-                               reason=t("welfare.reason.missing_size",
-                                        label=t("welfare.checks.movable_assets.label"))))
+            return _size_unknown(s, "movable_assets")
         size = (1.0, None)
     return s.numeric("movable_assets", "household_movable_assets", "<=", base, t("welfare.unit.ntd"),
                      per_extra=extra, size=size)
