@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
+from services import faq_refs
 from services.knowledge import KNOWLEDGE_DIR, fill, load
 
 FAQ_DIR = KNOWLEDGE_DIR / "faq"
 STATUSES = ("verified-official", "verified-secondary", "derived", "unverified")
-PLACEHOLDERS = ("office_phone", "tainan_1999", "tainan_1999_outside", "public_works")
 ID_RE = re.compile(r"^[a-z]+\.[a-z0-9_]+$")
 # Phone numbers and figures a resident would act on: hotlines, landlines, amounts, counts of days.
 NUMBER_RE = re.compile(r"\d[\d,\-]*\d|\d")
@@ -108,8 +108,13 @@ def sections() -> tuple[str, ...]:
 
 
 def check(today: dt.date | None = None) -> list[str]:
-    """Every problem in the FAQ files, one line each."""
-    today = today or dt.date.today()
+    """Every problem in the FAQ files, one line each, then every id named elsewhere in knowledge/
+    that names no entry (``services.faq_refs``)."""
+    ids = [e.id for e in base().entries]
+    return _file_problems(today or dt.date.today()) + faq_refs.reference_problems(KNOWLEDGE_DIR, ids)
+
+
+def _file_problems(today: dt.date) -> list[str]:
     SECTIONS = sections()
     problems: list[str] = []
     seen: set[str] = set()

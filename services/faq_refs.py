@@ -9,7 +9,7 @@ Checked, in every YAML file of ``knowledge/`` except the FAQ files themselves:
   each once: the menu shows 12 buttons and the contact button);
 - ``faq=<id>`` inside any text (a postback, e.g. in ``richmenu/*.yaml``);
 - any key or text that looks like an id of a known area (``civil.``, ``social.``, ``agri.``…),
-  e.g. a word list keyed by entry in ``nlu/lexicon.yaml`` or ``routing.yaml``.
+  e.g. a word list keyed by entry in ``nlu/lexicon.yaml``.
 """
 from __future__ import annotations
 
@@ -52,12 +52,9 @@ def _looks_like_id(text: str) -> bool:
     return bool(re.fullmatch(rf"(?:{'|'.join(AREAS)})\.[a-z0-9_]+", text))
 
 
-def reference_problems(root: Path | None = None, ids: Iterable[str] | None = None) -> list[str]:
-    """One line per id named in ``root`` (default: knowledge/) that names no FAQ entry."""
-    if root is None or ids is None:
-        from services import faq     # faq imports services.knowledge, which calls this module
-        root = root or faq.KNOWLEDGE_DIR
-        ids = ids if ids is not None else [e.id for e in faq.base().entries]
+def reference_problems(root: Path, ids: Iterable[str]) -> list[str]:
+    """One line per id named in ``root`` (knowledge/) that is not one of ``ids`` (the FAQ's entries);
+    ``services.faq.check`` passes both."""
     known = set(ids)
     problems: list[str] = []
     for path in sorted(root.rglob("*.yaml")):

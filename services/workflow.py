@@ -124,8 +124,3 @@ def assign(session: Session, sub: Submission, actor: Staff, assignee: Staff | No
     session.add(event)
     session.flush()
     return event
-
-
-def public_history(sub: Submission) -> list[CaseEvent]:
-    """What a resident, an export or an API may see: no internal notes."""
-    return [e for e in sub.history if not e.internal]

@@ -173,7 +173,7 @@ def test_stale_parameters_never_say_likely_and_staff_are_told(resident, app, tmp
     for path in stale.glob("*.yaml"):
         path.write_text(path.read_text(encoding="utf-8").replace("verified_on: 2026-11-27", "verified_on: 2025-06-01"),
                         encoding="utf-8")
-    monkeypatch.setattr(welfare, "PARAMS_DIR", stale)
+    monkeypatch.setattr(welfare.params, "PARAMS_DIR", stale)  # where parameter_files looks
     r = resident
     r.says("我爸80歲有什麼補助")
     answer_until_result(r, ELDER)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from services import welfare
+from services.knowledge import t
 
 CASES_DIR = Path(__file__).parent / "welfare_cases"
 
@@ -25,6 +26,7 @@ def _cases():
 def test_every_programme_has_cases_with_boundaries():
     files = {p.stem for p in CASES_DIR.glob("*.yaml")}
     assert files == set(welfare.PROGRAMMES)
+    assert tuple(welfare.RULES) == welfare.PROGRAMMES     # one rule per programme, in the same order
     for path in CASES_DIR.glob("*.yaml"):
         cases = yaml.safe_load(path.read_text(encoding="utf-8"))["cases"]
         kinds = {c.get("kind") for c in cases}
@@ -105,7 +107,7 @@ def test_stale_parameter_file_never_says_likely(stale_dir):
     assert any("115年的數字還沒確認" in x and "06-5731611" in x for x in stale.reasons)
     assert not any(r.outcome == "likely_eligible" for r in welfare.screen(LIKELY, dt.date(2026, 11, 27), stale_dir))
     listed = welfare.stale_parameters(dt.date(2026, 11, 27), stale_dir)
-    assert ("senior_special_care_allowance", "amount", welfare.t("welfare.stale.verification", date="2025-06-01")) in listed
+    assert ("senior_special_care_allowance", "amount", t("welfare.stale.verification", date="2025-06-01")) in listed
 
 
 def test_past_the_last_confirmed_period_is_stale():
