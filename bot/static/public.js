@@ -55,8 +55,8 @@
       width: width(el), height: 260, series: series,
       scales: { x: { time: false, range: [-0.3, xs.length - 0.7] }, y: { range: function (u, lo, hi) { return [0, Math.max(4, hi + 1)]; } } },
       axes: [{ values: function (u, splits) { return splits.map(function (i) { var m = data.months[i]; return m ? m.slice(2).replace("-", "/") : ""; }); },
-               splits: function () { return xs; }, incrs: [1] },
-             { label: "件", incrs: [1, 2, 5, 10, 20, 50, 100] }],
+               splits: function () { return xs; }, space: 10, size: 56, rotate: -45, font: "13px sans-serif" },
+             { incrs: [1, 2, 5, 10, 20, 50, 100], size: 40 }],
       legend: { live: false }
     }, values, el);
   }
@@ -71,8 +71,8 @@
                    { label: "如期結案（%）", fill: "#8ce99a", stroke: "#2b8a3e", paths: bars(1), points: { show: false } }],
       scales: { x: { time: false, range: [-0.6, xs.length - 0.4] }, y: { range: [0, 100] } },
       axes: [{ values: function (u, splits) { return splits.map(function (i) { return (data.categories[i] || {}).name || ""; }); },
-               splits: function () { return xs; }, size: 70, rotate: -25, font: "13px sans-serif" },
-             { label: "%" }],
+               splits: function () { return xs; }, space: 10, size: 80, rotate: -30, font: "13px sans-serif" },
+             { size: 52, values: function (u, splits) { return splits.map(function (v) { return v + "%"; }); } }],
       legend: { live: false }
     }, [xs, pct("share_closed"), pct("share_within_target")], el);
   }
