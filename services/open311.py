@@ -161,7 +161,8 @@ class RequestQuery:
         """The spec's parameters (and page, page_size); raises QueryError on a bad one."""
         errors = words()["open311"]["errors"]
         q = cls()
-        q.refs = tuple(r for r in (normalize_ref(x) for x in _commas(args.get("service_request_id"))) if r)
+        asked = _commas(args.get("service_request_id"))
+        q.refs = tuple(r for r in (normalize_ref(x) for x in asked) if r) or (("-",) if asked else ())
         codes = _commas(args.get("service_code"))
         q.services = tuple(s for s in services() if s.code in codes)
         if codes and not q.services:

@@ -153,6 +153,7 @@ def test_dates_status_and_paging(app, live, town):
         resp = requests.get(f"{live}/requests.json", params=params, timeout=5)
         assert resp.status_code == 400 and resp.json()[0]["code"] == 400, params
     assert requests.get(f"{live}/requests.json", params={"service_code": "dengue-other"}, timeout=5).json() == []
+    assert requests.get(f"{live}/requests.json", params={"service_request_id": "nonsense"}, timeout=5).json() == []
 
 
 def test_a_clerk_publishes_a_case_and_it_is_audited(app, live, town):
