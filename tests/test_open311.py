@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from bot.extensions import get_services
-from services import kinds, open311, workflow
+from services import kinds, knowledge, open311, workflow
 from services.models import AuditLog, Staff, Submission, utcnow
 from services.submissions import TAIPEI
 from tests.test_dashboard import ROAD, add_photo, make_case, make_staff, post, signed_in
@@ -134,7 +134,8 @@ def test_dates_status_and_paging(app, live, town):
     now = utcnow()
     old = make_case(app, "road", "drain")
     with get_services(app).db.session() as s:
-        s.execute(select(Submission).where(Submission.ref == old)).scalar_one().created_at = now - dt.timedelta(days=120)
+        case = s.execute(select(Submission).where(Submission.ref == old)).scalar_one()
+        case.created_at = now - dt.timedelta(days=120)
     client = GeoReport(live)
     assert old not in {r["service_request_id"] for r in client.get_service_requests()}   # the last 90 days
     since = (now - dt.timedelta(days=130)).astimezone(TAIPEI).isoformat(timespec="seconds")
@@ -163,9 +164,10 @@ def test_a_clerk_publishes_a_case_and_it_is_audited(app, live, town):
     assert requests.get(f"{live}/media/{photo_id}.jpg", timeout=5).status_code == 404   # not yet public
 
     clerk = signed_in(app, "road")
-    page = clerk.get(f"/staff/cases/{town['pothole']}").get_data(as_text=True)
+    case_page = f"/staff/cases/{town['pothole']}"
+    page = clerk.get(case_page).get_data(as_text=True)
     assert 'id="publish-form"' in page and "未公開" in page
-    resp = post(clerk, f"/staff/cases/{town['pothole']}/public", {"public": "1"}, page=f"/staff/cases/{town['pothole']}")
+    resp = post(clerk, f"{case_page}/public", {"public": "1"}, page=case_page)
     assert resp.status_code == 302
     assert "已公開" in clerk.get(f"/staff/cases/{town['pothole']}").get_data(as_text=True)
 
@@ -183,7 +185,7 @@ def test_a_clerk_publishes_a_case_and_it_is_audited(app, live, town):
                                                                        AuditLog.action == "change")).scalars()]
     assert details == ["public on"]
 
-    post(clerk, f"/staff/cases/{town['pothole']}/public", {"public": "0"}, page=f"/staff/cases/{town['pothole']}")
+    post(clerk, f"{case_page}/public", {"public": "0"}, page=case_page)
     case = client.get_service_request(town["pothole"])
     assert case["description"] is None and case["address"] is None and case["media_url"] is None
     assert requests.get(f"{live}/media/{photo_id}.jpg", timeout=5).status_code == 404
@@ -204,10 +206,9 @@ def test_a_private_case_cannot_be_published(app, town):
 def test_no_open_data_kind_is_private():
     assert kinds.open_data_ids() == ("road",)
     assert not set(kinds.open_data_ids()) & kinds.private_ids()
-    good = dict(next(e for e in __import__("services.knowledge", fromlist=["load"]).load("kinds")["kinds"]
-                     if e["id"] == "dengue"), open_data=True)
+    dengue = next(e for e in knowledge.load("kinds")["kinds"] if e["id"] == "dengue")
     with pytest.raises(ValueError, match="never published"):
-        kinds.parse({"kinds": [good]})
+        kinds.parse({"kinds": [dict(dengue, open_data=True)]})
 
 
 @pytest.mark.parametrize("text,masked", [
