@@ -18,7 +18,8 @@ from services import staff as staff_svc, workflow
 from services.models import Staff, Submission
 from tests.conftest import IN_CI
 from tests.test_dashboard import ROAD, make_case
-from tests.test_dashboard_browser import CHROMIUM, browser_page, chromium, live_app  # noqa: F401 - fixtures
+from tests.test_dashboard_browser import (CHROMIUM, PASSWORD, browser_page, chromium, live_app,  # noqa: F401 - fixtures
+                                         sign_in)
 
 FIRST_LOAD_LIMIT = 300 * 1024
 PHONE_SCREEN = {"width": 390, "height": 844}
@@ -89,3 +90,31 @@ def test_the_public_page_on_a_phone(chromium, live_app):  # noqa: F811 - the imp
     assert loaded < FIRST_LOAD_LIMIT, f"first load {loaded} bytes"
     assert {r.request.url.split("?")[0].rsplit("/", 1)[-1] for r in responses if r.request.url.startswith(base)} >= {
         "public", "leaflet.js", "uPlot.iife.min.js", "public.js", "cases.json"}
+
+
+def test_a_clerk_publishes_a_case_from_its_page_and_the_map_shows_its_words(chromium, live_app):  # noqa: F811
+    from playwright.sync_api import expect
+
+    app, base = live_app
+    svc = get_services(app)
+    with svc.db.session() as s:
+        staff_svc.create(s, "road.clerk", "道路承辦", "section", ROAD, password=PASSWORD, must_change=False)
+    ref = make_case(app, "road", "pothole", description="橋頭的坑洞，請打 0912345678")
+    svc.redis.delete(CACHE_PREFIX + "markers")
+    errors: list[str] = []
+    with browser_page(chromium, errors) as page:
+        sign_in(page, base, "road.clerk")
+        page.goto(f"{base}/staff/cases/{ref}")
+        expect(page.locator("#publish-state")).to_contain_text("未公開")
+        page.locator("#do-publish").click()
+        expect(page.locator("#publish-state")).to_contain_text("已公開")
+        page.locator("#publish").screenshot(path=str(SHOTS / "publish-card.png"))
+        svc.redis.delete(CACHE_PREFIX + "markers")
+        page.goto(f"{base}/public")
+        expect(page.locator("#map")).to_have_attribute("data-loaded", "1")
+        page.locator("#map path.leaflet-interactive").first.click(force=True)
+        popup = page.locator(".map-popup")
+        expect(popup).to_contain_text("橋頭的坑洞，請打 ***")
+        expect(popup).to_contain_text(ref)
+        assert "0912345678" not in page.content()
+    assert errors == []
