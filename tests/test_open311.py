@@ -226,3 +226,13 @@ def test_the_grid_is_about_fifty_metres():
     assert abs(open311.snap(lat) - lat) * 111_000 <= 28 and abs(open311.snap(lng) - lng) * 102_000 <= 26
     assert open311.snap(lat) == 23.0455 and open311.snap(lng) == 120.405
     assert open311.snap(None) is None
+
+
+def test_a_case_without_a_listed_category_is_in_other(app, live, town):
+    blank = make_case(app, "road", None)
+    odd = make_case(app, "road", "bridge")            # a category no longer in the messages file
+    client = GeoReport(live)
+    assert {r["service_request_id"] for r in client.get_service_requests(service_code="road-other")} == {blank, odd}
+    assert client.get_service_request(odd)["service_name"] == "其他"
+    both = client.get_service_requests(service_code="road-other,road-pothole")
+    assert {r["service_request_id"] for r in both} == {blank, odd, town["pothole"]}
