@@ -30,6 +30,7 @@ class Kind:
     dashboard: str             # the dashboard's name for it
     private: bool              # only the owning section and admins see it; nobody else follows it
     eoc: bool                  # EOC duty staff see it
+    open_data: bool = False    # its cases are published (Open311 API, /public); never a private kind
 
     @property
     def label(self) -> str:
@@ -49,13 +50,15 @@ def parse(data: dict) -> tuple[Kind, ...]:
                     labels=tuple(entry.get("labels") or ()), answers=tuple(entry.get("answers") or ()),
                     report=bool(entry.get("report", False)), section=str(entry["section"]),
                     dashboard=str(entry["dashboard"]), private=bool(entry.get("private", False)),
-                    eoc=bool(entry.get("eoc", False)))
+                    eoc=bool(entry.get("eoc", False)), open_data=bool(entry.get("open_data", False)))
         if not _PREFIX.match(kind.prefix):
             raise ValueError(f"kinds.yaml {kind.id}: prefix {kind.prefix!r} is not one or two capital letters")
         if not kind.labels or not all(_LABEL.match(x) for x in kind.labels + kind.answers):
             raise ValueError(f"kinds.yaml {kind.id}: labels must be lower-case words, at least one")
         if kind.private and kind.eoc:
             raise ValueError(f"kinds.yaml {kind.id}: a private kind is not shown to EOC duty staff")
+        if kind.private and kind.open_data:
+            raise ValueError(f"kinds.yaml {kind.id}: a private kind is never published")
         out.append(kind)
     for what in ("id", "prefix"):
         values = [getattr(k, what) for k in out]
@@ -110,6 +113,11 @@ def private_ids() -> frozenset[str]:
 
 def eoc_ids() -> frozenset[str]:
     return frozenset(k.id for k in registry() if k.eoc)
+
+
+def open_data_ids() -> tuple[str, ...]:
+    """The kinds whose cases are published (Open311 API, /public), in the registry's order."""
+    return tuple(k.id for k in registry() if k.open_data and not k.private)
 
 
 def owner(kind_id: str | None) -> str | None:

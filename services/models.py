@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
                         String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from services.db import Base
 
@@ -84,6 +85,11 @@ class Submission(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # A staff member's switch (the case page's 公開): the resident's description, place text and
+    # photos appear in the Open311 API and on /public (docs/open311.md). Audited in audit_log.
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", name="fk_submission_published_by_staff"))
 
     history: Mapped[list["CaseEvent"]] = relationship(back_populates="submission", order_by="CaseEvent.id")
     attachments: Mapped[list["Attachment"]] = relationship(back_populates="submission")

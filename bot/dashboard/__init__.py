@@ -20,7 +20,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from services.knowledge import load
 
 BOT_DIR = Path(__file__).resolve().parent.parent
-EXEMPT_BLUEPRINTS = ("line", "simulator", "fake_line")
+EXEMPT_BLUEPRINTS = ("line", "simulator", "fake_line", "open311")
 DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILE_ATTRIBUTION = ('&copy; <a href="https://www.openstreetmap.org/copyright">'
                             "OpenStreetMap</a> contributors")
@@ -44,7 +44,7 @@ def text(key: str, **values: Any) -> str:
 
 def init_app(app: Flask) -> None:
     # The views modules add their routes to bp: cases and accounts, dengue reminders, disaster pages.
-    from bot.dashboard import auth, dengue, disaster, views  # noqa: F401
+    from bot.dashboard import auth, dengue, disaster, publish, views  # noqa: F401
 
     auth.configure(app)
     app.config.setdefault("MAP_TILE_URL", DEFAULT_TILE_URL)
