@@ -34,6 +34,7 @@ ALLOWED_LAZY = {
     ("bot.dashboard", "bot.dashboard.dengue"): "the same blueprint pattern",
     ("bot.dashboard", "bot.dashboard.disaster"): "the same blueprint pattern",
     ("bot.dashboard", "bot.dashboard.views"): "the same blueprint pattern",
+    ("bot.dashboard", "bot.dashboard.publish"): "the same blueprint pattern",
 }
 
 
