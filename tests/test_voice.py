@@ -182,3 +182,82 @@ def test_voice_in_the_welfare_screener_gets_a_kind_answer(resident, app):
     out = r.sends(audio_event(r.user))
     assert "語音" in out[0] and OFFICE in out[0]
     assert attachments(app) == []
+
+
+# -- the dashboard: who hears it, the transcript, the list ------------------------------------------
+
+def _voice_case(app, kind="road", **kw):
+    from tests.test_dashboard import make_case
+    ref = make_case(app, kind, None if kind != "road" else "pothole", **kw)
+    stored = svc(app).media.save_voice(voice_m4a(), name="t")
+    with svc(app).db.session() as s:
+        sub = s.execute(select(Submission).where(Submission.ref == ref)).scalar_one()
+        att = Attachment(line_message_id=f"v{sub.id}", submission_id=sub.id, user_hash="h", kind="voice",
+                         status="stored", content_type=stored.content_type, sha256=stored.sha256,
+                         size=stored.size, clean_key=stored.clean_key, duration_ms=2000)
+        s.add(att)
+        s.flush()
+        return ref, att.id
+
+
+@pytest.fixture
+def voice_office(app):
+    from tests.test_dashboard import make_staff
+    for name, role, section in (("admin", "admin", None), ("road", "section", "農業及建設課"),
+                                ("social", "section", "社會課"), ("civil", "section", "民政及人文課"),
+                                ("eoc", "eoc", None)):
+        make_staff(app, name, role, section)
+    road, road_voice = _voice_case(app, "road")
+    dengue, dengue_voice = _voice_case(app, "dengue", lat=23.04, lng=120.41, description="空地積水")
+    return {"road": (road, road_voice), "dengue": (dengue, dengue_voice)}
+
+
+HEARS = {"admin": {"road", "dengue"}, "road": {"road"}, "social": set(), "civil": {"dengue"}, "eoc": set()}
+
+
+@pytest.mark.parametrize("who", sorted(HEARS))
+def test_only_staff_who_see_the_case_hear_its_voice(app, voice_office, who):
+    from tests.test_dashboard import audits, signed_in
+    c = signed_in(app, who)
+    for kind, (ref, att_id) in voice_office.items():
+        resp = c.get(f"/staff/media/{att_id}")
+        if kind not in HEARS[who]:
+            assert resp.status_code == 404, (who, kind)
+            continue
+        assert resp.status_code == 200 and resp.mimetype == "audio/mp4" and resp.data == voice_m4a()
+        assert resp.headers["Cache-Control"].startswith("private, no-store")
+        assert resp.headers["Accept-Ranges"] == "bytes"
+        part = c.get(f"/staff/media/{att_id}", headers={"Range": "bytes=100-199"})
+        assert part.status_code == 206 and part.data == voice_m4a()[100:200]
+        page = c.get(f"/staff/cases/{ref}").get_data(as_text=True)
+        assert f'src="/staff/media/{att_id}"' in page and "<audio" in page and "約 2 秒" in page
+    heard = [a for a in audits(app, "view") if (a.detail or "").startswith("voice ")]
+    assert len(heard) == len(HEARS[who])                                # one row per listen, not per part
+    assert app.test_client().get(f"/staff/media/{voice_office['road'][1]}").status_code == 302
+
+
+def test_transcript_is_typed_by_staff_who_may_change_the_case_and_found_by_search(app, voice_office):
+    from tests.test_dashboard import csv_rows, listed, post, signed_in
+    ref, att_id = voice_office["road"]
+    road = signed_in(app, "road")
+    page = road.get("/staff/cases").get_data(as_text=True)
+    assert re.search(rf'data-ref="{ref}".*?🔊', page, re.S)             # the list's mark
+    url = f"/staff/cases/{ref}/voice/{att_id}/transcript"
+    resp = post(road, url, {"transcript": "阿伯說：睦光里土地公廟前面有一個大洞"}, page=f"/staff/cases/{ref}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"#voice-{att_id}")
+    html = road.get(f"/staff/cases/{ref}").get_data(as_text=True)
+    assert "阿伯說：睦光里土地公廟前面有一個大洞" in html
+    assert listed(road, "?q=土地公廟") == {ref}
+    assert listed(road, "?q=沒有這句話") == set()
+    # never in the exports
+    assert all("土地公廟" not in ",".join(r) for r in csv_rows(road.get("/staff/cases/export.csv")))
+    # a colleague who may not change this case cannot write it; one who may not see it gets 404
+    eoc = signed_in(app, "eoc")
+    assert post(eoc, url, {"transcript": "x"}, page="/staff/cases").status_code == 404
+    dengue_ref, dengue_voice = voice_office["dengue"]
+    wrong = f"/staff/cases/{ref}/voice/{dengue_voice}/transcript"       # another case's voice
+    assert post(road, wrong, {"transcript": "x"}, page="/staff/cases").status_code == 404
+    assert post(road, url, {"transcript": "長" * 2001}, page="/staff/cases").status_code == 302
+    with svc(app).db.session() as s:
+        assert s.get(Attachment, att_id).transcript.startswith("阿伯說")  # too long: unchanged
+        assert s.get(Attachment, dengue_voice).transcript is None
