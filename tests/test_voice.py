@@ -189,7 +189,7 @@ def test_voice_in_the_welfare_screener_gets_a_kind_answer(resident, app):
 def _voice_case(app, kind="road", **kw):
     from tests.test_dashboard import make_case
     ref = make_case(app, kind, None if kind != "road" else "pothole", **kw)
-    stored = svc(app).media.save_voice(voice_m4a(), name="t")
+    stored = svc(app).media.save_voice(voice_m4a(), name=f"t{kind}")  # one file per attachment
     with svc(app).db.session() as s:
         sub = s.execute(select(Submission).where(Submission.ref == ref)).scalar_one()
         att = Attachment(line_message_id=f"v{sub.id}", submission_id=sub.id, user_hash="h", kind="voice",
@@ -261,3 +261,46 @@ def test_transcript_is_typed_by_staff_who_may_change_the_case_and_found_by_searc
     with svc(app).db.session() as s:
         assert s.get(Attachment, att_id).transcript.startswith("阿伯說")  # too long: unchanged
         assert s.get(Attachment, dengue_voice).transcript is None
+
+
+# -- retention: like the phone number on a closed case; nothing kept that no case took ----------------
+
+def test_voice_is_removed_like_the_phone_after_the_case_is_closed(app, voice_office):
+    from sqlalchemy import update
+
+    from bot import sweeper
+    from services import workflow
+    days = int(workflow.cfg()["retention"]["voice_days_after_closed"])
+    (old, old_voice), (recent, recent_voice) = voice_office["road"], voice_office["dengue"]
+    now = utcnow()
+    with svc(app).db.session() as s:
+        s.get(Attachment, old_voice).transcript = "路中間有洞"
+        for ref, closed in ((old, now - dt.timedelta(days=days + 1)), (recent, now - dt.timedelta(days=days - 1))):
+            s.execute(update(Submission).where(Submission.ref == ref).values(status="resolved", closed_at=closed))
+        old_path = svc(app).media.path(s.get(Attachment, old_voice).clean_key)
+    assert old_path.is_file()
+    counts = sweeper.sweep(svc(app))
+    assert counts["voice_files_removed"] == 1 and not old_path.exists()
+    with svc(app).db.session() as s:
+        gone, kept = s.get(Attachment, old_voice), s.get(Attachment, recent_voice)
+        assert gone.status == "removed" and gone.clean_key is None and gone.transcript == "路中間有洞"
+        assert kept.status == "stored" and svc(app).media.path(kept.clean_key).is_file()
+        history = s.execute(select(CaseEvent).where(CaseEvent.submission_id == gone.submission_id)
+                            .order_by(CaseEvent.id)).scalars().all()
+        assert history[-1].action == "voice_removed" and history[-1].internal
+    assert sweeper.sweep(svc(app))["voice_files_removed"] == 0
+
+
+def test_a_voice_no_report_took_is_deleted_after_a_few_days(resident, app):
+    from bot import sweeper
+    r = resident
+    r.sends_voice()                                                     # outside a report; no report follows
+    [att] = attachments(app)
+    path = svc(app).media.path(att.clean_key)
+    sweeper.sweep(svc(app))
+    assert path.exists()                                                # not yet
+    days = int(retention.periods()["unlinked_media_days"])
+    with svc(app).db.session() as s:
+        keys = retention.remove_unlinked_media(s, now=utcnow() + dt.timedelta(days=days, hours=1))
+    svc(app).media.delete(*keys)
+    assert not path.exists() and attachments(app)[0].status == "removed"
