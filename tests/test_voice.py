@@ -304,3 +304,28 @@ def test_a_voice_no_report_took_is_deleted_after_a_few_days(resident, app):
         keys = retention.remove_unlinked_media(s, now=utcnow() + dt.timedelta(days=days, hours=1))
     svc(app).media.delete(*keys)
     assert not path.exists() and attachments(app)[0].status == "removed"
+
+
+def test_a_disaster_report_by_voice_tells_the_staff_group_to_listen(db_url, redis_url, fake_line, tmp_path):
+    from tests.conftest import make_app
+    group = "C" + "5" * 32
+    app = make_app(db_url, redis_url, fake_line, tmp_path, STAFF_GROUP_ID=group,
+                   PUBLIC_BASE_URL="https://zuozhen-bot.example")
+    try:
+        r = Resident(app, fake_line.store)
+        r.deliver(postback_event(r.user, "flow=disaster"))
+        r.taps("坍方/土石流")
+        r.taps("都沒有")
+        r.says("南171線 岡林里 活動中心旁")
+        r.taps("完全不能通行")
+        r.taps("2 到 5 戶")
+        out = r.taps("不需要")
+        assert "照片" in out[-1]
+        out = r.sends_voice(duration_ms=15000)                          # instead of a photo: the story told
+        assert out[0] == "收到您的語音（15秒）👍" and "說明：語音 1 段" in out[-1]
+        out = r.taps("確認送出")
+        ref = REF.search(out[0]).group(0)
+        [alert] = [m["message"]["text"] for m in fake_line.store.sent(to=group)]
+        assert ref in alert and "說明：語音 1 段" in alert
+    finally:
+        get_services(app).close()
