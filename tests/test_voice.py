@@ -329,3 +329,18 @@ def test_a_disaster_report_by_voice_tells_the_staff_group_to_listen(db_url, redi
         assert ref in alert and "說明：語音 1 段" in alert
     finally:
         get_services(app).close()
+
+
+def test_a_voice_message_too_large_to_keep_is_refused_kindly(resident, app, fake_line, monkeypatch):
+    from services import media
+    monkeypatch.setattr(media, "MAX_VOICE_BYTES", 1000)
+    r = resident
+    r.says("我要報修道路坑洞")
+    r.sends_location(*ZUOZHEN_LI)
+    r.taps("略過")
+    r.sends_voice(duration_ms=600_000)
+    [att] = attachments(app)
+    assert att.status == "refused" and att.clean_key is None
+    [push] = [m["message"]["text"] for m in fake_line.store.sent(to=r.user)
+              if "太長" in m["message"].get("text", "")]
+    assert "語音" in push and OFFICE in push
