@@ -169,9 +169,11 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
             submissions.follow(s, outcome.follow_ref, inc.user_id, inc.event_id)
         attachment_ids = []
         for message_id in outcome.media:
+            voice = inc.kind == "audio" and message_id == inc.message_id  # media ids come from this message
             row = s.execute(ins(Attachment).values(
                 line_message_id=message_id, user_hash=svc.user_hash(inc.user_id), status="pending",
-                notify_to=inc.chat_id, created_at=utcnow()).on_conflict_do_nothing(index_elements=["line_message_id"])
+                notify_to=inc.chat_id, created_at=utcnow(), kind="voice" if voice else "photo",
+                duration_ms=inc.duration_ms if voice else None).on_conflict_do_nothing(index_elements=["line_message_id"])
                 .returning(Attachment.id)).first()
             if row is not None:
                 attachment_ids.append(row[0])
@@ -277,7 +279,7 @@ def _set_blocked(svc: Services, user_id: str | None, blocked: bool) -> None:
 
 
 def _forget_message(svc: Services, message_id: str | None) -> None:
-    """An unsent photo: its files are deleted and it is never shown."""
+    """An unsent photo or voice message: its files are deleted and it is never shown."""
     if not message_id:
         return
     with svc.db.session() as s:

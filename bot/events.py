@@ -93,6 +93,11 @@ def to_incoming(raw: dict[str, Any], checked: bool = False) -> Incoming:
             provider = (msg.get("contentProvider") or {}).get("type", "line")
             kind = "image" if provider == "line" else "other"
             return Incoming(kind=kind, message_id=msg.get("id"), **base)
+        if mtype == "audio":
+            provider = (msg.get("contentProvider") or {}).get("type", "line")
+            duration = msg.get("duration")
+            return Incoming(kind="audio" if provider == "line" else "other", message_id=msg.get("id"),
+                            duration_ms=duration if isinstance(duration, int) and duration >= 0 else None, **base)
         return Incoming(kind=mtype, message_id=msg.get("id"), **base)
     if etype == "postback":
         pb = raw.get("postback") or {}

@@ -9,7 +9,8 @@ the bot sent.
 Behaviour follows LINE's documentation (see ../shared/reference/line-platform.md, section 3):
 reply tokens are single-use and expire, ``X-Line-Retry-Key`` is accepted on push only and a key
 seen before gives 409, the loading animation takes 5..60 s in steps of 5, content can still be
-"preparing" (202), unknown (404) or unsent (410).
+"preparing" (202), unknown (404) or unsent (410). Content is any message's: a photo, or a voice
+message's m4a (``put_content(message_id, data, "audio/m4a")``), served with its own type.
 """
 
 from __future__ import annotations

@@ -52,9 +52,13 @@ MAX_CONTENT_BYTES = 10 * 1024 * 1024
 # Used when the page sends a photo without bytes: a 1x1 PNG.
 PLACEHOLDER_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+# Used when the page sends a voice message without bytes: a real 2-second m4a (a 440 Hz tone, AAC),
+# so that the case page's player plays something. Also the tests' voice message.
+SAMPLE_VOICE = Path(__file__).resolve().parent / "samples" / "voice-2s.m4a"
+SAMPLE_VOICE_MS = 2000
 DEFAULT_CONTENT_TYPES = {"image": "image/jpeg", "audio": "audio/m4a", "video": "video/mp4",
                          "file": "application/pdf"}
-DEFAULT_DURATIONS_MS = {"audio": 3000, "video": 5000}
+DEFAULT_DURATIONS_MS = {"audio": SAMPLE_VOICE_MS, "video": 5000}
 
 SHARED_CENTROIDS_CSV = (Path(__file__).resolve().parent.parent.parent
                         / "shared" / "data" / "zuozhen-village-centroids.csv")
@@ -145,6 +149,8 @@ def _content(spec: dict, kind: str) -> tuple[bytes, str]:
         data, data_type = _decode_b64(spec[key], key)
     elif kind == "image":
         data, data_type = PLACEHOLDER_PNG, "image/png"
+    elif kind == "audio":
+        data, data_type = SAMPLE_VOICE.read_bytes(), "audio/m4a"
     else:
         data, data_type = b"\0" * 64, None
     content_type = spec.get("content_type") or data_type or DEFAULT_CONTENT_TYPES[kind]

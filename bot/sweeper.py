@@ -52,6 +52,10 @@ def sweep(svc: Services, older_than_s: float = 60) -> dict:
         counts["redacted"] = retention.redact_messages(s)
         counts["phones_removed"] = retention.remove_phones(s)
         counts["photo_chats_cleared"] = retention.forget_photo_recipients(s)
+        voices = retention.remove_voices(s)
+        unlinked = retention.remove_unlinked_media(s)
+    svc.media.delete(*voices, *unlinked)  # after the commit: a failed commit deletes no file
+    counts["voice_files_removed"], counts["unlinked_files_removed"] = len(voices), len(unlinked)
     with svc.db.session() as s:
         events = inbound.unprocessed(svc.db, older_than_s)
         outbox = list(s.execute(select(OutboundMessage.id).where(

@@ -102,6 +102,27 @@ def media_answer(kind: str, flow: Flow | None, state: dict[str, Any] | None, ctx
     return Outcome(replies=(Text(t(key), menu_buttons(ctx=ctx)),), keep_state=True)
 
 
+def voice_outside(inc: Any, ctx: Any = None) -> Outcome:
+    """A voice message outside any report: it is fetched and kept right away (LINE does not keep
+    it), and the elder gets the choices most likely wanted: report a problem (the report starts
+    with this voice kept as its description) or call the office. Never a dead end."""
+    from handlers.report import voice_received
+    ms = f"&ms={inc.duration_ms}" if inc.duration_ms is not None else ""
+    kinds = ["road", "dengue"] + (["disaster"] if disaster_mode(ctx) else [])
+    if disaster_mode(ctx):
+        kinds.reverse()  # in a disaster, its report first
+    items = [postback(flow_name(k), f"flow={k}&voice={inc.message_id}{ms}") for k in kinds]
+    items.append(QuickReply("uri", t("common.voice.call"), uri="tel:" + _office_digits()))
+    items.append(postback(t("common.label.menu"), "cmd=menu"))
+    text = t("common.voice.outside", received=voice_received(inc.duration_ms))
+    return Outcome(replies=(Text(text, tuple(items)),), media=(inc.message_id,), keep_state=True)
+
+
+def _office_digits() -> str:
+    from services import knowledge
+    return "".join(ch for ch in knowledge.contacts()["office"]["phone"] if ch.isdigit())
+
+
 def fallback(flow: Flow | None, state: dict[str, Any] | None, ctx: Any = None) -> Outcome:
     return Outcome(replies=(Text(t("common.fallback"), menu_buttons(active=bool(state), ctx=ctx)),),
                    keep_state=True)

@@ -88,7 +88,7 @@ def _ask_confirm(a: dict[str, Any]) -> list[Text]:
     text = t("dengue.confirm.ask", self_check=t("dengue.confirm.self_check"),
              category=STEPS.category_label(a.get("category")), place=STEPS.place_summary(a),
              photos=len(a.get("photos") or []),
-             description=a.get("description") or t("dengue.confirm.no_description"),
+             description=STEPS.description_summary(a),
              identity=t("dengue.confirm.anonymous" if anonymous else "dengue.confirm.named"), phone_line=phone_line)
     text = "\n".join(line for line in text.splitlines() if line.strip())
     items = [postback(t("dengue.confirm.submit"), STEPS.pb("confirm", "yes"))]
@@ -124,6 +124,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     if inc.kind == "image" and inc.message_id:
         updates, replies, media = STEPS.add_photo(inc, a)
         return Accept(updates, replies=replies, goto="confirm", media=media)
+    if inc.kind == "audio" and inc.message_id:
+        updates, replies, media = STEPS.add_voice(inc, a)
+        return Accept(updates, replies=replies, goto="confirm", media=media)
     value = _confirm_value(inc)
     if value == "phone" and not anonymous:
         return Accept({"asking_phone": True}, goto="phone")
@@ -149,7 +152,7 @@ def draft(inc: Incoming, a: dict[str, Any]) -> SubmissionDraft:
         flow_version=VERSION, category=a.get("category") or "other", village=a.get("village"),
         lat=a.get("lat"), lng=a.get("lng"), place_text=a.get("place_text") or a.get("address"),
         description=a.get("description") or None, phone=None if anonymous else a.get("phone"),
-        owner_section=_cfg()["owner_section"], photo_message_ids=tuple(a.get("photos") or ()),
+        owner_section=_cfg()["owner_section"], photo_message_ids=STEPS.media_ids(a),
         answers=answers,
     )
 
@@ -201,6 +204,7 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
         media = (inc.message_id,)
     elif inc.kind == "postback" and inc.data.get("category"):
         answers["category"] = inc.data["category"]
+    answers.update(STEPS.voices_from_tap(inc))
     out = begin(FLOW, answers, pre, now)
     if inc.kind == "location" and inc.lat is not None:
         out.state["pending_location"] = {"lat": inc.lat, "lng": inc.lng, "address": inc.address}

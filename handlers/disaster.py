@@ -404,7 +404,7 @@ def _details(a: dict[str, Any]) -> str:
 def _ask_confirm(a: dict[str, Any]) -> list[Text]:
     text = t("disaster.confirm.ask", category=category_label(a.get("category")), place=STEPS.place_summary(a),
              details=_details(a), photos=len(a.get("photos") or []),
-             description=a.get("description") or t("disaster.confirm.no_description"),
+             description=STEPS.description_summary(a),
              phone=a.get("phone") or t("disaster.confirm.no_phone"))
     text = "\n".join(line for line in text.splitlines() if line.strip())
     items = [postback(t("disaster.confirm.submit"), _pb("confirm", "yes"))]
@@ -425,6 +425,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
             value = "yes"
     if inc.kind == "image" and inc.message_id:
         updates, replies, media = STEPS.add_photo(inc, a)
+        return Accept(updates, replies=replies, goto="confirm", media=media)
+    if inc.kind == "audio" and inc.message_id:
+        updates, replies, media = STEPS.add_voice(inc, a)
         return Accept(updates, replies=replies, goto="confirm", media=media)
     if value == "phone" and not a.get("group"):
         return Accept({"asking_phone": True}, goto="phone")
@@ -462,7 +465,7 @@ def draft(inc: Incoming, a: dict[str, Any]) -> SubmissionDraft:
         lat=a.get("lat"), lng=a.get("lng"), place_text=a.get("place_text") or a.get("address"),
         description=a.get("description") or None, phone=a.get("phone"),
         danger=bool(f["trapped"] or f["injured"]), owner_section=_cfg()["owner_section"],
-        photo_message_ids=tuple(a.get("photos") or ()),
+        photo_message_ids=STEPS.media_ids(a),
         answers={**{k: v for k, v in a.items() if k in kept}, **{k: f[k] for k in ("trapped", "injured")}},
     )
 
@@ -550,6 +553,7 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
         media = (inc.message_id,)
     elif inc.kind == "postback" and inc.data.get("category") in category_ids():
         answers["category"] = inc.data["category"]
+    answers.update(STEPS.voices_from_tap(inc))
     out = begin(FLOW, answers, pre, now)
     return Outcome(replies=out.replies, state=out.state, media=media)
 

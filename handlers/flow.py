@@ -46,6 +46,7 @@ class Incoming:
     message_id: str | None = None
     timestamp_ms: int = 0
     truncated: bool = False
+    duration_ms: int | None = None  # a voice message's length (LINE's ``duration``)
 
 
 class Context(Protocol):
@@ -228,13 +229,15 @@ def is_expired(flow: Flow, state: dict[str, Any], now: float) -> bool:
     return now - float(state.get("updated_at", 0)) > flow.ttl_s
 
 
-def advance(flow: Flow, state: dict[str, Any], incoming: Incoming, ctx: Context, now: float) -> Outcome:
-    """Feed one input to the current step."""
+def advance(flow: Flow, state: dict[str, Any], incoming: Incoming, ctx: Context, now: float,
+            parse: Callable[[Step, Incoming, dict[str, Any], Context], StepResult] | None = None) -> Outcome:
+    """Feed one input to the current step (``parse`` may stand in for the step's own parser, e.g.
+    to keep a voice message that the step cannot take as its answer)."""
     step = flow.step(state["step"])
     if step is None:  # unknown step (flow changed): restart
         return begin(flow, {}, (Text(t("common.flow_changed")),), now)
     before = dict(state["answers"])
-    result = step.parse(incoming, dict(state["answers"]), ctx)
+    result = (parse or _own_parse)(step, incoming, dict(state["answers"]), ctx)
 
     if isinstance(result, Invalid):
         attempts = int(state.get("attempts", 0)) + 1
@@ -269,6 +272,10 @@ def advance(flow: Flow, state: dict[str, Any], incoming: Incoming, ctx: Context,
     assert target is not None, f"flow {flow.id} has no step after {step.name}"
     new = _goto(flow, new, target, now)
     return Outcome(replies=tuple(result.replies) + tuple(ask(flow, new)), state=new, media=result.media)
+
+
+def _own_parse(step: Step, incoming: Incoming, answers: dict[str, Any], ctx: Context) -> StepResult:
+    return step.parse(incoming, answers, ctx)
 
 
 def back(flow: Flow, state: dict[str, Any], now: float) -> Outcome:

@@ -19,11 +19,21 @@ from services import knowledge, nlu, villages
 from services.knowledge import t
 from services.messages import Text, camera, camera_roll, location, postback
 
+# Voice messages kept with one report (each is heard by staff on the case page).
+MAX_VOICES = 3
+
 Extra = Callable[[Incoming, dict[str, Any]], tuple[dict[str, Any], tuple[Text, ...]]]
 
 
 def _no_extra(inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Text, ...]]:
     return {}, ()
+
+
+def voice_received(duration_ms: int | None) -> str:
+    """「收到您的語音（12秒）」; without a length, without the seconds."""
+    if duration_ms is None:
+        return t("common.voice.received_plain")
+    return t("common.voice.received", seconds=max(1, round(duration_ms / 1000)))
 
 
 class ReportSteps:
@@ -161,6 +171,11 @@ class ReportSteps:
             return Accept({"place_text": text[:200], "village": village, **extra[0]}, replies=extra[1])
         if inc.kind == "image":
             return self.photo_aside(inc, a)
+        if inc.kind == "audio" and inc.message_id:
+            # The place told by voice (staff listen); the village is asked with buttons.
+            updates, replies, media = self.add_voice(inc, a)
+            return Accept({**updates, "place_text": t("common.voice.place"), "village": None},
+                          replies=replies, media=media)
         return Invalid()
 
     def ask_village(self, a: dict[str, Any]) -> list[Text]:
@@ -239,6 +254,10 @@ class ReportSteps:
         if inc.kind == "image" and inc.message_id:
             updates, replies, media = self.add_photo(inc, a)
             return Accept({**updates, "photos_done": True}, replies=replies, media=media)
+        if inc.kind == "audio" and inc.message_id:  # the problem told by voice instead of a photo
+            updates, replies, media = self.add_voice(inc, a)
+            return Accept({**updates, "photos_done": True, "description": a.get("description") or ""},
+                          replies=replies, media=media)
         if inc.kind == "postback" and inc.data.get("value") in ("skip", "done"):
             return Accept({"photos_done": True})
         if inc.kind == "text":
@@ -266,6 +285,9 @@ class ReportSteps:
     def parse_description(self, inc: Incoming, a: dict[str, Any], ctx: Context):
         if inc.kind == "image" and inc.message_id:
             return self.photo_aside(inc, a)
+        if inc.kind == "audio" and inc.message_id:  # a voice message is the description
+            updates, replies, media = self.add_voice(inc, a)
+            return Accept({**updates, "description": a.get("description") or ""}, replies=replies, media=media)
         if inc.kind == "postback" and inc.data.get("value") == "skip":
             return Accept({"description": ""})
         if inc.kind == "text" and inc.text.strip():
@@ -275,6 +297,49 @@ class ReportSteps:
             extra = self.extra(inc, a)
             return Accept({"description": self.clip(inc.text), **extra[0]}, replies=extra[1] + replies)
         return Invalid()
+
+    # -- voice messages: kept as the description, heard by staff --------------------------------
+    def add_voice(self, inc: Incoming, a: dict[str, Any]) -> tuple[dict[str, Any], tuple[Text, ...], tuple[str, ...]]:
+        """Keep a voice message (at most MAX_VOICES): the answers' update, the acknowledgement, and
+        the message id to fetch from LINE right away."""
+        voices = list(a.get("voices") or [])
+        if any(v.get("id") == inc.message_id for v in voices):
+            return {}, (), ()
+        if len(voices) >= MAX_VOICES:
+            return {}, (Text(t("common.voice.full", max=MAX_VOICES)),), ()
+        voices.append({"id": inc.message_id, "ms": inc.duration_ms})
+        return {"voices": voices}, (Text(voice_received(inc.duration_ms)),), (inc.message_id,)
+
+    def voice_aside(self, inc: Incoming, a: dict[str, Any]) -> Accept:
+        """A voice message at a step that cannot take it as its answer: kept; the step is asked again."""
+        updates, replies, media = self.add_voice(inc, a)
+        return Accept(updates, replies=replies, stay=True, media=media)
+
+    @staticmethod
+    def voices_from_tap(inc: Incoming) -> dict[str, Any]:
+        """A report started from the buttons under a voice message sent outside any report
+        (``voice=<message id>&ms=<length>``): that voice, already fetched, is kept with it."""
+        mid = inc.data.get("voice") if inc.kind == "postback" else None
+        if not mid or not re.fullmatch(r"[0-9A-Za-z]{1,40}", mid):
+            return {}
+        ms = inc.data.get("ms", "")
+        # The voice says what the problem is: the description step is not asked.
+        return {"voices": [{"id": mid, "ms": int(ms) if ms.isdigit() else None}], "description": ""}
+
+    @staticmethod
+    def media_ids(a: dict[str, Any]) -> tuple[str, ...]:
+        """The message ids of the report's photos and voice messages, linked to the case at commit."""
+        return tuple(a.get("photos") or ()) + tuple(v["id"] for v in a.get("voices") or ())
+
+    def description_summary(self, a: dict[str, Any]) -> str:
+        """The description as the summary shows it: the text, the voice messages (「語音 2 段」), or
+        the words for none."""
+        text, count = (a.get("description") or "").strip(), len(a.get("voices") or ())
+        if count and text:
+            return t("common.voice.with_text", description=text, count=count)
+        if count:
+            return t("common.voice.summary", count=count)
+        return text or t(self.key("confirm.no_description"))
 
     # -- the optional phone (asked only when the resident chooses to leave one) ------------
     def ask_phone(self, a: dict[str, Any]) -> list[Text]:

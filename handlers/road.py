@@ -49,7 +49,7 @@ def is_danger(text: str) -> bool:
 def _ask_confirm(a: dict[str, Any]) -> list[Text]:
     text = t("road.confirm.ask", category=category_label(a.get("category")), place=place_summary(a),
              photos=len(a.get("photos") or []),
-             description=a.get("description") or t("road.confirm.no_description"),
+             description=STEPS.description_summary(a),
              phone=a.get("phone") or t("road.confirm.no_phone"))
     items = [postback(t("road.confirm.submit"), "flow=road&step=confirm&value=yes")]
     if not a.get("phone"):
@@ -73,6 +73,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
     if inc.kind == "image" and inc.message_id:
         updates, replies, media = STEPS.add_photo(inc, a)
         return Accept(updates, replies=replies, goto="confirm", media=media)
+    if inc.kind == "audio" and inc.message_id:
+        updates, replies, media = STEPS.add_voice(inc, a)
+        return Accept(updates, replies=replies, goto="confirm", media=media)
     if value == "phone":
         return Accept({"asking_phone": True}, goto="phone")
     if value == "yes":
@@ -88,7 +91,7 @@ def draft(inc: Incoming, a: dict[str, Any]) -> SubmissionDraft:
         lat=a.get("lat"), lng=a.get("lng"),
         place_text=a.get("place_text") or a.get("address"), description=a.get("description") or None,
         phone=a.get("phone"), danger=bool(a.get("danger")), owner_section=_cfg()["owner_section"],
-        photo_message_ids=tuple(a.get("photos") or ()),
+        photo_message_ids=STEPS.media_ids(a),
         answers={k: v for k, v in a.items() if k in ("category", "village", "place_text", "address", "danger")},
     )
 
@@ -124,6 +127,7 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
         pre.append(Text(t("common.image_outside_flow")))
     elif inc.kind == "postback" and inc.data.get("category"):
         answers["category"] = inc.data["category"]
+    answers.update(STEPS.voices_from_tap(inc))
     out = begin(FLOW, answers, pre, now)
     if inc.kind == "location" and inc.lat is not None:
         # A location sent first: ask the category, then use the location.

@@ -13,7 +13,8 @@ Precedence (the table ``RULES``; ``FRESH`` is its tail):
                  flow_changed           a state of an older flow version restarts the flow
   urgent         urgent.safety          a person in danger: 119 first (handlers/safety.py)
                  urgent.<kind>          each conversation's ``urgent`` hook, in the registry's order
-                 media                  stickers, voice, video, files: a kind answer
+                 voice                  a voice message: kept in a report, or the choices to start one
+                 media                  stickers, video, files (voice in other conversations): a kind answer
   commands       command.cancel|back|menu|human|continue|switch   (text or postback ``cmd=``;
                                         the rich menu's words typed work as the tap)
   own commands   own.<kind>             each conversation's ``intercept`` hook (綁定 CODE, 平安,
@@ -52,8 +53,9 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from handlers import buttons, case_status, common, faq, group, road, safety
-from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, back, begin, is_expired
+from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, ask, back, begin, is_expired
 from handlers.parsers import command
+from handlers.report import ReportSteps
 from services import faq as faq_data
 from services import kinds, knowledge, nlu
 from services.knowledge import t
@@ -84,6 +86,8 @@ INTENT_FLOW = {label: k.id for k in kinds.registry() for label in k.labels}
 FLOW_LABELS = {k.id: k.label for k in kinds.registry()}
 LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
 MEDIA_KINDS = ("sticker", "audio", "video", "file")
+# The report conversations (their shared steps keep voice messages as the description).
+REPORT_STEPS = {m.FLOW.id: m.STEPS for m in CONVERSATIONS if isinstance(getattr(m, "STEPS", None), ReportSteps)}
 MAX_QUICK_REPLIES = buttons.MAX_QUICK_REPLIES
 
 
@@ -344,13 +348,43 @@ def _pending_location_now(m: Message) -> bool:
     return bool(m.state.get("pending_location")) and step is not None and step.location
 
 
-def _step(m: Message) -> Outcome:
+def _step(m: Message, parse=None) -> Outcome:
     flow = m.flow
-    out = advance(flow, m.state, m.inc, m.ctx, m.now)
+    out = advance(flow, m.state, m.inc, m.ctx, m.now, parse=parse)
     reached = flow.step((out.state or {}).get("step") or "")
     if out.state and out.state.get("pending_location") and reached is not None and reached.location:
         return _apply_pending_location(flow, out.state, m.inc, m.ctx, m.now, prior=out)
     return out
+
+
+# -- voice messages ----------------------------------------------------------------------------------
+
+def _voice(m: Message) -> Outcome | None:
+    """A voice message: outside a conversation, the choices an elder most likely wants; in a report,
+    the step takes it (as the description, the place told by voice) or it is kept aside and the step
+    asked again. In another conversation (the welfare screener) the media rule answers."""
+    if not m.raw.message_id:
+        return None
+    if not m.active:
+        return common.voice_outside(m.raw, m.ctx)
+    steps = REPORT_STEPS.get(m.flow.id)
+    if steps is None or m.step is None:
+        return None
+
+    aside = []
+
+    def parse(step, inc, answers, ctx):
+        result = step.parse(inc, answers, ctx)
+        if isinstance(result, Invalid):
+            aside.append(True)
+            return steps.voice_aside(inc, answers)
+        return result
+    out = _step(m, parse)
+    if not aside or out.state is None:
+        return out
+    # Kept aside: the acknowledgement, then the step's whole question again (not only its buttons).
+    acks = tuple(replace(r, quick_replies=()) for r in out.replies[:-1] or out.replies)
+    return replace(out, replies=acks + tuple(ask(m.flow, out.state)))
 
 
 # -- a new question (also after an expired conversation) ---------------------------------------------
@@ -385,6 +419,7 @@ RULES: tuple[Rule, ...] = (
          lambda m: begin(m.flow, {}, (Text(t("common.flow_changed")),), m.now)),
     Rule("urgent.safety", _always, _safety),
     *(Rule(f"urgent.{mod.FLOW.id}", _always, _urgent(mod.urgent)) for mod in CONVERSATIONS if hasattr(mod, "urgent")),
+    Rule("voice", lambda m: m.raw.kind == "audio", _voice),
     Rule("media", lambda m: m.raw.kind in MEDIA_KINDS, lambda m: common.media_answer(m.raw.kind, m.flow, m.state, m.ctx)),
     Rule("command.cancel", _cmd("cancel"), lambda m: common.cancel(m.state, m.ctx)),
     Rule("command.back", _cmd("back"), _back),

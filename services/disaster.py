@@ -231,7 +231,12 @@ def staff_summary(sub: Submission, row: DisasterReport, base_url: str) -> Text:
                      role=chiefs.role_label(row.reporter_role))
     place = place_line(sub.village, sub.place_text) or (
         f"{sub.lat:.5f}, {sub.lng:.5f}" if sub.lat is not None else "")
-    description = (sub.description or t("disaster.confirm.no_description"))[:80]
+    description = (sub.description or "")[:80]
+    voices = len([a for a in sub.attachments if a.kind == "voice"])  # staff hear them on the case page
+    if voices:
+        description = t("common.voice.with_text", description=description, count=voices) if description \
+            else t("common.voice.summary", count=voices)
+    description = description or t("disaster.confirm.no_description")
     text = t("disaster.staff_push", ref=sub.ref, severity=t(f"disaster.severity.{row.severity}"),
              verified=verified, category=category_label(FLOW_ID, sub.category), place=place,
              details=detail_lines(row), description=description,

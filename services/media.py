@@ -1,4 +1,4 @@
-"""Photos: kept outside any public folder, one set of files per attachment, shown without EXIF/GPS.
+"""Photos and voice messages: kept outside any public folder, one set of files per attachment, shown without EXIF/GPS.
 
 ``MEDIA_DIR/original/<sha[:2]>/<sha>-<name>`` keeps the bytes exactly as LINE sent them (for the
 record); ``MEDIA_DIR/clean/<sha[:2]>/<sha>-<name>.jpg`` is a re-encoded copy with no metadata,
@@ -7,6 +7,9 @@ so that the same photo forwarded into two residents' reports is two sets of file
 (an unsend, the anonymous-report clean-up) never touches the other. Files stored before that
 (named by the SHA-256 alone) may be shared; ``services.photos.unshared`` decides whether such a
 file may go.
+
+A voice message is kept as LINE sent it: ``MEDIA_DIR/voice/<sha[:2]>/<sha>-<name>.m4a``, one file
+per attachment (its ``clean_key``; it has no ``original_key``).
 """
 from __future__ import annotations
 
@@ -24,8 +27,19 @@ MAX_SIDE = 2048
 MAX_PIXELS = 64_000_000
 
 
+# A voice message longer than LINE's own limit would be larger than this (AAC at 64 kbit/s for
+# 10 minutes is under 5 MB).
+MAX_VOICE_BYTES = 20 * 1024 * 1024
+
+
 class TooLarge(ValueError):
-    """The image declares more pixels than MAX_PIXELS; nothing was decoded or stored."""
+    """The image declares more pixels than MAX_PIXELS (or a voice message is over MAX_VOICE_BYTES);
+    nothing was decoded or stored."""
+
+
+def audio_type(data: bytes) -> str:
+    """``audio/mp4`` for an MP4/M4A file (what LINE sends for a voice message), else a plain binary type."""
+    return "audio/mp4" if data[4:8] == b"ftyp" else "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -33,7 +47,7 @@ class StoredMedia:
     sha256: str
     size: int
     content_type: str
-    original_key: str
+    original_key: str | None
     clean_key: str | None
 
 
@@ -71,6 +85,17 @@ class MediaStore:
         else:
             clean_key = None
         return StoredMedia(sha, len(data), content_type or "application/octet-stream", original_key, clean_key)
+
+    def save_voice(self, data: bytes, name: str) -> StoredMedia:
+        """Store a voice message as LINE sent it (m4a), under ``voice/``; raises TooLarge (storing
+        nothing) above MAX_VOICE_BYTES. It is the only copy: ``clean_key`` is what staff hear."""
+        if len(data) > MAX_VOICE_BYTES:
+            raise TooLarge(f"{len(data)} bytes")
+        sha = hashlib.sha256(data).hexdigest()
+        key = f"voice/{sha[:2]}/{sha}-{name}.m4a"
+        if not self.path(key).exists():
+            self._write(key, data)
+        return StoredMedia(sha, len(data), audio_type(data), None, key)
 
     def delete(self, *keys: str | None) -> None:
         for key in keys:

@@ -130,14 +130,19 @@ class CaseFollower(Base):
 
 
 class Attachment(Base):
-    """A photo sent in LINE: fetched right away, kept privately, shown without EXIF/GPS."""
+    """A photo or a voice message sent in LINE: fetched right away, kept privately.
+
+    A photo is shown without EXIF/GPS (``clean_key``); a voice message (m4a, ``kind="voice"``) is
+    kept as LINE sent it under ``clean_key`` only, with its length, and staff may type what it says
+    into ``transcript`` (no speech model transcribes it)."""
 
     __tablename__ = "attachment"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     line_message_id: Mapped[str] = mapped_column(String(40), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), default="photo", server_default="photo")  # photo | voice
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     user_hash: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|stored|gone|failed|unsent|refused
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|stored|gone|failed|unsent|refused|removed
     content_type: Mapped[str | None] = mapped_column(String(40))
     sha256: Mapped[str | None] = mapped_column(String(64))
     size: Mapped[int | None] = mapped_column(Integer)
@@ -145,6 +150,8 @@ class Attachment(Base):
     clean_key: Mapped[str | None] = mapped_column(String(200))
     # The chat to tell when the photo cannot be kept (too large); cleared once the fetch is over.
     notify_to: Mapped[str | None] = mapped_column(String(40))
+    duration_ms: Mapped[int | None] = mapped_column(Integer)  # a voice message's length, as LINE gives it
+    transcript: Mapped[str | None] = mapped_column(Text)  # what a voice message says, typed by staff
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     fetched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     submission: Mapped[Submission | None] = relationship(back_populates="attachments")

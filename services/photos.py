@@ -1,4 +1,5 @@
-"""Copy a photo from LINE into private storage, once; LINE does not keep content for long."""
+"""Copy a photo or a voice message from LINE into private storage, once; LINE does not keep content
+for long."""
 from __future__ import annotations
 
 import logging
@@ -15,6 +16,7 @@ from services.messages import Text
 from services.models import Attachment, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
+TOO_LARGE = {"photo": "common.photo_too_large", "voice": "common.voice.too_large"}
 NAMESPACE = uuid.UUID("3b0f5a52-2a43-4a8e-9a8c-6b2f0d7e5c19")
 
 
@@ -26,7 +28,7 @@ def fetch(db: Database, line: LineGateway, media: MediaStore, attachment_id: int
             return "missing"
         if att.status != "pending":
             return att.status
-        message_id = att.line_message_id
+        message_id, kind = att.line_message_id, att.kind
     try:
         data = line.get_content(message_id)
     except ContentGone:
@@ -37,16 +39,22 @@ def fetch(db: Database, line: LineGateway, media: MediaStore, attachment_id: int
         log.info("attachment %s: not ready yet", attachment_id)
         raise
     try:
-        stored = media.save(data, name=f"a{attachment_id}")
+        if kind == "voice":
+            stored = media.save_voice(data, name=f"a{attachment_id}")
+        else:
+            stored = media.save(data, name=f"a{attachment_id}")
     except TooLarge:
-        return _refuse(db, attachment_id, len(data))
+        return _refuse(db, attachment_id, len(data), kind)
     with db.session() as s:
         att = s.execute(select(Attachment).where(Attachment.id == attachment_id).with_for_update()).scalar_one()
         if att.status == "unsent":  # unsent while downloading
             media.delete(*unshared(s, attachment_id, stored.original_key, stored.clean_key))
             return "unsent"
         att.status, att.sha256, att.size = "stored", stored.sha256, stored.size
-        att.content_type = "image/jpeg" if stored.clean_key else "application/octet-stream"
+        if kind == "voice":
+            att.content_type = stored.content_type
+        else:
+            att.content_type = "image/jpeg" if stored.clean_key else "application/octet-stream"
         att.original_key, att.clean_key, att.fetched_at = stored.original_key, stored.clean_key, utcnow()
         att.notify_to = None
     return "stored"
@@ -57,9 +65,10 @@ def refusal_key(attachment_id: int) -> str:
     return str(uuid.uuid5(NAMESPACE, f"photo-refused:{attachment_id}"))
 
 
-def _refuse(db: Database, attachment_id: int, size: int) -> str:
-    """A photo too large to decode: nothing is stored, the attachment says so (staff see a photo
-    missing) and the chat it came from is told kindly, once, in the same transaction."""
+def _refuse(db: Database, attachment_id: int, size: int, kind: str = "photo") -> str:
+    """A photo too large to decode (or a voice message too large to keep): nothing is stored, the
+    attachment says so (staff see it missing) and the chat it came from is told kindly, once, in the
+    same transaction."""
     with db.session() as s:
         att = s.execute(select(Attachment).where(Attachment.id == attachment_id).with_for_update()).scalar_one()
         if att.status != "pending":
@@ -68,8 +77,8 @@ def _refuse(db: Database, attachment_id: int, size: int) -> str:
         to, att.notify_to = att.notify_to, None
         if to:
             s.add(OutboundMessage(kind="notice", to=to, reply_token=None, retry_key=refusal_key(attachment_id),
-                                  messages=[Text(t("common.photo_too_large")).to_dict()]))
-    log.info("attachment %s: refused, too many pixels", attachment_id)
+                                  messages=[Text(t(TOO_LARGE[kind])).to_dict()]))
+    log.info("attachment %s: refused, too large", attachment_id)
     return "refused"
 
 

@@ -81,11 +81,19 @@ def sticker_event(user: str, **kw) -> dict[str, Any]:
     return ev
 
 
-def audio_event(user: str, **kw) -> dict[str, Any]:
+def audio_event(user: str, mid: str | None = None, duration: int | None = 4000, **kw) -> dict[str, Any]:
     ev = base_event("message", user, **kw)
-    ev["message"] = {"type": "audio", "id": message_id(), "markAsReadToken": "m-au", "duration": 4000,
+    ev["message"] = {"type": "audio", "id": mid or message_id(), "markAsReadToken": "m-au",
                      "contentProvider": {"type": "line"}}
+    if duration is not None:
+        ev["message"]["duration"] = duration
     return ev
+
+
+def voice_m4a() -> bytes:
+    """A real 2-second voice message (m4a, AAC): the simulator's sample."""
+    from bot.simulator import SAMPLE_VOICE
+    return SAMPLE_VOICE.read_bytes()
 
 
 def video_event(user: str, **kw) -> dict[str, Any]:
@@ -226,6 +234,14 @@ class Resident:
         self.store.put_content(mid, data or tiny_jpeg(), "image/jpeg")
         self.last_photo_id = mid
         return self.deliver(image_event(self.user, mid))
+
+    def sends_voice(self, duration_ms: int | None = 12000, data: bytes | None = None,
+                    mid: str | None = None) -> list[str]:
+        """A voice message (LINE keeps its m4a for the bot to fetch)."""
+        mid = mid or message_id()
+        self.store.put_content(mid, data or voice_m4a(), "audio/m4a")
+        self.last_voice_id = mid
+        return self.deliver(audio_event(self.user, mid, duration=duration_ms))
 
     def sends(self, event: dict[str, Any]) -> list[str]:
         return self.deliver(event)

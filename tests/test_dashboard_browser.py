@@ -65,11 +65,12 @@ def live_app(sqlite_url, redis_url, fake_line, tmp_path):
 
 
 @contextmanager
-def browser_page(chromium, page_errors: list[str]):
+def browser_page(chromium, page_errors: list[str], extra_args: tuple[str, ...] = ()):
     """A page of headless chromium that reaches only the app under test (no map tiles or fonts
     from the internet) and records the page's script errors."""
     with chromium() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS + list(extra_args))
         try:
             context = browser.new_context(locale="zh-TW", viewport={"width": 1280, "height": 900})
             context.set_default_timeout(15_000)

@@ -50,6 +50,11 @@ class NoteForm(FlaskForm):
     internal = BooleanField(default=True)
 
 
+class TranscriptForm(FlaskForm):
+    """What a voice message says, typed by staff (empty clears it)."""
+    transcript = TextAreaField(validators=[max_len(INTERNAL_NOTE_MAX)])
+
+
 class AssignForm(FlaskForm):
     assignee_id = SelectField(choices=[], validate_choice=False)
 

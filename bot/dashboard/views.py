@@ -10,7 +10,7 @@ import logging
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from bot.dashboard import auth, bp, exports, text
+from bot.dashboard import voice as voice_views
 from bot.dashboard.forms import AssignForm, LoginForm, NoteForm, PasswordForm, StaffCreateForm, TransitionForm
 from bot.extensions import get_services
 from bot.queueing import enqueue_notify
@@ -193,7 +194,6 @@ class Filters:
     assignee: str = ""
     overdue: bool = False
     q: str = ""
-    invalid_q: bool = field(default=False, compare=False)
 
     @classmethod
     def from_args(cls, args) -> Filters:
@@ -259,11 +259,14 @@ class Filters:
             if ref:
                 query = query.where(Submission.ref == ref)
             else:
+                # Part of a case number, or words of a voice message's transcript (typed by staff).
                 cleaned = re.sub(r"[^A-Z0-9]", "", self.q.upper())
+                by_voice = voice_views.transcript_matches(self.q)
                 if cleaned:
-                    query = query.where(func.replace(Submission.ref, "-", "").contains(cleaned, autoescape=True))
+                    query = query.where(or_(func.replace(Submission.ref, "-", "").contains(cleaned, autoescape=True),
+                                            by_voice))
                 else:
-                    self.invalid_q = True
+                    query = query.where(by_voice)
         return query
 
 
@@ -450,6 +453,7 @@ def cases():
         return render_template(
             "dashboard/cases.html", rows=rows, pager=pager, f=f, args=f.args(), choices=filter_choices(s, staff),
             names=names, overdue={r.id for r in rows if workflow.is_overdue(r, today)},
+            voiced=voice_views.voiced(s, [r.id for r in rows]),
             open_count=open_count, overdue_count=overdue_count)
 
 
@@ -571,8 +575,10 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
                          "from": workflow.status_label(e.from_status) if e.from_status else "",
                          "to": workflow.status_label(e.to_status) if e.to_status else "",
                          "note": e.note or "", "internal": bool(e.internal), "notify": bool(e.notify)})
-    photos = [a for a in sub.attachments if a.clean_key and a.status == "stored"]
-    missing_photos = len([a for a in sub.attachments if a not in photos and a.status != "unsent"])
+    photos = [a for a in sub.attachments if a.kind != "voice" and a.clean_key and a.status == "stored"]
+    missing_photos = len([a for a in sub.attachments
+                          if a.kind != "voice" and a not in photos and a.status != "unsent"])
+    voices = voice_views.for_case(sub)
     kept = session.get(Submission, sub.duplicate_of_id) if sub.duplicate_of_id else None
     if kept is not None and not access.can_view(staff, kept):
         kept = None  # a link made before the access rules applied to it names no case staff may not see
@@ -589,6 +595,7 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
         (str(p.id), f"{p.display_name}") for p in people]
     return render_template(
         "dashboard/case.html", sub=sub, timeline=timeline, photos=photos, missing_photos=missing_photos,
+        voices=voices, missing_voices=voice_views.missing(sub),
         kept=kept, duplicates=duplicates, followers=len(sub.followers),
         assignee=names.get(sub.assignee_id) if sub.assignee_id else None,
         overdue=workflow.is_overdue(sub, today_taipei()),
@@ -715,7 +722,12 @@ def media(attachment_id: int):
             abort(404)
         if not path.is_file():
             abort(404)
-        staff_service.audit(s, staff, "view", sub.id, f"photo {att.id}")
+        voice = att.kind == "voice"
+        if not voice or voice_views.first_part():  # a player asks for a voice in parts: one row per listen
+            staff_service.audit(s, staff, "view", sub.id, f"{att.kind} {att.id}")
+        content_type = att.content_type
+    if voice:
+        return voice_views.send(path, attachment_id, content_type)
     resp = send_file(path, mimetype="image/jpeg", max_age=0, conditional=False, etag=False)
     resp.headers["Cache-Control"] = "private, no-store"
     resp.headers["Content-Disposition"] = f'inline; filename="photo-{attachment_id}.jpg"'

@@ -586,8 +586,9 @@
     sendEvent({ kind: "sticker", packageId: "446", stickerId: "1988" });
   });
   document.getElementById("btn-voice").addEventListener("click", function () {
-    userBubble("🎤 " + T.voice + " 0:03");
-    sendEvent({ kind: "audio", duration: 3000 });
+    // A 2-second sample voice message (bot/samples/voice-2s.m4a, served by the fake LINE API).
+    userBubble("🎤 " + T.voice + " 0:02");
+    sendEvent({ kind: "audio", duration: 2000 });
   });
 
   // ---- users and polling --------------------------------------------------------------------
