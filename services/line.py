@@ -167,6 +167,23 @@ class LineGateway:
             return None
         return int(quota.value) if quota.type == "limited" and quota.value is not None else None
 
+    # -- channel checks (flask --app app doctor) ------------------------------------------
+    def bot_info(self):
+        """The bot's own account (BotInfoResponse); ApiException 401 when the token is not valid."""
+        return self.api.get_bot_info(_request_timeout=TIMEOUT)
+
+    def webhook_endpoint(self):
+        """The webhook URL set in LINE and whether it is in use (GetWebhookEndpointResponse)."""
+        return self.api.get_webhook_endpoint(_request_timeout=TIMEOUT)
+
+    def push_budget(self) -> tuple[int | None, int]:
+        """(the month's limit or None when unlimited, messages counted against it so far).
+        Raises ApiException or a transport error; see ``monthly_quota`` for the forgiving one."""
+        quota = self.api.get_message_quota(_request_timeout=TIMEOUT)
+        used = self.api.get_message_quota_consumption(_request_timeout=TIMEOUT).total_usage
+        limit = int(quota.value) if quota.type == "limited" and quota.value is not None else None
+        return limit, int(used or 0)
+
     # -- content ------------------------------------------------------------------------
     def get_content(self, message_id: str) -> bytes:
         try:
