@@ -22,10 +22,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 if not cfg["LOCAL_MODE"] else 12 * 1024 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from bot import cli, dashboard, extensions, health, simulator, webhook
+    from bot import cli, dashboard, extensions, health, metrics, simulator, webhook
     extensions.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
+    metrics.init_app(app)
     simulator.init_app(app)
     dashboard.init_app(app)  # after the simulator: it exempts the webhook and simulator from CSRF
     cli.init_app(app)
