@@ -22,6 +22,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 if not cfg["LOCAL_MODE"] else 12 * 1024 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    from bot import logs
+    logs.init_app(app)
     from bot import cli, dashboard, extensions, health, metrics, simulator, webhook
     extensions.init_app(app)
     app.register_blueprint(webhook.bp)

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot import queueing
+from bot import logs, queueing
 from bot.events import rejection, to_incoming
 from bot.extensions import Services
 from handlers.flow import Incoming, Outcome
@@ -76,7 +76,12 @@ def process_event(svc: Services, row_id: int) -> None:
         for ob_id in pending:
             send_outbox(svc, ob_id)
         return
+    # The webhook's request id (bot/logs.py) goes on this event's log lines and its jobs' meta.
+    with logs.bound(raw.pop(logs.EVENT_KEY, None)):
+        _handle(svc, row_id, raw, received_at)
 
+
+def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> None:
     reason = rejection(raw)
     if reason is not None:
         log.warning("event %s not readable by the SDK (%s); kept as failed", raw.get("webhookEventId"), reason)

@@ -32,7 +32,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.sessions import SessionInterface
 from linebot.v3.webhook import SignatureValidator
 
-from bot import ingest
+from bot import ingest, logs
 from bot.events import HANDLED_TYPES
 from bot.extensions import get_services
 from services import inbound, metrics
@@ -126,6 +126,7 @@ def _callback():
             log.info("webhook: ignored event type=%s mode=%s", etype[:40], str(mode)[:20])
             metrics.event("ignored")
             continue
+        raw[logs.EVENT_KEY] = logs.current()
         wanted.append(raw)
     if not wanted:
         return "OK", 200
@@ -136,4 +137,6 @@ def _callback():
         return jsonify(error="storage unavailable"), 500
     if not any(claimed):
         log.info("webhook: duplicate events ignored")
+    else:
+        log.info("webhook: stored %d new events", sum(claimed))
     return "OK", 200
