@@ -11,7 +11,13 @@ Labels never carry a user, a text or a case number: only small fixed sets of wor
 """
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+
+# In multiprocess mode prometheus_client writes into this folder from the first metric on.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], mode=0o700, exist_ok=True)
+
+from prometheus_client import Counter, Histogram  # noqa: E402
 
 WEBHOOK_REQUESTS = Counter("zuozhen_webhook_requests_total", "POST /callback requests by HTTP status",
                            ["status"])
