@@ -15,7 +15,12 @@ def create_app(config: dict | None = None) -> Flask:
     cfg = config_mod.from_env(local=(config or {}).get("LOCAL_MODE"))
     if config:
         cfg.update(config)
-    config_mod.validate(cfg)
+    try:
+        config_mod.validate(cfg)
+    except config_mod.ConfigError as exc:
+        if config_mod.cli_command() != "doctor":
+            raise
+        cfg["CONFIG_ERROR"] = str(exc)  # doctor reports it with everything else it finds
 
     app = Flask(__name__, instance_path=str(config_mod.INSTANCE), static_folder=None)
     app.config.update(cfg)

@@ -11,12 +11,16 @@ Each check gives one line in plain words: what is wrong and what to do. The chec
   webhook URL set in the LINE console is ``PUBLIC_BASE_URL/callback`` and in use, and the month's
   push messages are not used up.
 
+A configuration the app would refuse to start with (a missing secret) does not stop ``doctor``:
+it is reported as the ``config`` check, with the rest of what can be checked.
+
 A check that cannot run because an earlier one failed (LINE's checks after a refused token) says
 so instead of piling up errors.
 """
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -88,6 +92,16 @@ def _media_dir(app: Flask) -> Check:
 
 def migration_heads(url: str) -> tuple[set[str], set[str]]:
     """(the revisions the database is at, the newest revisions of services/migrations)."""
+    quiet = logging.getLogger("alembic")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # no "setup plugin ..." lines in the middle of the report
+    try:
+        return _revisions(url)
+    finally:
+        quiet.setLevel(level)
+
+
+def _revisions(url: str) -> tuple[set[str], set[str]]:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
     from sqlalchemy import create_engine
@@ -116,6 +130,8 @@ def _database(cfg: dict) -> Check:
 
 
 def _redis(svc: Services) -> Check:
+    if not svc.config.get("REDIS_URL"):
+        return Check("redis", FAIL, "REDIS_URL is not set, so there is no Redis to check")
     try:
         svc.redis.ping()
     except Exception as exc:  # noqa: BLE001
@@ -172,7 +188,11 @@ def _line_quota(svc: Services) -> Check:
 def run_checks(app: Flask) -> list[Check]:
     cfg = app.config
     svc = get_services(app)
-    checks = [_secrets(cfg), _public_url(cfg), _media_dir(app), _database(cfg), _redis(svc)]
+    checks = [Check("config", FAIL, cfg["CONFIG_ERROR"])] if cfg.get("CONFIG_ERROR") else []
+    checks += [_secrets(cfg), _public_url(cfg), _media_dir(app), _database(cfg), _redis(svc)]
+    if not cfg.get("LINE_CHANNEL_ACCESS_TOKEN"):
+        return checks + [Check(name, FAIL, "not checked: LINE_CHANNEL_ACCESS_TOKEN is not set")
+                         for name in ("line_token", "line_webhook", "line_quota")]
     token = _line_token(svc)
     checks.append(token)
     if token.status == OK:

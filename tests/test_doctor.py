@@ -121,3 +121,30 @@ def test_configuration_problems(db_url, redis_url, fake_line, tmp_path):
     assert checks["public_url"]["status"] == "problem" and "https" in checks["public_url"]["message"]
     assert checks["media_dir"]["status"] == "problem" and "never be public" in checks["media_dir"]["message"]
     assert "shorter than 32" in checks["secrets"]["message"]  # the tests' SECRET_KEY is short
+
+
+def test_missing_settings_are_reported_not_raised(db_url, fake_line, tmp_path, monkeypatch):
+    """`flask --app app doctor` with no access token and no Redis: the app still loads for doctor."""
+    for name in ("LINE_CHANNEL_ACCESS_TOKEN", "REDIS_URL", "LOCAL_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.argv", ["flask", "--app", "app", "doctor"])
+    app = make_app(db_url, None, fake_line, tmp_path, LINE_CHANNEL_ACCESS_TOKEN=None)
+    try:
+        code, report = doctor(app)
+    finally:
+        get_services(app).close()
+    checks = by_name(report)
+    assert code == 1
+    assert "LINE_CHANNEL_ACCESS_TOKEN" in checks["config"]["message"]
+    assert "LINE_CHANNEL_ACCESS_TOKEN" in checks["secrets"]["message"] and "REDIS_URL" in checks["secrets"]["message"]
+    assert checks["redis"]["message"].startswith("REDIS_URL is not set")
+    assert checks["line_token"]["message"] == "not checked: LINE_CHANNEL_ACCESS_TOKEN is not set"
+    assert checks["database"]["status"] == "ok"
+    assert not fake_line.store.requests  # nothing was sent to LINE without a token
+
+
+def test_other_commands_still_refuse_to_start(db_url, fake_line, tmp_path, monkeypatch):
+    from bot.config import ConfigError
+    monkeypatch.setattr("sys.argv", ["flask", "--app", "app", "worker"])
+    with pytest.raises(ConfigError, match="LINE_CHANNEL_ACCESS_TOKEN"):
+        make_app(db_url, None, fake_line, tmp_path, LINE_CHANNEL_ACCESS_TOKEN=None)
