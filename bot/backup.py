@@ -197,8 +197,23 @@ def load_database(url: str, source: Path, manifest: dict) -> None:
     os.chmod(path, 0o600)
 
 
+def _require_known_revision(url: str, manifest: dict) -> None:
+    """A backup made by a newer version has migrations this code does not know: refuse it."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+    from services.migrate import alembic_config
+    script = ScriptDirectory.from_config(alembic_config(url))
+    for rev in manifest["database"].get("revision") or []:
+        try:
+            script.get_revision(rev)
+        except CommandError:
+            raise BackupError(f"this backup is at migration {rev}, which this version of the bot does not "
+                              "know: restore it with the version that made it (or a newer one)")
+
+
 def restore(url: str, media_dir: Path, source: Path) -> dict:
     manifest = verify(source)
+    _require_known_revision(url, manifest)
     _require_empty(url, media_dir)
     load_database(url, source, manifest)
     if (source / "media").is_dir():

@@ -104,3 +104,17 @@ def test_an_unfinished_backup_is_not_a_backup(app, tmp_path):
     (tmp_path / "half").mkdir()
     result = run(app, "restore", "--from", str(tmp_path / "half"))
     assert result.exit_code != 0 and "did not finish" in result.output
+
+
+def test_a_backup_from_a_newer_version_is_refused(app, fresh_url, redis_url, fake_line, tmp_path):
+    assert run(app, "backup", "--to", str(tmp_path / "b")).exit_code == 0
+    manifest_path = tmp_path / "b" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["database"]["revision"] = ["9999_from_the_future"]
+    manifest_path.write_text(json.dumps(manifest))
+    restored = make_app(fresh_url, redis_url, fake_line, tmp_path, MEDIA_DIR=str(tmp_path / "media2"))
+    try:
+        result = run(restored, "restore", "--from", str(tmp_path / "b"))
+    finally:
+        get_services(restored).close()
+    assert result.exit_code != 0 and "does not know" in result.output
