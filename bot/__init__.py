@@ -15,19 +15,27 @@ def create_app(config: dict | None = None) -> Flask:
     cfg = config_mod.from_env(local=(config or {}).get("LOCAL_MODE"))
     if config:
         cfg.update(config)
-    config_mod.validate(cfg)
+    try:
+        config_mod.validate(cfg)
+    except config_mod.ConfigError as exc:
+        if config_mod.cli_command() != "doctor":
+            raise
+        cfg["CONFIG_ERROR"] = str(exc)  # doctor reports it with everything else it finds
 
     app = Flask(__name__, instance_path=str(config_mod.INSTANCE), static_folder=None)
     app.config.update(cfg)
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024 if not cfg["LOCAL_MODE"] else 12 * 1024 * 1024
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from bot import cli, dashboard, extensions, health, open311, public, simulator, webhook
+    from bot import logs
+    logs.init_app(app)
+    from bot import cli, dashboard, extensions, health, metrics, open311, public, simulator, webhook
     extensions.init_app(app)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(open311.bp)   # read-only open data, no login (docs/open311.md)
     app.register_blueprint(public.bp)
+    metrics.init_app(app)
     simulator.init_app(app)
     dashboard.init_app(app)  # after the simulator: it exempts the webhook and simulator from CSRF
     cli.init_app(app)

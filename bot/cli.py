@@ -433,3 +433,6 @@ def init_app(app: Flask) -> None:
     for cmd in (db_cli, knowledge_cli, richmenu_cli, chief_code_cmd, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd,
                 welfare_screen_cmd):
         app.cli.add_command(cmd)
+    from bot import backup, doctor
+    for cmd in (doctor.doctor_cmd, backup.backup_cmd, backup.restore_cmd):
+        app.cli.add_command(cmd)

@@ -96,6 +96,10 @@ def from_env(env: dict[str, str] | None = None, *, argv: list[str] | None = None
         # How many reverse proxies in front of the app set X-Forwarded-* (0: none, trust nothing).
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "MAP_TILE_URL": env.get("MAP_TILE_URL") or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        # /metrics: with a token, only `Authorization: Bearer <token>`; without, only this machine.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
+        # Logs: "json" (one object per line, for production) or "text" (the default).
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or "text").strip().lower(),
     }
     return cfg
 
@@ -111,6 +115,8 @@ def validate(cfg: dict) -> None:
         raise ConfigError(
             "missing settings: " + ", ".join(missing)
             + ". Set them in the environment or in .env (see README.md, 'Production')." + hint)
+    if cfg.get("LOG_FORMAT", "text") not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT must be json or text, not {cfg['LOG_FORMAT']!r}.")
     if not cfg["LOCAL_MODE"] and cfg["LINE_CHANNEL_SECRET"] == LOCAL_SECRET:
         raise ConfigError("LINE_CHANNEL_SECRET is the local simulator's; set the channel's real secret.")
     if cfg["SECRET_KEY"] == "local-development-only" and cfg["LINE_CHANNEL_SECRET"] != LOCAL_SECRET:

@@ -22,12 +22,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot import queueing
+from bot import logs, queueing
 from bot.events import rejection, to_incoming
 from bot.extensions import Services
 from handlers.flow import Incoming, Outcome
 from handlers.router import route
-from services import actions, photos, submissions
+from services import actions, metrics, photos, submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
@@ -76,10 +76,16 @@ def process_event(svc: Services, row_id: int) -> None:
         for ob_id in pending:
             send_outbox(svc, ob_id)
         return
+    # The webhook's request id (bot/logs.py) goes on this event's log lines and its jobs' meta.
+    with logs.bound(raw.pop(logs.EVENT_KEY, None)):
+        _handle(svc, row_id, raw, received_at)
 
+
+def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> None:
     reason = rejection(raw)
     if reason is not None:
         log.warning("event %s not readable by the SDK (%s); kept as failed", raw.get("webhookEventId"), reason)
+        metrics.event("rejected")
         apology = _fail(svc, row_id, raw, reason)
         if apology is not None:
             send_outbox(svc, apology)
@@ -99,7 +105,7 @@ def process_event(svc: Services, row_id: int) -> None:
     # user (handlers/group.py): no conversation, so no lock and no state.
     anonymous = not inc.user_id
     if inc.kind == "other" or not inc.chat_id or (anonymous and inc.chat_type == "user"):
-        _finish(svc, row_id)
+        _finish(svc, row_id, "ignored")
         return
     rate = _rate(svc, inc)
     if rate == "quiet":
@@ -114,6 +120,7 @@ def process_event(svc: Services, row_id: int) -> None:
             if _slow(state, inc):
                 svc.line.show_loading(inc.chat_id, 10)
             outcome = route(state, inc, DbContext(svc), time.time())
+            metrics.routed(outcome.question)
         if anonymous:  # the router gives none of these without a user; never act for "nobody"
             outcome = replace(outcome, state=None, keep_state=True, media=(), submission=None, follow_ref=None,
                               actions=())
@@ -121,6 +128,7 @@ def process_event(svc: Services, row_id: int) -> None:
         committed = _commit(svc, row_id, raw, inc, outcome, received_at, buttons)
         if committed is None:
             return  # another worker finished this event first
+        metrics.event("processed")
         outbox_id, attachment_ids, push_ids = committed
         if outcome.state is not None:
             svc.state.save(inc.chat_id, inc.user_id, outcome.state)
@@ -234,13 +242,14 @@ def _pending_outbox(s, row_id: int) -> list[int]:
                 .scalars())
 
 
-def _finish(svc: Services, row_id: int) -> None:
+def _finish(svc: Services, row_id: int, outcome: str = "processed") -> None:
     with svc.db.session() as s:
         ev = s.get(InboundEvent, row_id)
         if ev is not None and ev.status == "received":
             ev.status = "processed"
             ev.payload = None
             ev.processed_at = utcnow()
+            metrics.event(outcome)
 
 
 def _fail(svc: Services, row_id: int, raw: dict[str, Any], reason: str) -> int | None:

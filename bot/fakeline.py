@@ -61,6 +61,9 @@ REQUIRED_MESSAGE_FIELDS = {
 
 # Canned profile display name.
 DEFAULT_DISPLAY_NAME = "Test Resident"
+# The bot's own account (GET /v2/bot/info).
+BOT_USER_ID = "U" + "f" * 32
+BOT_NAME = "左鎮區公所 (fake)"
 
 AUTH_FAILED = ("Authentication failed. Confirm that the access token in the authorization header"
                " is valid.")
@@ -177,6 +180,12 @@ class FakeLineStore:
             self._failures: list[tuple[str, _Failure]] = []
             self.rich_menus: dict[str, dict] = {}
             self.default_rich_menu: str | None = None
+            # Channel settings that ``flask --app app doctor`` reads.
+            self.access_tokens: set[str] | None = None  # None: any non-empty token is valid
+            self.webhook_endpoint = ""
+            self.webhook_active = False
+            self.quota_limit: int | None = None  # None: {"type": "none"}
+            self.quota_used_before = 0  # messages counted this month before this store existed
 
     # -- used by the blueprint --------------------------------------------------------------
 
@@ -380,7 +389,8 @@ def create_fake_line_blueprint(store: FakeLineStore, url_prefix: str = "",
         store._record(entry)
         request.environ["fakeline.entry"] = entry
         auth = request.headers.get("Authorization", "")
-        if not auth.startswith("Bearer ") or not auth[len("Bearer "):].strip():
+        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+        if not token or (store.access_tokens is not None and token not in store.access_tokens):
             return _json_response(401, {"message": AUTH_FAILED})
         if len(raw) > MAX_BODY_BYTES:
             return _json_response(413, {"message": "Request entity too large"})
@@ -492,11 +502,31 @@ def create_fake_line_blueprint(store: FakeLineStore, url_prefix: str = "",
 
     @bp.get("/v2/bot/message/quota")
     def get_quota() -> Response:
-        return _json_response(200, {"type": "none"})
+        if store.quota_limit is None:
+            return _json_response(200, {"type": "none"})
+        return _json_response(200, {"type": "limited", "value": store.quota_limit})
 
     @bp.get("/v2/bot/message/quota/consumption")
     def get_quota_consumption() -> Response:
-        return _json_response(200, {"totalUsage": store._push_count()})
+        return _json_response(200, {"totalUsage": store.quota_used_before + store._push_count()})
+
+    @bp.get("/v2/bot/info")
+    def get_bot_info() -> Response:
+        return _json_response(200, {"userId": BOT_USER_ID, "basicId": "@000fake", "displayName": BOT_NAME,
+                                    "chatMode": "bot", "markAsReadMode": "auto"})
+
+    @bp.get("/v2/bot/channel/webhook/endpoint")
+    def get_webhook_endpoint() -> Response:
+        return _json_response(200, {"endpoint": store.webhook_endpoint, "active": store.webhook_active})
+
+    @bp.put("/v2/bot/channel/webhook/endpoint")
+    def set_webhook_endpoint() -> Response:
+        endpoint = body().get("endpoint")
+        if not isinstance(endpoint, str) or not endpoint.startswith("https://") or len(endpoint) > 500:
+            raise _invalid([{"message": "invalid endpoint", "property": "endpoint"}])
+        with store._lock:
+            store.webhook_endpoint, store.webhook_active = endpoint, True
+        return _json_response(200, {})
 
     @bp.post("/v2/bot/richmenu")
     def create_rich_menu() -> Response:

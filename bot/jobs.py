@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import dispatch, sweeper
+from bot import dispatch, logs, sweeper
 from bot.extensions import Services, get_services
 from services import photos
 
@@ -33,15 +33,17 @@ def process_event(row_id: int) -> None:
 
 
 def send_outbox(outbox_id: int) -> None:
-    dispatch.send_outbox(_services(), outbox_id)
+    with logs.bound(logs.from_job()):
+        dispatch.send_outbox(_services(), outbox_id)
 
 
 def fetch_media(attachment_id: int) -> None:
     svc = _services()
-    if photos.fetch(svc.db, svc.line, svc.media, attachment_id) == "refused":
-        notice = photos.refusal_message(svc.db, attachment_id)  # the resident is told, once
-        if notice is not None:
-            dispatch.send_outbox(svc, notice)
+    with logs.bound(logs.from_job()):
+        if photos.fetch(svc.db, svc.line, svc.media, attachment_id) == "refused":
+            notice = photos.refusal_message(svc.db, attachment_id)  # the resident is told, once
+            if notice is not None:
+                dispatch.send_outbox(svc, notice)
 
 
 def sweep() -> dict:

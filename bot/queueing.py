@@ -10,6 +10,7 @@ from rq import Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from bot import logs
 from bot.extensions import EVENTS_QUEUE, MEDIA_QUEUE, SEND_QUEUE, Services
 
 ACTIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -24,8 +25,9 @@ def _enqueue_once(svc: Services, queue: str, func: str, arg: int, job_id: str, r
         job.delete()
     except NoSuchJobError:
         pass
+    request_id = logs.current()
     q.enqueue(func, arg, job_id=job_id, retry=retry, job_timeout=timeout, result_ttl=0,
-              failure_ttl=7 * 24 * 3600)
+              failure_ttl=7 * 24 * 3600, meta={logs.META_KEY: request_id} if request_id else None)
 
 
 def enqueue_event(svc: Services, row_id: int) -> None:

@@ -17,7 +17,7 @@ from bot.events import chat_of
 from bot.extensions import Services
 from services.knowledge import t
 from services.messages import Text
-from services import inbound, retention
+from services import inbound, metrics, retention
 from services.models import Attachment, OutboundMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 def apologise_for_failures(svc: Services) -> int:
     """Events that could not be handled after many tries: say so, with the office phone."""
     failed = inbound.give_up(svc.db)
+    metrics.event("failed", len(failed))
     apologies = []
     with svc.db.session() as s:
         for row_id, raw in failed:

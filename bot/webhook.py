@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.sessions import SessionInterface
 from linebot.v3.webhook import SignatureValidator
 
-from bot import ingest
+from bot import ingest, logs
 from bot.events import HANDLED_TYPES
 from bot.extensions import get_services
-from services import inbound
+from services import inbound, metrics
 
 log = logging.getLogger(__name__)
 bp = Blueprint("line", __name__)
@@ -95,6 +96,16 @@ def _events(body: str) -> list[dict]:
 
 @bp.post(PATH)
 def callback():
+    """Counted and timed (``zuozhen_webhook_*`` in /metrics); the work is in ``_callback``."""
+    start = time.perf_counter()
+    result = _callback()
+    status = result[1] if isinstance(result, tuple) else 200
+    metrics.WEBHOOK_LATENCY.observe(time.perf_counter() - start)
+    metrics.WEBHOOK_REQUESTS.labels(str(status)).inc()
+    return result
+
+
+def _callback():
     signature = request.headers.get("X-Line-Signature")
     if not signature:
         return jsonify(error="missing signature"), 400
@@ -113,7 +124,9 @@ def callback():
         etype, mode = raw["type"], raw.get("mode")
         if etype not in HANDLED_TYPES or mode == "standby":
             log.info("webhook: ignored event type=%s mode=%s", etype[:40], str(mode)[:20])
+            metrics.event("ignored")
             continue
+        raw[logs.EVENT_KEY] = logs.current()
         wanted.append(raw)
     if not wanted:
         return "OK", 200
@@ -124,4 +137,6 @@ def callback():
         return jsonify(error="storage unavailable"), 500
     if not any(claimed):
         log.info("webhook: duplicate events ignored")
+    else:
+        log.info("webhook: stored %d new events", sum(claimed))
     return "OK", 200

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from services import metrics
 from services.db import Database
 from services.models import InboundEvent, utcnow
 
@@ -255,6 +256,7 @@ def _record_refused(db: Database, raws: list[dict[str, Any]], refused: dict[int,
               for i, (key, reason) in refused.items()]
     for value in values:
         log.warning("webhook: event refused (%s); recorded as failed", value["last_error"])
+    metrics.event("failed", len(values))
     try:
         with db.autocommit.connect() as conn:
             conn.execute(ins(InboundEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"]), values)

@@ -20,6 +20,7 @@ from linebot.v3.messaging import (ApiClient, ApiException, CameraAction, CameraR
                                   ReplyMessageRequest, ShowLoadingAnimationRequest, TextMessage, URIAction,
                                   FlexContainer, FlexMessage)
 
+from services import metrics
 from services.messages import QuickReply as QR, Text
 
 log = logging.getLogger(__name__)
@@ -121,9 +122,11 @@ class LineGateway:
             resp = self.api.push_message_with_http_info(
                 PushMessageRequest(to=to, messages=to_sdk(texts)), x_line_retry_key=retry_key,
                 _request_timeout=TIMEOUT)
+            metrics.sent("push")
             return Delivery("push", resp.status_code, (resp.headers or {}).get("x-line-request-id"))
         except ApiException as exc:
             if exc.status == 409:
+                metrics.sent("push_duplicate")
                 return Delivery("push", 409, (exc.headers or {}).get("x-line-accepted-request-id"))
             if exc.status >= 500 or exc.status == 429:
                 raise DeliveryError(f"push failed with {exc.status}") from exc
@@ -136,7 +139,9 @@ class LineGateway:
         """Reply if the token is fresh; otherwise, or if the reply fails, push with the retry key."""
         if reply_token and self.reply_is_fresh(received_at, event_ts_ms):
             try:
-                return Delivery("reply", self.reply(reply_token, texts))
+                status = self.reply(reply_token, texts)
+                metrics.sent("reply")
+                return Delivery("reply", status)
             except ApiException as exc:
                 log.warning("reply failed with %s; falling back to push", exc.status)
                 if exc.status not in (400, 429) and exc.status < 500:
@@ -166,6 +171,23 @@ class LineGateway:
         except (ApiException, urllib3.exceptions.HTTPError, OSError):
             return None
         return int(quota.value) if quota.type == "limited" and quota.value is not None else None
+
+    # -- channel checks (flask --app app doctor) ------------------------------------------
+    def bot_info(self):
+        """The bot's own account (BotInfoResponse); ApiException 401 when the token is not valid."""
+        return self.api.get_bot_info(_request_timeout=TIMEOUT)
+
+    def webhook_endpoint(self):
+        """The webhook URL set in LINE and whether it is in use (GetWebhookEndpointResponse)."""
+        return self.api.get_webhook_endpoint(_request_timeout=TIMEOUT)
+
+    def push_budget(self) -> tuple[int | None, int]:
+        """(the month's limit or None when unlimited, messages counted against it so far).
+        Raises ApiException or a transport error; see ``monthly_quota`` for the forgiving one."""
+        quota = self.api.get_message_quota(_request_timeout=TIMEOUT)
+        used = self.api.get_message_quota_consumption(_request_timeout=TIMEOUT).total_usage
+        limit = int(quota.value) if quota.type == "limited" and quota.value is not None else None
+        return limit, int(used or 0)
 
     # -- content ------------------------------------------------------------------------
     def get_content(self, message_id: str) -> bytes:
