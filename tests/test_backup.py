@@ -10,7 +10,6 @@ from sqlalchemy import create_engine, select
 import services.models  # noqa: F401 - every table in Base.metadata
 import services.models_dengue  # noqa: F401
 import services.models_disaster  # noqa: F401
-import services.models_welfare  # noqa: F401
 from bot.extensions import get_services
 from services.db import Base
 from tests.conftest import PG_ADMIN_URL, make_app
