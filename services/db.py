@@ -14,8 +14,10 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str) -> Engine:
+    """The app's engine. ``hide_parameters``: an error's message and a traceback in the logs never
+    show a query's values (a resident's text, phone number or place)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -29,7 +31,8 @@ def make_engine(url: str) -> Engine:
     # No pre-ping: it costs a round trip on every checkout (every webhook request). A connection
     # that died is invalidated on its first error (the webhook answers 500 and LINE redelivers;
     # a job retries), and connections are recycled every 5 minutes.
-    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=300, pool_use_lifo=True)
+    return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=300, pool_use_lifo=True,
+                         hide_parameters=True)
 
 
 class Database:

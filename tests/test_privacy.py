@@ -341,3 +341,20 @@ def test_a_huge_image_is_refused_before_decoding_with_a_kind_answer(app, fake_li
     assert len(pushes(fake_line, r.user)) == 1
     out = r.says("很大的洞")
     assert "確認" in out[-1]
+
+
+def test_database_errors_never_show_a_querys_values(tmp_path):
+    """A failing statement's error (what a traceback in the logs shows) names no value of the query."""
+    import sqlalchemy as sa
+    from services.db import make_engine
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (phone TEXT UNIQUE)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (:p)"), {"p": "0912345678"})
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO t VALUES (:p)"), {"p": "0912345678"})
+    except sa.exc.IntegrityError as exc:
+        assert "0912345678" not in str(exc)
+    else:
+        raise AssertionError("the duplicate was not refused")
