@@ -198,7 +198,7 @@ def run_checks(app: Flask) -> list[Check]:
     if token.status == OK:
         checks += [_line_webhook(svc, cfg), _line_quota(svc)]
     else:
-        checks += [Check(name, FAIL, "not checked: LINE refused the access token")
+        checks += [Check(name, FAIL, "not checked: the access token could not be confirmed (see line_token)")
                    for name in ("line_webhook", "line_quota")]
     return checks
 

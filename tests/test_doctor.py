@@ -64,7 +64,7 @@ def test_a_bad_token_is_named_and_the_other_line_checks_wait(healthy, fake_line)
     checks = by_name(report)
     assert checks["line_token"]["status"] == "problem"
     assert "refused the channel access token" in checks["line_token"]["message"]
-    assert checks["line_webhook"]["message"] == "not checked: LINE refused the access token"
+    assert checks["line_webhook"]["message"] == "not checked: the access token could not be confirmed (see line_token)"
     assert checks["database"]["status"] == "ok"
 
 
