@@ -851,7 +851,7 @@ average above and machine busy / steal in the details).
 - **Ours** (`bench/ours_wsgi.py`): `bot.create_app` with `REDIS_URL=redis://127.0.0.1:6379/11`,
   `DATABASE_URL=postgresql+psycopg://…/zuozhen_bench` (a fresh database migrated with
   `services.migrate.upgrade`), `LOCAL_MODE=False`, `EMBEDDED_WORKER=False`, `LINE_API_BASE_URL`
-  pointing at a `bot.fakeline.FakeLineServer` running in the bench process. Its `/callback` verifies
+  pointing at a `bot.dev.fakeline.FakeLineServer` running in the bench process. Its `/callback` verifies
   the signature with the SDK's `SignatureValidator` and parses the JSON (the SDK's typed models are
   built later, by the worker), then stores each event durably before answering 200: one PostgreSQL statement inserts
   it into `inbound_event` (`ON CONFLICT (webhook_event_id) DO NOTHING`, committed) and notifies the
@@ -936,7 +936,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import logging
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake LINE server's access log
-    from bot.fakeline import FakeLineServer, FakeLineStore
+    from bot.dev.fakeline import FakeLineServer, FakeLineStore
 
     ctx = mp.get_context("spawn")
     t_start = time.monotonic()

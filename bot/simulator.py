@@ -3,7 +3,7 @@
 Only registered in local mode (``LOCAL_MODE``) with the built-in simulator credentials: it signs
 webhook bodies for anyone who can reach the page, so it never signs with a real channel's secret
 (local mode with real LINE credentials has no simulator). It mounts the fake LINE API
-(:mod:`bot.fakeline`) at ``/simulator/line``, where the app's own LINE gateway sends its calls,
+(:mod:`bot.dev.fakeline`) at ``/simulator/line``, where the app's own LINE gateway sends its calls,
 and offers a small JSON API for the page:
 
 * ``POST /simulator/api/send`` builds a complete, signed LINE webhook body for one resident
@@ -32,7 +32,7 @@ import yaml
 from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
 
 from bot.config import LOCAL_SECRET
-from bot.fakeline import FakeLineStore, create_fake_line_blueprint
+from bot.dev.fakeline import FakeLineStore, create_fake_line_blueprint
 from services import knowledge
 
 FAKE_LINE_PREFIX = "/simulator/line"

@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bot import create_app  # noqa: E402
-from bot.fakeline import FakeLineServer, FakeLineStore  # noqa: E402
+from bot.dev.fakeline import FakeLineServer, FakeLineStore  # noqa: E402
 from services.migrate import upgrade  # noqa: E402
 from tests.helpers import SECRET, TOKEN, Resident  # noqa: E402
 

@@ -27,7 +27,7 @@ from linebot.v3.messaging import (
 )
 from werkzeug.serving import make_server
 
-from bot.fakeline import FakeLineServer, FakeLineStore, create_fake_line_blueprint
+from bot.dev.fakeline import FakeLineServer, FakeLineStore, create_fake_line_blueprint
 
 USER = "U1a2b3c4d5e6f708192a3b4c5d6e7f809"
 TIMEOUT = (2, 5)
