@@ -15,10 +15,13 @@ The method was chosen by measurement: see docs/nlu.md.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import logging
 import math
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -293,9 +296,9 @@ def _flow_words() -> frozenset[str]:
     return frozenset(out)
 
 
-@functools.cache
-def faq_index() -> FaqIndex:
-    entries = faq_mod.base().entries
+def build_faq_index(entries) -> FaqIndex:
+    """The routing index of FAQ entries (BM25 over their titles, keywords and example questions)."""
+    entries = tuple(entries)
     if not entries:
         return FaqIndex((), (), None)
     import bm25s
@@ -312,9 +315,63 @@ def faq_index() -> FaqIndex:
     return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
 
 
+# The live index: built from ``faq.base()`` on first use, swapped whole by ``install_faq_index``
+# when staff publish an edit (services/knowledge_live.py); the generation keys classify's cache.
+_live_index: FaqIndex | None = None
+_index_generation = 0
+_index_lock = threading.Lock()
+# A candidate index for this thread only (the dashboard's "what would this change do").
+_candidate_index: contextvars.ContextVar[FaqIndex | None] = contextvars.ContextVar("faq_candidate", default=None)
+
+
+def faq_index() -> FaqIndex:
+    global _live_index
+    candidate = _candidate_index.get()
+    if candidate is not None:
+        return candidate
+    if _live_index is None:
+        with _index_lock:
+            if _live_index is None:
+                _live_index = build_faq_index(faq_mod.base().entries)
+    return _live_index
+
+
+def install_faq_index(index: FaqIndex | None) -> None:
+    """Serve ``index`` from the next classification on (None: rebuild from ``faq.base()`` on
+    next use); answers cached for the old index are never served again."""
+    global _live_index, _index_generation
+    with _index_lock:
+        _live_index = index
+        _index_generation += 1
+
+
+@contextlib.contextmanager
+def candidate_index(index: FaqIndex):
+    """Classify with ``index`` inside the block, in this thread only, without the cache."""
+    token = _candidate_index.set(index)
+    try:
+        yield
+    finally:
+        _candidate_index.reset(token)
+
+
+def _per_index(fn):
+    """``functools.lru_cache`` keyed by the text and the live index's generation."""
+    cached = functools.lru_cache(maxsize=2048)(lambda text, generation: fn(text))
+
+    @functools.wraps(fn)
+    def wrapper(text: str) -> Intent:
+        if _candidate_index.get() is not None:
+            return fn(text)
+        return cached(text, _index_generation)
+    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    return wrapper
+
+
 # -- classification ------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=2048)
+@_per_index
 def classify(text: str) -> Intent:
     ref = normalize_ref(unicodedata.normalize("NFKC", text or ""))
     if ref:
