@@ -4,7 +4,6 @@ only reads forms and shows pages (texts in knowledge/dashboard.yaml ``knowledge`
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
@@ -18,7 +17,7 @@ from bot.extensions import get_services
 from handlers.common import menu_buttons
 from services import faq, knowledge, knowledge_edits as edits, knowledge_live, knowledge_stats, welfare
 from services.models import Staff, UnansweredQuestion
-from services.models_knowledge import DRAFT, KnowledgeReviewer, KnowledgeVersion
+from services.models_knowledge import KnowledgeReviewer, KnowledgeVersion
 
 SPLIT = re.compile(r"[\n、，,；;]+")
 STATUS_CHOICES = faq.STATUSES
@@ -74,14 +73,15 @@ def _problem_texts(found: list[str]) -> list[str]:
 
 
 def _edit_page(data: dict[str, Any], *, new: bool, problems: list[str] | None = None, reason: str = "",
-               question_id: int | None = None, status: int = 200):
+               question_id: int | None = None, status: int = 200, enabled: bool = True):
     facts = list(data.get("facts") or []) + [{} for _ in range(EXTRA_FACT_ROWS)]
     with _db().session() as s:
         versions = [] if new else _history_rows(s, data["id"])
     return render_template("dashboard/knowledge/edit.html", data=data, facts=facts, new=new,
                            problems=_problem_texts(problems or []), reason=reason, question_id=question_id,
                            statuses=STATUS_CHOICES, sections=faq.sections(), versions=versions,
-                           preview=preview(data), labels=knowledge.load("dashboard")["knowledge"]), status
+                           preview=preview(data), labels=knowledge.load("dashboard")["knowledge"],
+                           enabled=enabled), status
 
 
 def _history_rows(session, entry_id: str) -> list[dict[str, Any]]:
@@ -146,9 +146,11 @@ def knowledge_entry(entry_id: str):
     _refresh()
     with _db().session() as s:
         data, enabled, _ = edits.live(s, entry_id)
-    if data is None:
+        written = edits.history(s, entry_id)
+    if data is None and not written:
         abort(404)
-    return _edit_page(data, new=False)
+    # A new entry not published yet: its newest draft.
+    return _edit_page(data or dict(written[0].data), new=False, enabled=enabled or data is None)
 
 
 @bp.get("/knowledge/new")
@@ -174,6 +176,10 @@ def knowledge_save(entry_id: str):
     data = form_data(request.form, entry_id)
     reason = request.form.get("reason", "")
     qid = request.form.get("question_id", type=int)
+    if request.form.get("action") == "preview":
+        # The LINE preview and the checks of the form as it is, nothing saved.
+        return _edit_page(data, new=new, problems=edits.problems(data, today_taipei()), reason=reason,
+                          question_id=qid)
     with _db().session() as s:
         if new and edits.live(s, entry_id)[0] is not None:
             abort(409)
@@ -237,12 +243,23 @@ def knowledge_version(vid: int):
         problems = edits.problems(v.data, today_taipei()) if v.enabled else []
     changes = _changes(current or {}, row["data"])
     return render_template("dashboard/knowledge/version.html", v=row, preview=preview(row["data"]),
-                           changes=changes, refusal=refusal, problems=_problem_texts(problems),
+                           changes=changes, is_new=current is None, refusal=refusal, problems=_problem_texts(problems),
                            labels=knowledge.load("dashboard")["knowledge"])
 
 
-def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, Any, Any]]:
-    return [(k, old.get(k), new.get(k)) for k in edits.FIELDS if old.get(k) != new.get(k)]
+def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(field, before, after) of the fields that differ, as clerks read them."""
+    return [(k, _shown(old.get(k)), _shown(new.get(k))) for k in edits.FIELDS if old and old.get(k) != new.get(k)]
+
+
+def _shown(value: Any) -> str:
+    if value in (None, "", []):
+        return "（無）"
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return "\n".join(f"{f.get('claim', '')}（{f.get('status', '')}；{f.get('source') or '無來源'}）" for f in value)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return str(value)
 
 
 @bp.post("/knowledge/v/<int(max=2147483647):vid>/publish")
@@ -274,8 +291,7 @@ def knowledge_publish(vid: int):
 def knowledge_reject(vid: int):
     with _db().session() as s:
         try:
-            v = edits.reject(s, me(), vid)
-            entry_id = v.entry_id
+            edits.reject(s, me(), vid)
         except LookupError:
             abort(404)
         except PermissionError:
