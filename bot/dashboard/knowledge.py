@@ -68,7 +68,7 @@ def _problem_texts(found: list[str]) -> list[str]:
     out = []
     for p in found:
         hint = next((v for k, v in words.items() if k in p), None)
-        out.append(f"{hint}（{p}）" if hint else p)
+        out.append(text("knowledge.shown.problem", hint=hint, line=p) if hint else p)
     return out
 
 
@@ -254,11 +254,12 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, s
 
 def _shown(value: Any) -> str:
     if value in (None, "", []):
-        return "（無）"
+        return text("knowledge.shown.none")
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return "\n".join(f"{f.get('claim', '')}（{f.get('status', '')}；{f.get('source') or '無來源'}）" for f in value)
+        return "\n".join(text("knowledge.shown.fact", claim=f.get("claim", ""), status=f.get("status", ""),
+                               source=f.get("source") or text("knowledge.shown.no_source")) for f in value)
     if isinstance(value, list):
-        return "、".join(str(v) for v in value)
+        return text("knowledge.shown.separator").join(str(v) for v in value)
     return str(value)
 
 
@@ -375,7 +376,8 @@ def knowledge_reviewers():
 
 def entry_choices() -> list[tuple[str, str]]:
     """(id, title) of every live entry, for the questions page's 「加為例句」 select."""
-    return sorted(((e.id, f"{e.title}（{e.section}）") for e in faq.base().entries), key=lambda p: p[1])
+    return sorted(((e.id, text("knowledge.shown.choice", title=e.title, section=e.section)) for e in faq.base().entries),
+                  key=lambda p: p[1])
 
 
 @bp.context_processor
