@@ -49,6 +49,10 @@ def test_a_clerk_answers_an_unanswered_question_and_a_reviewer_publishes_it(chro
             page.goto(f"{base}/staff/questions")
             row = page.locator("#questions tbody tr", has_text=QUESTION)
             shot(page, tmp_path, "0-questions")
+            row.locator("a.add-example").click()                  # the other way: an example of an entry
+            expect(page.locator("#teach-question")).to_have_text(QUESTION)
+            shot(page, tmp_path, "0-teach")
+            page.go_back()
             row.locator("a.new-entry").click()
             form = page.locator("#entry-form")
             expect(form.locator("textarea[name=questions]")).to_have_value(QUESTION)

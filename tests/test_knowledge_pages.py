@@ -48,6 +48,8 @@ def test_a_question_becomes_an_example_and_only_a_reviewer_of_the_section_publis
     clerk = signed_in(app, "civil.a")
     page = clerk.get("/staff/questions").get_data(as_text=True)
     assert "加為例句" in page and "用這題新增問答" in page
+    teach = clerk.get(f"/staff/questions/{office['question']}/teach").get_data(as_text=True)
+    assert "里民大會可以提什麼案" in teach and f'value="{ENTRY}"' in teach
     resp = post(clerk, f"/staff/questions/{office['question']}/example", {"entry_id": ENTRY})
     assert resp.status_code == 302
     (v,) = versions(app)

@@ -196,6 +196,19 @@ def knowledge_save(entry_id: str):
     return redirect(url_for(".knowledge_version", vid=vid))
 
 
+@bp.get("/questions/<int(max=2147483647):qid>/teach")
+@login_required
+def question_teach(qid: int):
+    """Choose the entry a question is an example of: the bot's own guesses first, then every entry."""
+    with _db().session() as s:
+        q = s.get(UnansweredQuestion, qid)
+        if q is None:
+            abort(404)
+        question = {"id": q.id, "text": q.text}
+        guesses = [(g, faq.base().get(g).title) for g in (q.guesses or []) if faq.base().get(g)]
+    return render_template("dashboard/knowledge/teach.html", q=question, guesses=guesses, choices=entry_choices())
+
+
 @bp.post("/questions/<int(max=2147483647):qid>/example")
 @login_required
 def question_as_example(qid: int):
@@ -378,8 +391,3 @@ def entry_choices() -> list[tuple[str, str]]:
     """(id, title) of every live entry, for the questions page's 「加為例句」 select."""
     return sorted(((e.id, text("knowledge.shown.choice", title=e.title, section=e.section)) for e in faq.base().entries),
                   key=lambda p: p[1])
-
-
-@bp.context_processor
-def _knowledge_helpers() -> dict[str, Any]:
-    return {"knowledge_entry_choices": entry_choices}
