@@ -209,7 +209,7 @@ def save_draft(session: Session, staff: Staff, data: dict[str, Any], reason: str
         raise PermissionError(entry_id)
     if not reason.strip():
         raise EditError([f"{entry_id}: missing reason"])
-    found = problems(data, today) if enabled else []
+    found = problems(data, today) if enabled else still_named(session, entry_id)
     if found:
         raise EditError(found)
     v = KnowledgeVersion(entry_id=entry_id, number=_next_number(session, entry_id), data=data,
@@ -220,6 +220,15 @@ def save_draft(session: Session, staff: Staff, data: dict[str, Any], reason: str
     return v
 
 
+def still_named(session: Session, entry_id: str) -> list[str]:
+    """An entry named elsewhere in knowledge/ (the FAQ menu, the rich menu, dengue topics) cannot be
+    switched off here: its button would answer nothing."""
+    from services import faq_refs
+    ids = {e.id for e in faq.seed().entries} | set(published_versions(session))
+    hits = [p for p in faq_refs.reference_problems(faq.KNOWLEDGE_DIR, ids - {entry_id}) if repr(entry_id) in p]
+    return [f"{entry_id}: named elsewhere in knowledge/, cannot be switched off ({hits[0]})"] if hits else []
+
+
 def publish(session: Session, staff: Staff, version_id: int, today: dt.date | None = None) -> KnowledgeVersion:
     """Make a draft the live version of its entry (checked again); the audit log records it."""
     v = session.get(KnowledgeVersion, version_id, with_for_update=True)
@@ -228,7 +237,7 @@ def publish(session: Session, staff: Staff, version_id: int, today: dt.date | No
     refusal = publish_refusal(session, staff, v)
     if refusal:
         raise PermissionError(refusal)
-    found = problems(v.data, today) if v.enabled else []
+    found = problems(v.data, today) if v.enabled else still_named(session, v.entry_id)
     if found:
         raise EditError(found)
     for old in session.execute(select(KnowledgeVersion).where(KnowledgeVersion.entry_id == v.entry_id,

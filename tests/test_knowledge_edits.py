@@ -122,6 +122,15 @@ def test_rules_on_save_a_section_edits_its_own_entries_and_a_rejected_draft_is_k
         assert edits.published_count(s) == 0
 
 
+def test_an_entry_the_menus_name_cannot_be_switched_off(app, people):
+    from services import knowledge
+    menu_entry = knowledge.load("nlu/faq_menu")["topics"][0]
+    with get_services(app).db.session() as s:
+        with pytest.raises(edits.EditError) as exc:
+            edits.switch(s, who(s, people, "boss"), menu_entry, False, "暫停")
+    assert "named elsewhere" in exc.value.problems[0]
+
+
 def test_switching_an_entry_off_removes_it_and_export_writes_the_published_state(app, people, tmp_path):
     with get_services(app).db.session() as s:
         off = edits.switch(s, who(s, people, "clerk"), "civil.village_meeting", False, "暫停")
