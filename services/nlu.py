@@ -15,19 +15,17 @@ The method was chosen by measurement: see docs/nlu.md.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import logging
 import math
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 
 from services import faq as faq_mod
 from services import kinds
 from services import knowledge
+from services import nlu_index
 from services.submissions import normalize_ref
 
 # The kinds' labels come from knowledge/kinds.yaml (services/kinds.py), the rest are the router's own.
@@ -315,63 +313,18 @@ def build_faq_index(entries) -> FaqIndex:
     return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
 
 
-# The live index: built from ``faq.base()`` on first use, swapped whole by ``install_faq_index``
-# when staff publish an edit (services/knowledge_live.py); the generation keys classify's cache.
-_live_index: FaqIndex | None = None
-_index_generation = 0
-_index_lock = threading.Lock()
-# A candidate index for this thread only (the dashboard's "what would this change do").
-_candidate_index: contextvars.ContextVar[FaqIndex | None] = contextvars.ContextVar("faq_candidate", default=None)
-
-
 def faq_index() -> FaqIndex:
-    global _live_index
-    candidate = _candidate_index.get()
-    if candidate is not None:
-        return candidate
-    if _live_index is None:
-        with _index_lock:
-            if _live_index is None:
-                _live_index = build_faq_index(faq_mod.base().entries)
-    return _live_index
+    """The index in use (services/nlu_index.py: swapped when staff publish an FAQ edit)."""
+    return nlu_index.current(lambda: build_faq_index(faq_mod.base().entries))
 
 
-def install_faq_index(index: FaqIndex | None) -> None:
-    """Serve ``index`` from the next classification on (None: rebuild from ``faq.base()`` on
-    next use); answers cached for the old index are never served again."""
-    global _live_index, _index_generation
-    with _index_lock:
-        _live_index = index
-        _index_generation += 1
-
-
-@contextlib.contextmanager
-def candidate_index(index: FaqIndex):
-    """Classify with ``index`` inside the block, in this thread only, without the cache."""
-    token = _candidate_index.set(index)
-    try:
-        yield
-    finally:
-        _candidate_index.reset(token)
-
-
-def _per_index(fn):
-    """``functools.lru_cache`` keyed by the text and the live index's generation."""
-    cached = functools.lru_cache(maxsize=2048)(lambda text, generation: fn(text))
-
-    @functools.wraps(fn)
-    def wrapper(text: str) -> Intent:
-        if _candidate_index.get() is not None:
-            return fn(text)
-        return cached(text, _index_generation)
-    wrapper.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-    wrapper.cache_info = cached.cache_info  # type: ignore[attr-defined]
-    return wrapper
+install_faq_index = nlu_index.install    # services/knowledge_live.py, after a publication
+candidate_index = nlu_index.candidate    # the dashboard's effect of a draft
 
 
 # -- classification ------------------------------------------------------------------------------
 
-@_per_index
+@nlu_index.per_index
 def classify(text: str) -> Intent:
     ref = normalize_ref(unicodedata.normalize("NFKC", text or ""))
     if ref:
