@@ -204,3 +204,20 @@ def test_weekly_numbers(app):
     assert rows[-1] | {"week": None} == {"week": None, "messages": 5, "answered": 2, "unsure": 2, "not_understood": 1}
     assert rows[0]["messages"] == 0 and [t[:2] for t in top] == [("b", 2), ("a", 1)]
     assert len(knowledge_stats.chart(rows)["bars"]) == 3
+
+
+def test_the_cli_exports_the_published_edits_and_checks_them(app, people, tmp_path):
+    with get_services(app).db.session() as s:
+        v = edits.save_draft(s, who(s, people, "clerk"), college(), "新增", today=TODAY)
+        edits.publish(s, who(s, people, "reviewer"), v.id, TODAY)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["knowledge", "export", "--to", str(tmp_path / "faq")])
+    assert out.exit_code == 0 and "dashboard.yaml" in out.output, out.output
+    exported = yaml.safe_load((tmp_path / "faq" / "dashboard.yaml").read_text(encoding="utf-8"))
+    assert exported["entries"][0]["id"] == "civil.added_1"
+    # A published edit that no longer passes (its review date ran out) is a problem of `knowledge check`.
+    with get_services(app).db.session() as s:
+        row = s.get(KnowledgeVersion, v.id)
+        row.data = dict(row.data, last_reviewed="2020-01-01")
+    out = runner.invoke(args=["knowledge", "check", "--quiet"])
+    assert out.exit_code == 1 and "dashboard v1 civil.added_1: review overdue" in out.output, out.output
