@@ -244,6 +244,11 @@ def publish(session: Session, staff: Staff, version_id: int, today: dt.date | No
                                                                KnowledgeVersion.status == PUBLISHED)).scalars():
         old.status = SUPERSEDED
     v.status, v.reviewer_id, v.reviewed_at = PUBLISHED, staff.id, utcnow()
+    if v.question_id:
+        from services.models import UnansweredQuestion
+        question = session.get(UnansweredQuestion, v.question_id)
+        if question is not None:
+            question.reviewed = True     # answered now: off the list of open questions
     session.flush()
     what = "on" if v.enabled else "off"
     staff_service.audit(session, staff, AUDIT_ACTION, detail=f"publish {v.entry_id} v{v.number} ({what})")

@@ -66,9 +66,17 @@ def test_a_question_becomes_an_example_and_only_a_reviewer_of_the_section_publis
     assert post(reviewer, f"/staff/knowledge/v/{v.id}/publish", {}).status_code == 302
     assert versions(app)[0].status == PUBLISHED
     assert "里民大會可以提什麼案" in faq.base().get(ENTRY).questions      # this process serves it already
+    with get_services(app).db.session() as s:
+        assert s.get(UnansweredQuestion, office["question"]).reviewed     # answered: off the open list
+    # Undo to the YAML's version: a draft, published by the reviewer.
+    assert post(clerk, f"/staff/knowledge/entry/{ENTRY}/seed", {}).status_code == 302
+    seed_draft = versions(app)[-1]
+    assert seed_draft.restored_from == 0 and seed_draft.status == DRAFT
+    post(reviewer, f"/staff/knowledge/v/{seed_draft.id}/publish", {})
+    assert faq.base().get(ENTRY).questions == faq.seed().get(ENTRY).questions
     admin = signed_in(app, "admin")
     audit = admin.get("/staff/audit?action=knowledge").get_data(as_text=True)
-    assert "問答發布" in audit and f"publish {ENTRY} v1" in audit
+    assert "問答發布" in audit and f"publish {ENTRY} v1" in audit and f"publish {ENTRY} v2" in audit
 
 
 def test_save_shows_the_checks_in_plain_words_and_keeps_nothing(app, office):
@@ -117,3 +125,22 @@ def test_rules_are_read_only_and_reviewers_are_an_admins_choice(app, office):
     with get_services(app).db.session() as s:
         assert s.get(KnowledgeReviewer, (office["social.a"], "社會課")) is not None
         assert s.execute(select(AuditLog).where(AuditLog.action == "knowledge")).first() is None
+
+
+def test_a_change_that_makes_the_evaluation_worse_is_not_published(app, office):
+    """Examples copied from other services' questions take their answers: nlu-eval on the dev sets
+    gets worse, so the reviewer cannot publish (measured again at publish time)."""
+    stolen = [line["text"] for line in knowledge_live.eval_lines() if line.get("faq")][:40]
+    with get_services(app).db.session() as s:
+        from services import knowledge_edits
+        from services.models import Staff
+        data = knowledge_edits.with_example(s, ENTRY, "里民大會")
+        data["questions"] += stolen
+        v = knowledge_edits.save_draft(s, s.get(Staff, office["civil.a"]), data, "many examples")
+        vid = v.id
+    reviewer = signed_in(app, "civil.b")
+    resp = post(reviewer, f"/staff/knowledge/v/{vid}/publish", {})
+    assert resp.status_code == 302
+    page = reviewer.get(f"/staff/knowledge/v/{vid}").get_data(as_text=True)
+    assert "會讓測試題庫的結果變差" in page and 'id="publish"' not in page
+    assert versions(app)[0].status == DRAFT and versions(app)[0].effect["worse"]

@@ -77,7 +77,8 @@ def _edit_page(data: dict[str, Any], *, new: bool, problems: list[str] | None = 
     facts = list(data.get("facts") or []) + [{} for _ in range(EXTRA_FACT_ROWS)]
     with _db().session() as s:
         versions = [] if new else _history_rows(s, data["id"])
-    return render_template("dashboard/knowledge/edit.html", data=data, facts=facts, new=new,
+    in_seed = faq.seed().get(data["id"]) is not None
+    return render_template("dashboard/knowledge/edit.html", data=data, facts=facts, new=new, in_seed=in_seed,
                            problems=_problem_texts(problems or []), reason=reason, question_id=question_id,
                            statuses=STATUS_CHOICES, sections=faq.sections(), versions=versions,
                            preview=preview(data), labels=knowledge.load("dashboard")["knowledge"],
@@ -282,6 +283,12 @@ def knowledge_publish(vid: int):
     svc = get_services()
     with svc.db.session() as s:
         try:
+            draft = s.get(KnowledgeVersion, vid)
+            if draft is not None and draft.status == "draft":
+                # Measured again: other changes may have been published since the draft was saved.
+                draft.effect = knowledge_live.effect(s, dict(draft.data), draft.enabled)
+                if draft.effect["worse"]:
+                    raise PermissionError("worse")
             v = edits.publish(s, me(), vid, today_taipei())
             entry_id = v.entry_id
         except LookupError:
@@ -330,6 +337,27 @@ def knowledge_restore(vid: int):
             s.rollback()
             flash(" ".join(_problem_texts(exc.problems)), "error")
             return redirect(url_for(".knowledge_version", vid=vid))
+    flash(text("knowledge.flash.saved"), "ok")
+    return redirect(url_for(".knowledge_version", vid=new_id))
+
+
+@bp.post("/knowledge/entry/<entry_id>/seed")
+@login_required
+def knowledge_restore_seed(entry_id: str):
+    """A draft bringing back the entry as knowledge/faq/*.yaml has it."""
+    with _db().session() as s:
+        try:
+            new = edits.restore_seed(s, me(), entry_id, text("knowledge.reason_seed"))
+            new.effect = knowledge_live.effect(s, new.data)
+            new_id = new.id
+        except LookupError:
+            abort(404)
+        except PermissionError:
+            abort(403)
+        except edits.EditError as exc:
+            s.rollback()
+            flash(" ".join(_problem_texts(exc.problems)), "error")
+            return redirect(url_for(".knowledge_entry", entry_id=entry_id))
     flash(text("knowledge.flash.saved"), "ok")
     return redirect(url_for(".knowledge_version", vid=new_id))
 
