@@ -42,6 +42,8 @@ def knowledge_check(quiet: bool) -> None:
     from services import faq, knowledge, villages
     from services import welfare
     problems = knowledge.check() + faq.check() + knowledge.missing_keys() + welfare.parameter_problems()
+    from bot.knowledge_cli import edit_problems  # the dashboard's published edits (issue 16)
+    problems += edit_problems()
     try:
         villages.village_names()
     except Exception as exc:  # a broken boundary file
@@ -428,6 +430,7 @@ def _schema_needed(cmd: click.Command) -> click.Command:
 
 
 def init_app(app: Flask) -> None:
+    from bot import knowledge_cli as _knowledge_edits  # noqa: F401  (adds `knowledge export`, issue 16)
     for cmd in (chief_code_cmd, create_staff_cmd, digest_cmd, sweep_cmd, route_cmd, welfare_screen_cmd):
         _schema_needed(cmd)
     for cmd in (db_cli, knowledge_cli, richmenu_cli, chief_code_cmd, create_staff_cmd, digest_cmd, worker_cmd, sweep_cmd, route_cmd, nlu_eval_cmd, serve_local_cmd,

@@ -31,6 +31,7 @@ from services import actions, metrics, photos, submissions
 from services.knowledge import t
 from services.line import DeliveryError
 from services.messages import Text
+from services import knowledge_live
 from services.models import Attachment, InboundEvent, LineUser, OutboundMessage, UnansweredQuestion, as_utc, utcnow
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> Non
     if rate == "quiet":
         _finish(svc, row_id)
         return
+    knowledge_live.refresh(svc)  # edits published in the dashboard since the last message (issue 16)
 
     with nullcontext() if anonymous else svc.state.lock(inc.chat_id, inc.user_id):
         state = None if anonymous else svc.state.load(inc.chat_id, inc.user_id)

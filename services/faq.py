@@ -31,6 +31,7 @@ class Fact:
     status: str
     source: str | None
     applies: str | None = None
+    reviewed: str | None = None  # when staff last checked this fact (dashboard edits)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def _entry(raw: dict[str, Any], file: str) -> Entry:
         questions=tuple(str(q) for q in raw.get("questions") or ()),
         answer=str(raw["answer"]).strip(),
         facts=tuple(Fact(str(f["claim"]), str(f["status"]), f.get("source"),
-                         str(f["applies"]) if f.get("applies") is not None else None)
+                         str(f["applies"]) if f.get("applies") is not None else None,
+                         str(f["reviewed"]) if f.get("reviewed") else None)
                     for f in raw.get("facts") or ()),
         last_reviewed=_date(raw["last_reviewed"]), review_days=int(raw.get("review_days", 365)),
         unverified=raw.get("unverified"), file=file, screener=bool(raw.get("screener", False)),
@@ -92,8 +94,29 @@ def files() -> list[Path]:
     return sorted(FAQ_DIR.glob("*.yaml"))
 
 
-@functools.cache
+# The base with the dashboard's published edits (services/knowledge_live.py installs it); None: the YAML.
+_installed: FaqBase | None = None
+
+
 def base() -> FaqBase:
+    """The FAQ residents get: the YAML seed, or the seed with the published dashboard edits."""
+    return _installed if _installed is not None else seed()
+
+
+def install(new_base: FaqBase | None) -> None:
+    """Serve ``new_base`` from now on (None: back to the YAML seed). The routing index is the
+    caller's to rebuild (``services.nlu.install_faq_index``)."""
+    global _installed
+    _installed = new_base
+
+
+def entry_from_dict(raw: dict[str, Any], file: str = "") -> Entry:
+    return _entry(raw, file)
+
+
+@functools.cache
+def seed() -> FaqBase:
+    """The entries of knowledge/faq/*.yaml, read once per process."""
     entries = []
     for path in files():
         with open(path, encoding="utf-8") as fh:
@@ -134,35 +157,43 @@ def _file_problems(today: dt.date) -> list[str]:
             if missing:
                 problems.append(f"{where}: missing {', '.join(missing)}")
                 continue
-            e = _entry(raw, path.name)
-            if not ID_RE.match(e.id):
-                problems.append(f"{where}: id must look like area.topic")
-            if e.id in seen:
+            if raw.get("id") in seen:
                 problems.append(f"{where}: duplicate id")
-            seen.add(e.id)
-            if e.section not in SECTIONS:
-                problems.append(f"{where}: unknown section {e.section}")
-            if len(e.title) > 12:
-                problems.append(f"{where}: title longer than 12 characters")
-            if "06-5731611" in e.answer:
-                problems.append(f"{where}: write {{office_phone}}, not the number")
-            try:
-                e.text()
-            except (KeyError, ValueError, IndexError) as exc:
-                problems.append(f"{where}: bad placeholder {exc}")
-                continue
-            for f in e.facts:
-                if f.status not in STATUSES:
-                    problems.append(f"{where}: fact status {f.status!r}")
-                if f.status != "unverified" and not f.source:
-                    problems.append(f"{where}: fact without source: {f.claim[:30]}")
-            verified = " ".join(f.claim for f in e.facts if f.status != "unverified")
-            answer = re.sub(r"\{[a-z_0-9]+\}", "", e.answer)
-            for number in set(NUMBER_RE.findall(answer)):
-                if number not in verified:
-                    problems.append(f"{where}: the answer says {number} but no verified fact does")
-            if e.due(today):
-                problems.append(f"{where}: review overdue (last {e.last_reviewed}, every {e.review_days} days)")
+            seen.add(raw.get("id"))
+            problems += entry_problems(raw, where, today, path.name)
+    return problems
+
+
+def entry_problems(raw: dict[str, Any], where: str, today: dt.date, file: str = "") -> list[str]:
+    """The problems of one entry (a YAML entry or a dashboard edit), one line each."""
+    problems: list[str] = []
+    SECTIONS = sections()
+    e = _entry(raw, file)
+    if not ID_RE.match(e.id):
+        problems.append(f"{where}: id must look like area.topic")
+    if e.section not in SECTIONS:
+        problems.append(f"{where}: unknown section {e.section}")
+    if len(e.title) > 12:
+        problems.append(f"{where}: title longer than 12 characters")
+    if "06-5731611" in e.answer:
+        problems.append(f"{where}: write {{office_phone}}, not the number")
+    try:
+        e.text()
+    except (KeyError, ValueError, IndexError) as exc:
+        problems.append(f"{where}: bad placeholder {exc}")
+        return problems
+    for f in e.facts:
+        if f.status not in STATUSES:
+            problems.append(f"{where}: fact status {f.status!r}")
+        if f.status != "unverified" and not f.source:
+            problems.append(f"{where}: fact without source: {f.claim[:30]}")
+    verified = " ".join(f.claim for f in e.facts if f.status != "unverified")
+    answer = re.sub(r"\{[a-z_0-9]+\}", "", e.answer)
+    for number in set(NUMBER_RE.findall(answer)):
+        if number not in verified:
+            problems.append(f"{where}: the answer says {number} but no verified fact does")
+    if e.due(today):
+        problems.append(f"{where}: review overdue (last {e.last_reviewed}, every {e.review_days} days)")
     return problems
 
 

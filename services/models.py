@@ -244,3 +244,4 @@ class AuditLog(Base):
 # Tables of single conversations live beside their services; importing them here registers them
 # with the metadata that Alembic and the tests use.
 from services import models_dengue, models_disaster  # noqa: E402,F401
+from services import models_knowledge  # noqa: E402,F401  (knowledge edits, issue 16)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from services import faq as faq_mod
 from services import kinds
 from services import knowledge
+from services import nlu_index
 from services.submissions import normalize_ref
 
 # The kinds' labels come from knowledge/kinds.yaml (services/kinds.py), the rest are the router's own.
@@ -293,9 +294,9 @@ def _flow_words() -> frozenset[str]:
     return frozenset(out)
 
 
-@functools.cache
-def faq_index() -> FaqIndex:
-    entries = faq_mod.base().entries
+def build_faq_index(entries) -> FaqIndex:
+    """The routing index of FAQ entries (BM25 over their titles, keywords and example questions)."""
+    entries = tuple(entries)
     if not entries:
         return FaqIndex((), (), None)
     import bm25s
@@ -312,9 +313,18 @@ def faq_index() -> FaqIndex:
     return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
 
 
+def faq_index() -> FaqIndex:
+    """The index in use (services/nlu_index.py: swapped when staff publish an FAQ edit)."""
+    return nlu_index.current(lambda: build_faq_index(faq_mod.base().entries))
+
+
+install_faq_index = nlu_index.install    # services/knowledge_live.py, after a publication
+candidate_index = nlu_index.candidate    # the dashboard's effect of a draft
+
+
 # -- classification ------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=2048)
+@nlu_index.per_index
 def classify(text: str) -> Intent:
     ref = normalize_ref(unicodedata.normalize("NFKC", text or ""))
     if ref:

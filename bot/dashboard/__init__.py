@@ -45,6 +45,7 @@ def text(key: str, **values: Any) -> str:
 def init_app(app: Flask) -> None:
     # The views modules add their routes to bp: cases and accounts, dengue reminders, disaster pages.
     from bot.dashboard import auth, dengue, disaster, publish, views  # noqa: F401
+    from bot.dashboard import knowledge  # noqa: F401  (teaching the bot, issue 16)
 
     auth.configure(app)
     app.config.setdefault("MAP_TILE_URL", DEFAULT_TILE_URL)
