@@ -1,6 +1,7 @@
 """SQLAlchemy engine and sessions, built from a URL; no Flask."""
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -11,6 +12,11 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 class Base(DeclarativeBase):
     pass
+
+
+def utcnow() -> dt.datetime:
+    """Now, as an aware UTC time (what every table stores)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def make_engine(url: str) -> Engine:

@@ -13,11 +13,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, Foreig
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
-from services.db import Base
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+from services.db import Base, utcnow  # noqa: F401  (utcnow: re-exported, models' default times)
 
 
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:

@@ -12,8 +12,7 @@ import datetime as dt
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.db import Base
-from services.models import utcnow
+from services.db import Base, utcnow
 
 DRAFT, PUBLISHED, SUPERSEDED, REJECTED = "draft", "published", "superseded", "rejected"
 

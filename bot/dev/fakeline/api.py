@@ -16,7 +16,7 @@ from bot.dev.fakeline.validation import validate_messages
 MAX_BODY_BYTES = 2 * 1024 * 1024
 # The bot's own account (GET /v2/bot/info).
 BOT_USER_ID = "U" + "f" * 32
-BOT_NAME = "左鎮區公所 (fake)"
+BOT_NAME = "Zuozhen District Office (fake)"
 
 AUTH_FAILED = ("Authentication failed. Confirm that the access token in the authorization header"
                " is valid.")
