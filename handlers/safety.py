@@ -67,8 +67,10 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     if kind in bodily:
         if kind == "hurt" and _welfare_emergency(inc.text):
             return None  # a fall or an illness at home: welfare's 119 answer
-        if _label(inc.text, understood) in kinds.report_labels():
+        if kind != "collapse" and _label(inc.text, understood) in kinds.report_labels():
             return None  # a report with someone hurt: the report's danger notice, and the safety net
+        # Someone lying on the road, hit by a car or not responding: the ambulance's answer, not a
+        # road report.
         kind = "medical"
     return _answer(kind, state)
 

@@ -123,7 +123,7 @@ class Lexicon:
 
 RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
               "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
-              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now")
+              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more")
 
 
 @functools.cache
@@ -281,7 +281,10 @@ class FaqIndex:
 
 
 def _is_shared(keyword: str, shared: frozenset[str]) -> bool:
-    """A keyword that is (nearly) a report word: 路燈壞了 is, 農作物天然災害救助 is not."""
+    """A keyword that is (nearly) a report word: 路燈壞了 is, 農作物天然災害救助 is not. A programme's
+    name is never shared, although it holds a welfare word (老人津貼, 急難救助 name one service)."""
+    if names_benefit(keyword):
+        return False
     return any(w in keyword and len(keyword) - len(w) < 3 for w in shared)
 
 
@@ -451,11 +454,15 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
                                 or (_has(norm, "fire_words") and _has(norm, "benefit_words"))):
         moved = scores.pop("welfare")
         scores["faq"] = max(scores.get("faq", 0.0), min(moved, 3.0) + (1.0 if distinctive else 0.0))
-    elif _has(norm, "screen_ask") and not named and _has(norm, "someone") \
+    elif ((_has(norm, "screen_ask") and not named) or _has(norm, "screen_more")) and _has(norm, "someone") \
             and scores.get("disaster_report", 0) < 2:
         scores["welfare"] = scores.get("welfare", 0.0) + 3.0
         if "faq" in scores:
             scores["faq"] -= 2.0
+    elif named and not _has(norm, "someone") and "faq" in scores and "welfare" in scores:
+        # A programme named, and nobody's situation told (「老人津貼」, 「急難救助怎麼申請」): its entry,
+        # with the screener offered under it.
+        scores["faq"] = max(scores["faq"], scores["welfare"] + 0.5)
     elif named and _has(norm, "programme_info") and "faq" in scores and "welfare" in scores:
         # The screener would start (someone is named); the question is about the programme.
         scores["faq"] = max(scores["faq"], scores["welfare"] + 0.5)

@@ -150,3 +150,19 @@ def test_a_fall_that_may_happen_is_not_an_emergency():
     from handlers.welfare import is_emergency
     assert not is_emergency("那段路完全沒燈 老人家走路會跌倒")
     assert is_emergency("阿嬤剛剛在浴室跌倒了")
+
+
+@pytest.mark.parametrize("text,topic", [("老人津貼", "social.senior_living_allowance"),
+                                        ("急難救助", "social.emergency_aid"),
+                                        ("身心障礙生活補助", "social.disability_allowance")])
+def test_a_programme_named_alone_gets_its_entry_with_the_screener_offered(text, topic):
+    from bot.cli import _route_text
+    got, out = _route_text(text)
+    assert (got["intent"], got["topic"]) == ("faq", topic)
+    assert out.replies[0].quick_replies[0].data == "flow=welfare"         # 福利補助試算 first
+    assert (out.state or {}).get("flow") != "welfare"                     # the screener waits to be asked
+
+
+def test_what_else_can_they_get_with_one_programme_named_is_the_screener():
+    assert nlu.classify("我爸70歲 只有老農津貼 還可以申請別的嗎").label == "welfare"
+    assert nlu.classify("我媽82歲一個人住，有什麼補助").label == "welfare"

@@ -392,3 +392,14 @@ def test_a_fever_going_down_alone_or_a_medicine_is_no_warning(message):
 
 def test_the_fever_advice_says_to_watch_as_the_fever_falls():
     assert "燒退了也要小心" in t("dengue.symptoms.watch")
+
+
+@pytest.mark.parametrize("text", ["阿伯倒在路邊沒有反應", "路口有人被車撞 倒在地上不動"])
+def test_someone_collapsed_on_a_road_gets_the_ambulance_answer_not_the_road_report(text):
+    got = understand(text)
+    assert got["rule"] == "urgent.safety"
+    assert got["reply"].splitlines()[0] == knowledge.t("safety.medical").splitlines()[0]
+
+
+def test_someone_fainted_by_a_drain_still_hears_119_first():
+    assert first_phone(understand("阿嬤在水溝旁邊昏倒了")["reply"]) == "119"
