@@ -61,10 +61,8 @@ def notify_case_event(case_event_id: int) -> int:
 
 
 def build_digest(svc: Services) -> list[str]:
-    from services import digest
-    from services.models import utcnow
-    from services.submissions import TAIPEI
-    today = utcnow().astimezone(TAIPEI).date()
+    from services import clock, digest
+    today = clock.today()
     with svc.db.session() as s:
         texts = [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
         failed = digest.failed_events_notice(s)  # LINE events that could not be handled: first, so it is read

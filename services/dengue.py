@@ -111,7 +111,7 @@ def info_topic(text: str) -> str | None:
     """The information topic a question is about (the first whose words it uses), or None."""
     norm = nlu.normalize(text)
     for entry in info_topics():
-        if any(nlu.normalize_word(str(w)) in norm for w in entry["words"]):
+        if nlu.has_any(norm, entry["words"]):
             return entry["id"]
     return None
 

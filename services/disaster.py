@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 
 from services import chiefs, knowledge, villages, workflow
 from services.actions import ActionContext, ActionResult
+from services.clock import local
 from services.knowledge import category_label, t
 from services.messages import Text, postback, say
-from services.models import Attachment, AuditLog, LineUser, OutboundMessage, Staff, Submission, as_utc, utcnow
+from services.models import Attachment, AuditLog, LineUser, OutboundMessage, Staff, Submission, utcnow
 from services.models_disaster import ChiefBinding, ChiefCheckin, DisasterPeriod, DisasterReport
-from services.submissions import TAIPEI
 
 FLOW_ID = "disaster"
 NAMESPACE = uuid.UUID("3b0e7f5c-1f5e-4c8e-9a55-6d2f4f1b7a20")
@@ -68,7 +68,7 @@ def severity(facts: dict[str, Any]) -> str:
 
 
 def taipei(value: dt.datetime | None) -> str:
-    return as_utc(value).astimezone(TAIPEI).strftime("%m/%d %H:%M") if value else ""
+    return local(value).strftime("%m/%d %H:%M") if value else ""
 
 
 # -- the disaster mode -----------------------------------------------------------------------------
@@ -434,7 +434,7 @@ def export_rows(session: Session, visible: Select, with_phone: bool) -> tuple[li
         if f["verified"]:
             reporter = f["reporter"] + (words["reporter"]["on_behalf"] if f["on_behalf"] else "")
         values = {
-            "ref": sub.ref, "reported_at": as_utc(sub.created_at).astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M"),
+            "ref": sub.ref, "reported_at": local(sub.created_at).strftime("%Y-%m-%d %H:%M"),
             "emic": emic_codes(sub.category), "category": f["category_label"], "village": f["village"],
             "place": f["place"], "lat": "" if f["lat"] is None else str(f["lat"]),
             "lng": "" if f["lng"] is None else str(f["lng"]), "description": sub.description or "",

@@ -25,8 +25,6 @@ ALLOWED_LAZY = {
     ("services.knowledge", "services.kinds"): "knowledge check validates kinds.yaml; kinds loads it through knowledge",
     ("services.knowledge", "services.safety"): "knowledge check validates the safety words; safety loads them through "
                                                "knowledge",
-    ("services.submissions", "services.workflow"): "a new case's due date comes from workflow, which uses the case "
-                                                   "helpers",
     ("bot", "bot.cli"): "the app factory registers the CLI, whose commands build apps",
     ("bot.jobs", "bot"): "a job run outside a request builds the app",
     ("bot.dashboard", "bot.dashboard.auth"): "Flask's pattern: the blueprint's package registers the views, "

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.extensions import get_services
 from services import staff as staff_service
-from services import submissions, workflow
+from services import clock, submissions, workflow
 from services.models import Attachment, AuditLog, CaseEvent, Staff, Submission, UnansweredQuestion, utcnow
 from services.submissions import SubmissionDraft
 from tests.helpers import body, sign, tiny_jpeg, user_id
@@ -505,7 +505,7 @@ def test_the_list_filters_counts_and_pages(app, office):
     compact = refs["disaster"].replace("-", "")
     assert listed(c, f"?q={compact}") == {refs["disaster"]}
     assert listed(c, f"?q={refs['dengue'][:1]} {refs['dengue'][2:10]} {refs['dengue'][-4:]}") == {refs["dengue"]}
-    today = utcnow().astimezone(submissions.TAIPEI).date()
+    today = clock.today()
     assert listed(c, f"?date_from={today}&date_to={today}") == set(refs.values())
     assert listed(c, f"?date_to={today - dt.timedelta(days=1)}") == set()
 

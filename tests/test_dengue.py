@@ -17,7 +17,7 @@ from bot.extensions import get_services
 from services import notify, reminders, workflow
 from services.models import Attachment, CaseFollower, InboundEvent, LineUser, OutboundMessage, Submission
 from services.models_dengue import DengueAnonCleanup, DengueReminderRun, DengueSubscription
-from services.submissions import TAIPEI
+from services.clock import TAIPEI
 from tests.helpers import Resident, base_event, postback_event
 
 ZUOZHEN_LI = (23.045671, 120.404987)     # centroid of 左鎮里

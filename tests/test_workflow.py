@@ -22,7 +22,8 @@ from bot.extensions import get_services
 from services import access, calendar, notify, staff as staff_svc, submissions, workflow
 from services.line import DeliveryError
 from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow
-from services.submissions import TAIPEI, SubmissionDraft
+from services.clock import TAIPEI
+from services.submissions import SubmissionDraft
 from services.workflow import WorkflowError
 from tests.helpers import Resident, user_id
 
