@@ -373,7 +373,8 @@ def richmenu_render(font: str, name: str) -> None:
 def chief_code_cmd(village: str, role: str, term_end: str | None) -> None:
     """Issue a one-time code that binds a village chief's LINE account (they send 「綁定 CODE」)."""
     import datetime as dt
-    from services import chiefs, villages
+    from services import villages
+    from services.disaster import chiefs
     roles = chiefs.roles()
     role = {label: key for key, label in roles.items()}.get(role.strip(), role.strip())
     if village.strip() not in villages.village_names():

@@ -87,8 +87,8 @@ def send_digest() -> int:
 
 
 def send_dengue_reminder(run_id: int) -> int:
-    """Write and send one 巡倒清刷 reminder run (services/reminders.py); safe to run again."""
-    from services import reminders
+    """Write and send one 巡倒清刷 reminder run (services/dengue/reminders.py); safe to run again."""
+    from services.dengue import reminders
     from services.line import DeliveryError
     svc = _services()
     quota = svc.line.monthly_quota()
@@ -110,7 +110,8 @@ def dengue_tick(svc: Services, now=None) -> dict:
     key and the job id make it once across workers), and finish the clean-up after anonymous
     dengue reports."""
     from bot import queueing
-    from services import dengue, reminders
+    from services import dengue
+    from services.dengue import reminders
     out: dict = {"runs": [], "photos_cleared": 0}
     key = reminders.weekly_key(now)
     with svc.db.session() as s:

@@ -508,7 +508,7 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
     answers: dict[str, Any] = {}
     pre: list[Text] = []
     media: tuple[str, ...] = ()
-    chief = _query(ctx, "services.chiefs:binding_for", user_id=inc.user_id) if inc.user_id else None
+    chief = _query(ctx, "services.disaster.chiefs:binding_for", user_id=inc.user_id) if inc.user_id else None
     if chief:
         answers["chief"] = {"village": chief["village"], "role": chief["role"], "villages": chief["villages"]}
     if inc.chat_type != "user":
@@ -592,12 +592,12 @@ def _is_safe_word(text: str) -> bool:
 
 def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
     if inc.kind == "text":
-        from services.chiefs import parse_bind
+        from services.disaster.chiefs import parse_bind
         code = parse_bind(inc.text)
         # meta: what `route --json` and the evaluation call these (their replies come from the actions)
         meta = {"intent": "disaster_report", "topic": None, "confidence": 1.0}
         if code is not None:
-            return Outcome(replies=(), actions=(Action("services.chiefs:bind", {"code": code}),), keep_state=True,
+            return Outcome(replies=(), actions=(Action("services.disaster.chiefs:bind", {"code": code}),), keep_state=True,
                            meta={**meta, "topic": "bind"})
         if _is_safe_word(inc.text) and (state is None or (state.get("flow") == FLOW_ID
                                                           and state.get("step") in ("category", "people"))):

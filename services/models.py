@@ -245,7 +245,3 @@ class AuditLog(Base):
     detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
-
-# Tables of single conversations live beside their services; importing them here registers them
-# with the metadata that Alembic and the tests use.
-from services import models_dengue, models_disaster  # noqa: E402,F401

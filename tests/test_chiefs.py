@@ -9,9 +9,9 @@ import re
 from sqlalchemy import select, update
 
 from bot.extensions import get_services
-from services import chiefs
+from services.disaster import chiefs
+from services.disaster.models import ChiefBindFailure, ChiefBinding, ChiefCode
 from services.models import AuditLog, utcnow
-from services.models_disaster import ChiefBindFailure, ChiefBinding, ChiefCode
 from tests.helpers import Resident, group_id, group_text_event
 from tests.test_dashboard import make_staff, post, signed_in
 

@@ -14,10 +14,11 @@ from sqlalchemy import inspect, select, text
 
 from bot import jobs
 from bot.extensions import get_services
-from services import notify, reminders, workflow
+from services import notify, workflow
 from services.models import Attachment, CaseFollower, InboundEvent, LineUser, OutboundMessage, Submission
-from services.models_dengue import DengueAnonCleanup, DengueReminderRun, DengueSubscription
 from services.clock import TAIPEI
+from services.dengue import reminders
+from services.dengue.models import DengueAnonCleanup, DengueReminderRun, DengueSubscription
 from tests.helpers import Resident, base_event, postback_event
 
 ZUOZHEN_LI = (23.045671, 120.404987)     # centroid of 左鎮里

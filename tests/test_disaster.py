@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.extensions import get_services
 from services.models import AuditLog, OutboundMessage, Submission
-from services.models_disaster import ChiefCheckin, DisasterPeriod, DisasterReport
+from services.disaster.models import ChiefCheckin, DisasterPeriod, DisasterReport
 from tests.conftest import make_app
 from tests.helpers import (Resident, follow_event, group_id, group_image_event, group_postback_event,
                            group_text_event, postback_event)

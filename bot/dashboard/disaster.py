@@ -23,11 +23,12 @@ from bot import queueing
 from bot.dashboard import bp, exports, text
 from bot.dashboard.views import me, require_admin
 from bot.extensions import get_services
-from services import access, chiefs, clock, disaster, knowledge, richmenu, villages
+from services import access, clock, disaster, knowledge, richmenu, villages
 from services import staff as staff_service
+from services.disaster import chiefs
+from services.disaster.models import ChiefBinding, ChiefCode, RichMenuRef
 from services.line import deploy_rich_menu
 from services.models import Submission, utcnow
-from services.models_disaster import ChiefBinding, ChiefCode, RichMenuRef
 
 log = logging.getLogger(__name__)
 KIND = "disaster"

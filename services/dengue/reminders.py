@@ -23,7 +23,7 @@ from services import notify
 from services.knowledge import load, t
 from services.messages import Text, postback
 from services.models import LineUser, OutboundMessage, utcnow
-from services.models_dengue import DengueReminderDelivery, DengueReminderRun, DengueSubscription
+from services.dengue.models import DengueReminderDelivery, DengueReminderRun, DengueSubscription
 from services import clock
 
 log = logging.getLogger(__name__)

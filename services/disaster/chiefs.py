@@ -34,7 +34,7 @@ from services.actions import ActionContext, ActionResult
 from services.knowledge import t
 from services.messages import Text, postback
 from services.models import AuditLog, Staff, as_utc, utcnow
-from services.models_disaster import ChiefBindFailure, ChiefBinding, ChiefCode
+from services.disaster.models import ChiefBindFailure, ChiefBinding, ChiefCode
 
 
 
