@@ -14,8 +14,8 @@ from bot.extensions import get_services
 from services.models import AuditLog, OutboundMessage, Submission
 from services.disaster.models import ChiefCheckin, DisasterPeriod, DisasterReport
 from tests.conftest import make_app
-from tests.helpers import (Resident, follow_event, group_id, group_image_event, group_postback_event,
-                           group_text_event, postback_event)
+from tests.helpers import (OFFICE_PHONE, Resident, cases, follow_event, group_id, group_image_event,
+                           group_postback_event, group_text_event, postback_event)
 from tests.test_chiefs import issue
 from tests.test_dashboard import make_staff, post, signed_in
 
@@ -30,11 +30,6 @@ def app(db_url, redis_url, fake_line, tmp_path):
     app = make_app(db_url, redis_url, fake_line, tmp_path, STAFF_GROUP_ID=STAFF_GROUP, PUBLIC_BASE_URL=BASE)
     yield app
     get_services(app).close()
-
-
-def cases(app):
-    with get_services(app).db.session() as s:
-        return list(s.execute(select(Submission).where(Submission.kind == "disaster").order_by(Submission.id)).scalars())
 
 
 def report_of(app, ref) -> DisasterReport:
@@ -72,11 +67,11 @@ def test_a_resident_reports_a_road_cut_and_the_staff_group_hears_at_once(residen
     r.sends_photo()
     out = r.says("整片山坡滑下來，路完全被土石蓋住")
     assert "完全不能通行" in out[-1] and "岡林里" in out[-1] and "1 張" in out[-1]
-    assert to_group(fake_line) == [] and cases(app) == []                  # nothing before confirming
+    assert to_group(fake_line) == [] and cases(app, "disaster") == []      # nothing before confirming
     out = r.taps("確認送出")
     ref = REF.search(out[0]).group(0)
     assert "里長" not in out[0]
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.ref == ref and case.category == "landslide" and case.village == "岡林里"
     assert case.owner_section == "民政及人文課" and case.phone is None
     rep = report_of(app, ref)
@@ -105,7 +100,7 @@ def test_people_in_danger_get_119_before_any_question(resident, app, fake_line):
     ref = REF.search(out[0]).group(0)
     rep = report_of(app, ref)
     assert rep.trapped == 1 and rep.severity == "critical" and rep.evacuation == "needed"
-    assert cases(app)[0].danger is True and cases(app)[0].lat == pytest.approx(GANGLIN[0])
+    assert cases(app, "disaster")[0].danger is True and cases(app, "disaster")[0].lat == pytest.approx(GANGLIN[0])
     assert "緊急" in to_group(fake_line)[0]
 
 
@@ -144,7 +139,7 @@ def test_a_bound_chief_reports_verified_on_behalf_of_a_resident_and_goes_to_the_
     ref = REF.search(out[0]).group(0)
     rep = report_of(app, ref)
     assert rep.verified and rep.reporter_village == "岡林里" and rep.reporter_role == "chief" and rep.on_behalf
-    case = next(c for c in cases(app) if c.ref == ref)
+    case = next(c for c in cases(app, "disaster") if c.ref == ref)
     assert case.village == "岡林里" and case.phone == "0912-345-678"
     alerts = to_group(fake_line)
     assert len(alerts) == 2 and "岡林里里長查報" in alerts[1] and "0912" not in alerts[1]
@@ -193,7 +188,7 @@ def test_group_etiquette_silent_unless_mentioned_and_answers_by_quoting(app, fak
     assert "確認送出" in labels and "留電話" not in labels                     # no phone numbers in a group
     chief.deliver(group_postback_event(chief.user, group, "flow=disaster&step=confirm&value=yes"))
     assert REF.search(store.sent(to=group)[-1]["message"]["text"])
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.chat_id == group and case.village == "岡林里" and case.place_text == "南168線 12K"
     assert report_of(app, case.ref).verified
 
@@ -244,7 +239,7 @@ def test_disaster_mode_on_and_off_with_check_ins(app, fake_line):
     assert "災害應變中" in out[0] and "119" in out[0]
     assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]
     out = resident.taps("避難與沙包")
-    assert "06-5731611" in out[0] and "可能已經變更" in out[0]
+    assert OFFICE_PHONE in out[0] and "可能已經變更" in out[0]
     out = resident.says("平安")
     assert "謝謝您報平安" in out[0]                                        # not a chief: nothing recorded
 
@@ -379,7 +374,7 @@ def test_safe_from_a_chief_with_an_open_report_keeps_the_village_damaged(app, fa
 def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_asked_again(resident, app):
     r = resident
     out = r.says("南171線坍方路斷了")
-    assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and "06-5731611" in out[0]
+    assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and OFFICE_PHONE in out[0]
     assert "受困或受傷" in out[-1]
     out = r.taps("都沒有")
     assert "南171線" in out[-1] and "哪一個里" in out[-1] and "告訴我災情的地點" not in out[-1]
@@ -393,7 +388,7 @@ def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_
     out = r.taps("確認送出")
     ref = REF.search(out[0]).group(0)
     assert "上班時間" in out[0] and "馬上看到" not in out[0]
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.place_text == "南171線" and case.village == "岡林里" and report_of(app, ref).passable == "no"
 
     out = r.says("淹水了，淹到膝蓋")                                         # the depth is taken too
