@@ -19,19 +19,13 @@ from services.clock import TAIPEI
 from services.dengue import reminders
 from services.dengue.models import DengueAnonCleanup, DengueReminderRun, DengueSubscription
 from services.models import Attachment, CaseFollower, InboundEvent, LineUser, OutboundMessage, Submission
-from tests.helpers import OFFICE_PHONE, Resident, ZUOZHEN_LI, base_event, cases, postback_event
+from tests.helpers import OFFICE_PHONE, Resident, ZUOZHEN_LI, base_event, cases, postback_event, ref_in
 
-REF = re.compile(r"D-\d{8}-\d{4}")
 SATURDAY_9 = dt.datetime(2026, 11, 28, 9, 5, tzinfo=TAIPEI)
 
 
 def svc(app):
     return get_services(app)
-
-
-def ref_in(texts):
-    m = REF.search("\n".join(texts))
-    return m.group(0) if m else None
 
 
 def unfollow(r: Resident) -> None:
@@ -61,7 +55,7 @@ def test_report_with_location_and_photos(resident, app):
     assert "確認送出" in r.labels() and "我已經自己清掉了" in r.labels()
     assert cases(app, "dengue") == []                               # nothing stored before confirming
     out = r.taps("確認送出")
-    ref = ref_in(out)
+    ref = ref_in(out, "D")
     assert ref and "有進度會在 LINE 通知您" in out[0]
     [case] = cases(app, "dengue")
     assert case.ref == ref and case.category == "tyre" and case.village == "左鎮里"
@@ -128,7 +122,7 @@ def test_anonymous_report_stores_nothing_identifying(resident, app):
     out = r.taps("匿名通報")
     assert "匿名" in out[-1] and "留電話" not in r.labels() and "改成具名" in r.labels()
     out = r.taps("確認送出")
-    ref = ref_in(out)
+    ref = ref_in(out, "D")
     assert ref and "不會通知您處理進度" in out[0] and "{office_phone}" not in out[0] and OFFICE_PHONE in out[0]
     [case] = cases(app, "dengue")
     assert case.ref == ref and case.line_user_id is None and case.chat_id is None and case.phone is None
@@ -193,7 +187,7 @@ def test_a_report_near_another_is_kept_and_never_followed(app, fake_line):
     second.taps("略過")
     second.says("門口水桶有孑孓")
     second.taps("具名通報")
-    assert ref_in(second.taps("確認送出"))
+    assert ref_in(second.taps("確認送出"), "D")
     assert len(cases(app, "dengue")) == 2
     with svc(app).db.session() as s:
         assert s.execute(select(CaseFollower.line_user_id)).scalars().all() == []
