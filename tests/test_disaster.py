@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.extensions import get_services
-from services.models import AuditLog, OutboundMessage, Submission
+from services import knowledge
 from services.disaster.models import ChiefCheckin, DisasterPeriod, DisasterReport
+from services.models import AuditLog, OutboundMessage, Submission
 from tests.conftest import make_app
-from tests.helpers import (OFFICE_PHONE, Resident, cases, follow_event, group_id, group_image_event,
+from tests.helpers import (OFFICE_PHONE, Resident, cases, first_line, follow_event, group_id, group_image_event,
                            group_postback_event, group_text_event, postback_event)
 from tests.test_chiefs import issue
 from tests.test_dashboard import make_staff, post, signed_in
@@ -22,6 +23,10 @@ from tests.test_dashboard import make_staff, post, signed_in
 STAFF_GROUP = "C" + "5" * 32
 BASE = "https://zuozhen-bot.example"
 REF = re.compile(r"S-\d{8}-\d{4}")
+ASKS = {step: first_line(f"disaster.{step}.ask")      # what each step asks, as the messages say it
+        for step in ("category", "people", "trapped_count", "place", "village", "passable", "water_depth",
+                     "households", "photo")}
+ASKS["village_with_place"] = knowledge.raw("disaster.village.ask_with_place").splitlines()[1]  # after 「地點：…」
 GANGLIN = (23.0250, 120.4250)
 
 
@@ -51,19 +56,19 @@ def chief_of(app, fake_line, village="岡林里") -> Resident:
 def test_a_resident_reports_a_road_cut_and_the_staff_group_hears_at_once(resident, app, fake_line):
     r = resident
     out = r.deliver(postback_event(r.user, "flow=disaster"))               # the rich-menu tap
-    assert "哪一種災情" in out[-1]
+    assert ASKS["category"] in out[-1]
     assert r.labels()[:10] == ["道路/橋梁受損", "淹水", "坍方/土石流", "倒樹", "停電", "停水", "通訊中斷",
                                "房屋受損", "人員受困/受傷", "其他"]
     out = r.taps("坍方/土石流")
-    assert "受困或受傷" in out[-1]
+    assert ASKS["people"] in out[-1]
     out = r.taps("都沒有")
-    assert "地點" in out[-1] and r.buttons()[0]["action"]["type"] == "location"
+    assert ASKS["place"] in out[-1] and r.buttons()[0]["action"]["type"] == "location"
     out = r.says("南171線 岡林里 活動中心旁")
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     r.taps("完全不能通行")
     r.taps("2 到 5 戶")
     out = r.taps("不需要")
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     r.sends_photo()
     out = r.says("整片山坡滑下來，路完全被土石蓋住")
     assert "完全不能通行" in out[-1] and "岡林里" in out[-1] and "1 張" in out[-1]
@@ -87,9 +92,9 @@ def test_a_resident_reports_a_road_cut_and_the_staff_group_hears_at_once(residen
 def test_people_in_danger_get_119_before_any_question(resident, app, fake_line):
     out = resident.says("救命！有人被土石流困住了")
     assert "119" in out[0] and "打完電話" in out[0]
-    assert "幾個人受困" in out[-1]                                           # the first question comes after
+    assert ASKS["trapped_count"] in out[-1]                                           # the first question comes after
     out = resident.taps("1 人")
-    assert "地點" in out[-1]
+    assert ASKS["place"] in out[-1]
     resident.sends_location(*GANGLIN)
     resident.taps("完全不能通行")
     resident.taps("1 戶")
@@ -125,7 +130,7 @@ def test_a_bound_chief_reports_verified_on_behalf_of_a_resident_and_goes_to_the_
     chief.taps("倒樹")
     chief.taps("都沒有")
     out = chief.says("產業道路往山上那段")                                  # no village named: the chief's own
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     chief.taps("只能單線或機車")
     chief.taps("略過")
     out = chief.says("竹子倒在路中間")
@@ -375,12 +380,12 @@ def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_
     r = resident
     out = r.says("南171線坍方路斷了")
     assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and OFFICE_PHONE in out[0]
-    assert "受困或受傷" in out[-1]
+    assert ASKS["people"] in out[-1]
     out = r.taps("都沒有")
-    assert "南171線" in out[-1] and "哪一個里" in out[-1] and "告訴我災情的地點" not in out[-1]
+    assert "南171線" in out[-1] and ASKS["village_with_place"] in out[-1] and ASKS["place"] not in out[-1]
     assert r.buttons()[0]["action"]["type"] == "location" and "岡林里" in r.labels()
     out = r.taps("岡林里")
-    assert "幾戶" in out[-1] and "車子還能通過" not in out[-1]              # 「路斷了」: not passable
+    assert ASKS["households"] in out[-1] and ASKS["passable"] not in out[-1]              # 「路斷了」: not passable
     r.taps("1 戶")
     r.taps("不需要")
     out = r.taps("略過")                                                     # the first message is the description
@@ -395,7 +400,7 @@ def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_
     assert "不要涉水" in out[0]
     r.taps("都沒有")
     out = r.says("中正里中正路10號前面")
-    assert "車子還能通過" in out[-1] and "水大約多深" not in out[-1]
+    assert ASKS["passable"] in out[-1] and ASKS["water_depth"] not in out[-1]
     r.taps("可以通行")
     r.taps("1 戶")
     r.taps("不需要")
@@ -410,9 +415,9 @@ def test_a_typed_road_cut_answers_the_passable_question(resident):
     assert "不要涉水" not in out[0]                                         # a fallen tree: no flood notice
     resident.taps("都沒有")
     out = resident.says("岡林里活動中心前")
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     out = resident.says("路斷了過不去")
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     resident.taps("略過")
     out = resident.taps("略過")
     assert "完全不能通行" in out[-1]
