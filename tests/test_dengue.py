@@ -19,9 +19,10 @@ from services.clock import TAIPEI
 from services.dengue import reminders
 from services.dengue.models import DengueAnonCleanup, DengueReminderRun, DengueSubscription
 from services.models import Attachment, CaseFollower, InboundEvent, LineUser, OutboundMessage, Submission
-from tests.helpers import OFFICE_PHONE, Resident, ZUOZHEN_LI, base_event, cases, postback_event, ref_in
+from tests.helpers import OFFICE_PHONE, Resident, ZUOZHEN_LI, base_event, cases, first_line, postback_event, ref_in
 
 SATURDAY_9 = dt.datetime(2026, 11, 28, 9, 5, tzinfo=TAIPEI)
+ASKS = {step: first_line(f"dengue.{step}.ask") for step in ("place", "photo")}  # as the messages say it
 
 
 def svc(app):
@@ -40,9 +41,9 @@ def test_report_with_location_and_photos(resident, app):
     assert "哪一種" in out[-1]
     assert r.labels()[:5] == ["積水容器", "廢輪胎", "空地/空屋髒亂", "水溝積水", "其他"]
     out = r.taps("廢輪胎")
-    assert "地點" in out[-1] and r.buttons()[0]["action"]["type"] == "location"
+    assert ASKS["place"] in out[-1] and r.buttons()[0]["action"]["type"] == "location"
     out = r.sends_location(*ZUOZHEN_LI)
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     out = r.sends_photo()
     assert "1 張" in out[0] and "說明" in out[-1]
     out = r.says("空地上堆了十幾個廢輪胎，裡面都是積水")
@@ -75,7 +76,7 @@ def test_typed_address_without_photos_and_a_phone_after_the_notice(resident, app
     assert "哪一種" in out[-1]
     r.taps("積水容器")
     out = r.says("草山里活動中心後面的空地")                              # the village is named: not asked
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     r.taps("略過")
     out = r.says("好幾個水桶積水，有孑孓在游")
     assert "匿名" in out[-1]
@@ -183,7 +184,7 @@ def test_a_report_near_another_is_kept_and_never_followed(app, fake_line):
     second.deliver(postback_event(second.user, "flow=dengue"))
     second.taps("積水容器")
     out = second.sends_location(ZUOZHEN_LI[0] + 0.0002, ZUOZHEN_LI[1])
-    assert "附近已經有人通報過" not in out[-1] and "照片" in out[-1]
+    assert "附近已經有人通報過" not in out[-1] and ASKS["photo"] in out[-1]
     second.taps("略過")
     second.says("門口水桶有孑孓")
     second.taps("具名通報")
@@ -315,7 +316,7 @@ def test_subscribing_keeps_an_open_report(resident, app):
     out = r.taps("全區都要")
     assert "全區" in out[0]
     out = r.says("草山里台20線")
-    assert "照片" in out[-1]                                           # the road report went on
+    assert first_line("road.photo.ask") in out[-1]                            # the road report went on
     [sub] = subscriptions(app)
     assert sub.village is None
 
