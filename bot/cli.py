@@ -40,7 +40,7 @@ def db_revision(message: str) -> None:
 def knowledge_check(quiet: bool) -> None:
     """Validate every file in knowledge/ and list the facts the office still has to confirm."""
     from services import faq, knowledge, villages
-    from services import welfare
+    from services import clock, welfare
     problems = knowledge.check() + faq.check() + knowledge.missing_keys() + welfare.parameter_problems()
     from bot.knowledge_cli import edit_problems  # the dashboard's published edits (issue 16)
     problems += edit_problems()
@@ -54,10 +54,10 @@ def knowledge_check(quiet: bool) -> None:
         click.echo("\nUnverified facts (the bot does not state these; it gives the office phone instead):")
         for where, title, what in knowledge.unverified_contacts() + faq.unverified_list():
             click.echo(f"- {where} ({title}): {what}")
-        today = welfare.today_taipei()
+        today = clock.today()
         for pid, name, what in welfare.unconfirmed_parameters(today):
             click.echo(f"- welfare/{pid}.yaml {name}: {what}")
-    stale = welfare.stale_parameters(welfare.today_taipei())
+    stale = welfare.stale_parameters(clock.today())
     if stale:
         click.echo("\nWelfare parameters past their confirmed period or verified over 13 months ago "
                    "(the bot says the year's figures are not confirmed and gives the office phone):")
@@ -77,11 +77,11 @@ def welfare_screen_cmd(facts_path: str, as_of: str | None, as_json: bool) -> Non
     """Screen one household's facts against every welfare programme."""
     import datetime as dt
     import yaml
-    from services import welfare
+    from services import clock, welfare
     with open(facts_path, encoding="utf-8") as fh:
         facts = yaml.safe_load(fh) or {}
     try:
-        day = dt.date.fromisoformat(as_of) if as_of else welfare.today_taipei()
+        day = dt.date.fromisoformat(as_of) if as_of else clock.today()
     except ValueError:
         raise click.BadParameter("use YYYY-MM-DD", param_hint="--as-of")
     results = welfare.screen(facts.get("facts", facts), day)
@@ -375,7 +375,8 @@ def richmenu_render(font: str, name: str) -> None:
 def chief_code_cmd(village: str, role: str, term_end: str | None) -> None:
     """Issue a one-time code that binds a village chief's LINE account (they send 「綁定 CODE」)."""
     import datetime as dt
-    from services import chiefs, villages
+    from services import villages
+    from services.disaster import chiefs
     roles = chiefs.roles()
     role = {label: key for key, label in roles.items()}.get(role.strip(), role.strip())
     if village.strip() not in villages.village_names():
@@ -392,7 +393,7 @@ def chief_code_cmd(village: str, role: str, term_end: str | None) -> None:
             issued = chiefs.issue(s, svc.config["SECRET_KEY"], village.strip(), role, None, term_end=end)
     except chiefs.ChiefError as exc:
         raise click.UsageError(f"cannot issue the code: {exc}")
-    from services.submissions import TAIPEI
+    from services.clock import TAIPEI
     expires = issued.expires_at.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M")
     click.echo(f"code: {issued.code}")
     click.echo(f"for: {issued.village} {roles[issued.role]}; expires {expires} (Asia/Taipei); works once")

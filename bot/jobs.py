@@ -63,10 +63,8 @@ def notify_case_event(case_event_id: int) -> int:
 
 
 def build_digest(svc: Services) -> list[str]:
-    from services import digest
-    from services.models import utcnow
-    from services.submissions import TAIPEI
-    today = utcnow().astimezone(TAIPEI).date()
+    from services import clock, digest
+    today = clock.today()
     with svc.db.session() as s:
         texts = [digest.text(section, cases, today) for section, cases in digest.overdue_by_section(s, today).items()]
         failed = digest.failed_events_notice(s)  # LINE events that could not be handled: first, so it is read
@@ -91,8 +89,8 @@ def send_digest() -> int:
 
 
 def send_dengue_reminder(run_id: int) -> int:
-    """Write and send one 巡倒清刷 reminder run (services/reminders.py); safe to run again."""
-    from services import reminders
+    """Write and send one 巡倒清刷 reminder run (services/dengue/reminders.py); safe to run again."""
+    from services.dengue import reminders
     from services.line import DeliveryError
     svc = _services()
     quota = svc.line.monthly_quota()
@@ -114,7 +112,8 @@ def dengue_tick(svc: Services, now=None) -> dict:
     key and the job id make it once across workers), and finish the clean-up after anonymous
     dengue reports."""
     from bot import queueing
-    from services import dengue, reminders
+    from services import dengue
+    from services.dengue import reminders
     out: dict = {"runs": [], "photos_cleared": 0}
     key = reminders.weekly_key(now)
     with svc.db.session() as s:

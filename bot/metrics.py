@@ -89,8 +89,8 @@ class ScrapeCollector:
     def _cases(self):
         from services import inbound, workflow
         from services.models import Submission, utcnow
-        from services.submissions import TAIPEI
-        today = utcnow().astimezone(TAIPEI).date()
+        from services import clock
+        today = clock.today()
         open_ = GaugeMetricFamily("zuozhen_cases_open", "Open cases per owning section", labels=["section"])
         overdue = GaugeMetricFamily("zuozhen_cases_overdue", "Open cases past their target date per section",
                                     labels=["section"])

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from bot.dashboard import BOT_DIR, DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL
 from bot.extensions import get_services
+from bot.state import public_cache_key
 from services import knowledge, open311, public_stats, workflow
 
 log = logging.getLogger(__name__)
@@ -26,13 +27,12 @@ bp = Blueprint("public", __name__, url_prefix="/public",
                static_folder=str(BOT_DIR / "static"), static_url_path="/static",
                template_folder=str(BOT_DIR / "templates"))
 CACHE_SECONDS = 300
-CACHE_PREFIX = "public:v1:"
 
 
 def cached(name: str, compute: Callable[[], Any]) -> Any:
     """``compute()``'s JSON-ready value, kept in Redis for CACHE_SECONDS; without Redis, computed."""
     redis = get_services().redis
-    key = CACHE_PREFIX + name
+    key = public_cache_key(name)
     try:
         hit = redis.get(key)
         if hit is not None:

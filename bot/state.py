@@ -7,6 +7,8 @@
 | evt:v1:<webhookEventId>          | "1" (claim)                  | 24 h  |
 | rate:v1:<user hash>:<minute>     | count of events this minute  | 2 min |
 | inbox:v1                         | list of new event ids        | none* |
+| digest:v1:<Taipei date>          | "1" (today's digest is sent) | 2 d   |
+| public:v1:<name>                 | a public page's figures JSON | 5 min |
 
 Event claims are the Redis half of the dedupe on ``webhookEventId`` (the database's unique key is
 the other). With PostgreSQL the workers' feeder makes them, after the webhook's insert, when it
@@ -28,6 +30,7 @@ from redis.exceptions import NoScriptError
 CONV_TTL_S = 24 * 3600
 CLAIM_TTL_S = 24 * 3600
 LOCK_TTL_S = 30
+DIGEST_TTL_S = 2 * 24 * 3600
 
 
 def conv_key(chat_id: str, user_id: str) -> str:
@@ -36,6 +39,18 @@ def conv_key(chat_id: str, user_id: str) -> str:
 
 def claim_key(event_id: str) -> str:
     return f"evt:v1:{event_id}"
+
+
+def rate_key(user_hash: str, minute: int) -> str:
+    return f"rate:v1:{user_hash}:{minute}"
+
+
+def digest_key(day: str) -> str:
+    return f"digest:v1:{day}"
+
+
+def public_cache_key(name: str) -> str:
+    return f"public:v1:{name}"
 
 
 INBOX_KEY = "inbox:v1"
@@ -133,9 +148,14 @@ class StateStore:
             return [_s(item[1])] + [_s(x) for x in rest]
         return [_s(x) for x in (self.redis.lpop(INBOX_KEY, batch) or [])]
 
+    # once a day ---------------------------------------------------------------------------
+    def claim_digest(self, day: str) -> bool:
+        """True for the first worker to ask on ``day`` (a Taipei date): it sends the digest."""
+        return bool(self.redis.set(digest_key(day), "1", nx=True, ex=DIGEST_TTL_S))
+
     # rate limit --------------------------------------------------------------------------
     def hit(self, user_hash: str, minute: int) -> int:
-        key = f"rate:v1:{user_hash}:{minute}"
+        key = rate_key(user_hash, minute)
         pipe = self.redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, 120)

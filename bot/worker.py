@@ -197,13 +197,11 @@ def _sweep_loop(app, stop: threading.Event, promote: bool) -> None:
 
 def _daily_digest(svc: Services) -> None:
     """At 08:00 Taipei time on working days, once across all workers."""
-    import datetime as dt
-    from services import calendar
-    from services.submissions import TAIPEI
-    now = dt.datetime.now(TAIPEI)
+    from services import calendar, clock
+    now = clock.taipei_now()
     if now.hour < 8 or not calendar.is_working_day(now.date()) or not svc.config.get("STAFF_GROUP_ID"):
         return
-    if svc.state.redis.set(f"digest:v1:{now.date().isoformat()}", "1", nx=True, ex=2 * 86400):
+    if svc.state.claim_digest(now.date().isoformat()):
         jobs.send_digest()
 
 

@@ -9,13 +9,14 @@ from services.knowledge import category_label
 from services.knowledge import t
 from services import knowledge
 from services.messages import QuickReply, Text
-from services.submissions import CaseView, TAIPEI
+from services.clock import local
+from services.submissions import CaseView
 
 LIST_LIMIT = 5
 
 
 def _date(view: CaseView) -> str:
-    return view.created_at.astimezone(TAIPEI).strftime("%Y/%m/%d")
+    return local(view.created_at).strftime("%Y/%m/%d")
 
 
 def _status(view: CaseView) -> str:

@@ -33,7 +33,7 @@ from handlers.flow import (Accept, Action, Context, Finish, Flow, Incoming, Inva
 from handlers.report import ReportSteps
 from services import dengue as domain
 from services import faq as faq_data
-from services import knowledge, nlu, villages
+from services import nlu, villages
 from services.knowledge import t
 from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 from services.nlu import Intent

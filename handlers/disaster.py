@@ -26,11 +26,12 @@ from dataclasses import replace
 from typing import Any
 
 from handlers import parsers
+from handlers.common import disaster_mode, menu_buttons
 from handlers.flow import (Accept, Action, Context, Flow, Incoming, Invalid, Outcome, Step, Submit, begin)
 from handlers.report import ReportSteps
 from services import knowledge, nlu, villages
 from services.knowledge import t
-from services.messages import Text, location, postback
+from services.messages import Text, location, postback, step_data
 from services.submissions import SubmissionDraft
 
 FLOW_ID = "disaster"
@@ -46,10 +47,6 @@ def _query(ctx: Context, name: str, default: Any = None, **kwargs: Any) -> Any:
     """A read-only look-up; contexts without a database (the ``route`` command) get the default."""
     query = getattr(ctx, "query", None)
     return default if query is None else query(name, **kwargs)
-
-
-def mode_on(ctx: Context) -> bool:
-    return bool((_query(ctx, "services.disaster:mode_status") or {}).get("on"))
 
 
 def category_ids() -> list[str]:
@@ -71,7 +68,7 @@ def detect_category(text: str) -> str | None:
     norm = nlu.normalize(text)
     by_id = {c["id"]: c for c in _cfg()["categories"]}
     for cid in _cfg()["detect_order"]:
-        if any(nlu.normalize_word(w) in norm for w in by_id[cid]["words"]):
+        if nlu.has_any(norm, by_id[cid]["words"]):
             return cid
     return None
 
@@ -85,7 +82,7 @@ def _without_negations(text: str) -> str:
 
 def life_danger(text: str) -> bool:
     norm = _without_negations(text)
-    return any(nlu.normalize_word(w) in norm for w in _cfg()["life_danger_words"])
+    return nlu.has_any(norm, _cfg()["life_danger_words"])
 
 
 def _people_in(text: str) -> str | None:
@@ -99,15 +96,14 @@ def _people_in(text: str) -> str | None:
 
 
 def _has(norm: str, which: str) -> bool:
-    words = knowledge.words(f"disaster.people.words_{which}")
-    return any(nlu.normalize_word(w) in norm for w in words)
+    return nlu.has_word(norm, f"disaster.people.words_{which}")
 
 
 def _word_answer(step: str, text: str) -> str | None:
     """The answer to ``passable`` / ``water_depth`` a text already gives (「路斷了」 -> "no")."""
     norm = nlu.normalize(text)
     for value, words in _cfg()["first_message"][step].items():
-        if any(nlu.normalize_word(w) in norm for w in words):
+        if nlu.has_any(norm, words):
             return str(value)
     return None
 
@@ -164,7 +160,7 @@ def _hint(a: dict[str, Any], text: str) -> str:
 
 
 def _pb(step: str, value: Any) -> str:
-    return f"flow=disaster&step={step}&value={value}"
+    return step_data(FLOW_ID, step, value)
 
 
 def _value(inc: Incoming, step: str) -> str | None:
@@ -433,7 +429,7 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
         return Accept({"asking_phone": True}, goto="phone")
     if value == "yes":
         from services.disaster import receipt_next
-        done = t("disaster.done", ref="{ref}", next=receipt_next(mode_on(ctx)))
+        done = t("disaster.done", ref="{ref}", next=receipt_next(disaster_mode(ctx)))
         return Submit(draft(inc, a), (Text(done),),
                       actions=(Action("services.disaster:record_report", facts(a)),))
     return Invalid()
@@ -515,7 +511,7 @@ def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
     answers: dict[str, Any] = {}
     pre: list[Text] = []
     media: tuple[str, ...] = ()
-    chief = _query(ctx, "services.chiefs:binding_for", user_id=inc.user_id) if inc.user_id else None
+    chief = _query(ctx, "services.disaster.chiefs:binding_for", user_id=inc.user_id) if inc.user_id else None
     if chief:
         answers["chief"] = {"village": chief["village"], "role": chief["role"], "villages": chief["villages"]}
     if inc.chat_type != "user":
@@ -587,7 +583,7 @@ def in_danger(text: str) -> bool:
 
 def _urgent_words(text: str) -> bool:
     norm = _without_negations(text)
-    return any(nlu.normalize_word(w) in norm for w in knowledge.words("disaster.urgent_words"))
+    return nlu.has_word(norm, "disaster.urgent_words")
 
 
 urgent_words_in = _urgent_words  # handlers/safety.py leaves these messages to ``urgent``
@@ -600,12 +596,12 @@ def _is_safe_word(text: str) -> bool:
 
 def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome | None:
     if inc.kind == "text":
-        from services.chiefs import parse_bind
+        from services.disaster.chiefs import parse_bind
         code = parse_bind(inc.text)
         # meta: what `route --json` and the evaluation call these (their replies come from the actions)
         meta = {"intent": "disaster_report", "topic": None, "confidence": 1.0}
         if code is not None:
-            return Outcome(replies=(), actions=(Action("services.chiefs:bind", {"code": code}),), keep_state=True,
+            return Outcome(replies=(), actions=(Action("services.disaster.chiefs:bind", {"code": code}),), keep_state=True,
                            meta={**meta, "topic": "bind"})
         if _is_safe_word(inc.text) and (state is None or (state.get("flow") == FLOW_ID
                                                           and state.get("step") in ("category", "people"))):
@@ -619,7 +615,6 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
 
 def info(topic: str, active: bool = False, ctx: Context | None = None) -> Outcome:
     """The disaster menu's info buttons: shelters and sandbags, emergency phones."""
-    from handlers.common import menu_buttons
     cfg = _cfg()
     if topic == "danger":
         text = t("disaster.danger")

@@ -17,7 +17,7 @@ from handlers import parsers
 from handlers.flow import Accept, Context, Finish, Incoming, Invalid, Step
 from services import knowledge, nlu, villages
 from services.knowledge import t
-from services.messages import Text, camera, camera_roll, location, postback
+from services.messages import Text, camera, camera_roll, location, postback, step_data
 
 # Voice messages kept with one report (each is heard by staff on the case page).
 MAX_VOICES = 3
@@ -68,7 +68,7 @@ class ReportSteps:
         return f"{self.flow_id}.{rest}"
 
     def pb(self, step: str, value: str) -> str:
-        return f"flow={self.flow_id}&step={step}&value={value}"
+        return step_data(self.flow_id, step, value)
 
     def category_label(self, cat_id: str | None) -> str:
         labels = knowledge.raw(self.key("categories"))
@@ -78,7 +78,7 @@ class ReportSteps:
         """The category a message names (typos and simplified characters included)."""
         norm = nlu.normalize(text)
         for cat in self.cfg()["categories"]:
-            if any(nlu.normalize_word(w) in norm for w in cat["words"]):
+            if nlu.has_any(norm, cat["words"]):
                 return cat["id"]
         return None
 

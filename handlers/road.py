@@ -14,7 +14,7 @@ from handlers.flow import Accept, Context, Flow, Incoming, Invalid, Outcome, Ste
 from handlers.report import ReportSteps
 from services import knowledge, nlu
 from services.knowledge import t
-from services.messages import Text, postback
+from services.messages import Text, postback, step_data
 from services.submissions import SubmissionDraft
 
 FLOW_ID = "road"
@@ -43,7 +43,7 @@ place_summary = STEPS.place_summary
 
 def is_danger(text: str) -> bool:
     norm = nlu.normalize(text)
-    return any(nlu.normalize_word(w) in norm for w in _cfg()["danger_words"])
+    return nlu.has_any(norm, _cfg()["danger_words"])
 
 
 def _ask_confirm(a: dict[str, Any]) -> list[Text]:
@@ -51,9 +51,9 @@ def _ask_confirm(a: dict[str, Any]) -> list[Text]:
              photos=len(a.get("photos") or []),
              description=STEPS.description_summary(a),
              phone=a.get("phone") or t("road.confirm.no_phone"))
-    items = [postback(t("road.confirm.submit"), "flow=road&step=confirm&value=yes")]
+    items = [postback(t("road.confirm.submit"), step_data(FLOW_ID, "confirm", "yes"))]
     if not a.get("phone"):
-        items.append(postback(t("road.confirm.add_phone"), "flow=road&step=confirm&value=phone"))
+        items.append(postback(t("road.confirm.add_phone"), step_data(FLOW_ID, "confirm", "phone")))
     return [Text(text, tuple(items))]
 
 

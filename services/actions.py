@@ -40,7 +40,7 @@ class ActionResult:
 
 
 def resolve(name: str) -> Callable[..., Any]:
-    """``"services.chiefs:bind"`` -> the function; only public functions of ``services`` modules."""
+    """``"services.disaster.chiefs:bind"`` -> the function; only public functions of ``services`` modules."""
     module, _, func = name.partition(":")
     if not module.startswith("services.") or not func or func.startswith("_"):
         raise ValueError(f"not an action or query name: {name!r}")

@@ -9,12 +9,12 @@ from sqlalchemy.orm import Session
 from services import kinds, workflow
 from services.knowledge import t
 from services.models import Submission
-from services.submissions import TAIPEI
+from services import clock
 from services.models import utcnow
 
 
 def overdue_by_section(session: Session, today: dt.date | None = None) -> dict[str, list[Submission]]:
-    today = today or utcnow().astimezone(TAIPEI).date()
+    today = today or clock.today()
     rows = session.execute(select(Submission).where(Submission.status.in_(workflow.open_statuses()),
                                                     Submission.due_date < today)
                            .order_by(Submission.due_date, Submission.id)).scalars()

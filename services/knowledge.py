@@ -5,7 +5,9 @@ zh-TW text with the office's contacts filled in. Files are read once per process
 """
 from __future__ import annotations
 
+import ast
 import functools
+import re
 import string
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import yaml
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+KEY_RE = re.compile(r"[a-z_0-9]+(?:\.[a-z_0-9]+)+")
 
 
 @functools.cache
@@ -169,16 +172,68 @@ def unverified_contacts() -> list[tuple[str, str, str]]:
     return out
 
 
-def missing_keys() -> list[str]:
-    """Message keys used in code (t("...")) that are missing from the messages file."""
-    import re
-    root = KNOWLEDGE_DIR.parent
+# Calls whose argument at this position names a message key: ``t("…")``, ``knowledge.raw("…")``,
+# ``knowledge.words("…")``, ``nlu.has_word(norm, "…")``, ``nlu.normalized_words("…")``.
+KEY_ARGS = {"t": 0, "raw": 0, "words": 0, "has_word": 1, "normalized_words": 0}
+KEY_OWNERS = {"knowledge", "nlu"}  # ``<owner>.raw(…)``; other objects' ``words()`` are not message look-ups
+CODE_FOLDERS = ("handlers", "bot", "services")
+
+
+def _key_arg(node: ast.Call) -> ast.expr | None:
+    func = node.func
+    if isinstance(func, ast.Name):
+        name = func.id
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in KEY_OWNERS:
+        name = func.attr
+    else:
+        return None
+    pos = KEY_ARGS.get(name)
+    return node.args[pos] if pos is not None and len(node.args) > pos else None
+
+
+def keys_in_code(source: str) -> list[tuple[int, str, bool]]:
+    """The message keys a module names, as (line, key, is_pattern). An f-string key
+    (``t(f"status.{status}")``) becomes a regular expression in which each ``{…}`` stands for any
+    text, and so does a report step's ``self.key("place.ask")`` (``<flow>.place.ask``): at least
+    one key of the messages must match it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        arg = _key_arg(node) if isinstance(node, ast.Call) else None
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and KEY_RE.fullmatch(arg.value):
+            found.append((node.lineno, arg.value, False))
+        elif (isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "key"
+              and arg.args and isinstance(arg.args[0], ast.Constant) and isinstance(arg.args[0].value, str)):
+            found.append((node.lineno, r".+\." + re.escape(arg.args[0].value), True))  # ReportSteps.key: <flow>.<rest>
+        elif isinstance(arg, ast.JoinedStr):
+            parts = [re.escape(v.value) if isinstance(v, ast.Constant) else ".+" for v in arg.values]
+            if any(isinstance(v, ast.Constant) and v.value.strip(".") for v in arg.values):
+                found.append((node.lineno, "".join(parts), True))
+    return found
+
+
+def _all_keys(node: Any, prefix: str = "") -> list[str]:
+    if not isinstance(node, dict):
+        return []
+    out = []
+    for k, v in node.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        out += [key, *_all_keys(v, key)]
+    return out
+
+
+def missing_keys(sources: dict[str, str] | None = None) -> list[str]:
+    """Message keys named in code (``sources``: where -> code; default: every module of handlers/,
+    bot/ and services/) that the messages files do not have, f-string keys included."""
+    if sources is None:
+        root = KNOWLEDGE_DIR.parent
+        sources = {str(path.relative_to(root)): path.read_text(encoding="utf-8")
+                   for folder in CODE_FOLDERS for path in sorted((root / folder).rglob("*.py"))
+                   if "migrations" not in path.parts}
+    known = _all_keys(messages())
     problems = []
-    for folder in ("handlers", "bot", "services"):
-        for path in sorted((root / folder).rglob("*.py")):   # packages too (handlers/welfare/…)
-            for key in re.findall(r'\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"', path.read_text(encoding="utf-8")):
-                try:
-                    raw(key)
-                except KeyError:
-                    problems.append(f"{path.name}: message key {key} is missing")
+    for where, source in sources.items():
+        for line, key, is_pattern in keys_in_code(source):
+            pattern = re.compile(key)
+            if not (any(pattern.fullmatch(k) for k in known) if is_pattern else key in known):
+                problems.append(f"{where}:{line}: message key {'pattern ' + key if is_pattern else key} is missing")
     return problems

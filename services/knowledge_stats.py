@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.models import InboundEvent, UnansweredQuestion, as_utc, utcnow
-from services.submissions import TAIPEI
+from services.models import InboundEvent, UnansweredQuestion, utcnow
+from services import clock
+from services.clock import TAIPEI
 
 
 def _week(value: dt.datetime) -> dt.date:
-    day = as_utc(value).astimezone(TAIPEI).date()
+    day = clock.local(value).date()
     return day - dt.timedelta(days=day.weekday())
 
 

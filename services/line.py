@@ -21,7 +21,7 @@ from linebot.v3.messaging import (ApiClient, ApiException, CameraAction, CameraR
                                   FlexContainer, FlexMessage)
 
 from services import metrics
-from services.messages import QuickReply as QR, Text
+from services.messages import MAX_QUICK_REPLIES, QuickReply as QR, Text
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def to_sdk(texts: Sequence[Text]) -> list[TextMessage | FlexMessage]:
     for i, x in enumerate(texts):
         qr = None
         if x.quick_replies and i == len(texts) - 1:
-            qr = QuickReply(items=[QuickReplyItem(action=_action(q)) for q in x.quick_replies[:13]])
+            qr = QuickReply(items=[QuickReplyItem(action=_action(q)) for q in x.quick_replies[:MAX_QUICK_REPLIES]])
         if x.flex is not None:
             out.append(FlexMessage(alt_text=x.text[:MAX_ALT_TEXT], contents=FlexContainer.from_dict(x.flex),
                                    quick_reply=qr))

@@ -32,6 +32,11 @@ def postback(label: str, data: str, display: str | None = None) -> QuickReply:
     return QuickReply("postback", label[:MAX_LABEL], data=data, text=display or label)
 
 
+def step_data(flow: str, step: str, value: object = "") -> str:
+    """The postback data of a conversation's answer button: ``flow=<flow>&step=<step>&value=<value>``."""
+    return f"flow={flow}&step={step}&value={value}"
+
+
 def say(label: str, text: str | None = None) -> QuickReply:
     return QuickReply("message", label[:MAX_LABEL], text=text or label)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, ColumnElement, Date, DateTime, Float, ForeignKey, Index, Integer,
+                        String, Text, UniqueConstraint, and_)
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
 
@@ -110,6 +111,17 @@ class CaseEvent(Base):
     notify: Mapped[bool] = mapped_column(Boolean, default=False)    # the resident is told of this change
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submission: Mapped[Submission] = relationship(back_populates="history")
+
+    @hybrid_property
+    def is_public_note(self) -> bool:
+        """A note staff wrote for the resident: the one rule for what a resident's answer, a push,
+        an export and Open311 may show. Internal notes never are."""
+        return bool(self.note) and not self.internal and self.actor_type == "staff"
+
+    @is_public_note.inplace.expression
+    @classmethod
+    def _is_public_note_sql(cls) -> ColumnElement[bool]:
+        return and_(cls.note.is_not(None), cls.note != "", cls.internal.is_(False), cls.actor_type == "staff")
 
 
 class CaseFollower(Base):
@@ -236,8 +248,3 @@ class AuditLog(Base):
     detail: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
-
-# Tables of single conversations live beside their services; importing them here registers them
-# with the metadata that Alembic and the tests use.
-from services import models_dengue, models_disaster  # noqa: E402,F401
-from services import models_knowledge  # noqa: E402,F401  (knowledge edits, issue 16)

@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any, Iterable
 
 from services import faq as faq_mod
 from services import kinds
@@ -103,6 +104,12 @@ def normalized_words(key: str) -> list[str]:
 def has_word(norm: str, key: str) -> bool:
     """Does a text already in ``normalize``'s form contain one of the words listed at ``key``?"""
     return any(w in norm for w in normalized_words(key))
+
+
+def has_any(norm: str, words: Iterable[Any]) -> bool:
+    """``has_word`` for a word list given directly (e.g. a category's words in a knowledge file);
+    words that normalise to nothing are skipped, since they would match any text."""
+    return any(w and w in norm for w in map(normalize_word, words))
 
 
 def _norm_word(word: str) -> str:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from services import submissions, workflow
 from services.knowledge import category_label, t
 from services.messages import Text
-from services.models import CaseEvent, LineUser, OutboundMessage, Submission, utcnow
-from services.submissions import TAIPEI
+from services.models import CaseEvent, LineUser, OutboundMessage, Submission
+from services import clock
 
 NAMESPACE = uuid.UUID("6f1c1d3e-6b1e-4d35-9d7c-2a5f7f0c1a11")
 
@@ -42,7 +42,7 @@ def message(sub: Submission, event: CaseEvent, session: Session, to: str | None 
             extra = t("status.push_duplicate_unnamed")
     elif event.to_status == "rejected" and sub.reject_reason:
         extra = t("status.push_rejected", reason=sub.reject_reason)
-    note = t("status.push_note", note=event.note) if event.note and not event.internal else ""
+    note = t("status.push_note", note=event.note) if event.is_public_note else ""
     text = t("status.push", ref=sub.ref, category=category_label(sub.kind, sub.category),
              status=t(f"status.{event.to_status}"), extra=extra, note=note)
     return Text("\n".join(line for line in text.splitlines() if line.strip()))
@@ -50,7 +50,7 @@ def message(sub: Submission, event: CaseEvent, session: Session, to: str | None 
 
 def month_usage(session: Session, now: dt.datetime | None = None) -> int:
     """Pushes sent this calendar month (Taipei time)."""
-    now = (now or utcnow()).astimezone(TAIPEI)
+    now = clock.taipei_now(now)
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(dt.timezone.utc)
     return session.execute(select(func.count(OutboundMessage.id)).where(
         OutboundMessage.via == "push", OutboundMessage.sent_at >= start)).scalar_one()

@@ -19,8 +19,9 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from services import kinds, knowledge, workflow
+from services.clock import TAIPEI, local
 from services.models import Attachment, CaseEvent, Staff, Submission, as_utc, utcnow
-from services.submissions import TAIPEI, normalize_ref
+from services.submissions import normalize_ref
 
 GRID = 0.0005              # degrees: about 55 m north-south, 51 m east-west at Zuozhen (23.05 N)
 MAX_RANGE = dt.timedelta(days=90)   # the spec: a date range may not span more than 90 days
@@ -77,7 +78,7 @@ def snap(value: float | None) -> float | None:
 
 def w3c(value: dt.datetime | None) -> str | None:
     """A time in the W3C format the spec asks for, in Taipei time (2026-12-01T09:30:00+08:00)."""
-    return as_utc(value).astimezone(TAIPEI).isoformat(timespec="seconds") if value else None
+    return local(value).isoformat(timespec="seconds") if value else None
 
 
 def parse_w3c(name: str, value: str | None) -> dt.datetime | None:
@@ -231,12 +232,13 @@ def extras(session: Session, subs: list[Submission]) -> dict[int, Extras]:
     out = {s.id: Extras() for s in subs}
     if not subs:
         return out
-    events = session.execute(select(CaseEvent.submission_id, CaseEvent.note, CaseEvent.created_at)
+    events = session.execute(select(CaseEvent.submission_id, CaseEvent.note, CaseEvent.created_at,
+                                    CaseEvent.is_public_note)
                              .where(CaseEvent.submission_id.in_(out), CaseEvent.internal.is_(False))
                              .order_by(CaseEvent.id))
-    for sub_id, note, at in events:
+    for sub_id, note, at, public_note in events:
         out[sub_id].updated = at
-        if note:
+        if public_note:
             out[sub_id].note = note
     published = [s.id for s in subs if s.public]
     if published:

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from services import calendar, open311, workflow
+from services import calendar, clock, open311, workflow
+from services.clock import TAIPEI, local
 from services.models import Submission, as_utc, utcnow
-from services.submissions import TAIPEI
 
 MONTHS = 12
 MAP_LIMIT = 3000
@@ -56,7 +56,7 @@ def _share(part: int, whole: int) -> float | None:
 def figures(session: Session, now: dt.datetime | None = None) -> dict:
     """The figures as plain data (JSON-ready), for the page, its charts and the CSV."""
     now = now or utcnow()
-    today = now.astimezone(TAIPEI).date()
+    today = clock.today(now)
     firsts = months(today)
     index = {(d.year, d.month): i for i, d in enumerate(firsts)}
     services = open311.services()
@@ -76,12 +76,12 @@ def figures(session: Session, now: dt.datetime | None = None) -> dict:
 
 
 def _count(row: Row, sub: Submission, index: dict[tuple[int, int], int]) -> None:
-    created = as_utc(sub.created_at).astimezone(TAIPEI).date()
+    created = local(sub.created_at).date()
     row.received += 1
     row.monthly[index[(created.year, created.month)]] += 1
     if open311.status(sub) != "closed" or sub.closed_at is None:
         return
-    closed = as_utc(sub.closed_at).astimezone(TAIPEI).date()
+    closed = local(sub.closed_at).date()
     row.closed += 1
     row.days.append(max(0, calendar.working_days_between(created, closed)))
     due = sub.due_date or workflow.due_date(sub.kind, sub.category, as_utc(sub.created_at))
@@ -114,7 +114,7 @@ def markers(session: Session, now: dt.datetime | None = None) -> list[dict]:
     """The map's points: public cases of the 12 months with a place, on the 50 m grid. A published
     case carries its masked description."""
     now = now or utcnow()
-    first = months(now.astimezone(TAIPEI).date())[0]
+    first = months(clock.today(now))[0]
     query = (open311.public_cases()
              .where(Submission.created_at >= _start_utc(first), Submission.lat.is_not(None),
                     Submission.lng.is_not(None))
@@ -124,7 +124,7 @@ def markers(session: Session, now: dt.datetime | None = None) -> list[dict]:
         svc = open311.service_of(sub)
         item = {"id": sub.ref, "c": svc.code if svc else "", "s": open311.status(sub), "st": sub.status,
                 "lat": open311.snap(sub.lat), "lng": open311.snap(sub.lng),
-                "d": as_utc(sub.created_at).astimezone(TAIPEI).date().isoformat()}
+                "d": local(sub.created_at).date().isoformat()}
         if sub.public and sub.description:
             item["t"] = open311.mask(sub.description)[:200]
         out.append(item)

@@ -9,18 +9,16 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import kinds
+from services import kinds, workflow
+from services.clock import taipei_now
 from services.models import Attachment, CaseCounter, CaseEvent, CaseFollower, Submission, utcnow
 from services.villages import distance_m
 
-TAIPEI = ZoneInfo("Asia/Taipei")
-OPEN_STATUSES = ("new", "in_progress")  # as knowledge/workflow.yaml says
 # Case-number prefixes and the pattern that finds a case number: services/kinds.py (knowledge/kinds.yaml).
 
 
@@ -70,7 +68,7 @@ def normalize_ref(text: str) -> str | None:
 
 
 def taipei_day(now: dt.datetime | None = None) -> str:
-    return (now or utcnow()).astimezone(TAIPEI).strftime("%Y%m%d")
+    return taipei_now(now).strftime("%Y%m%d")
 
 
 def next_ref(session: Session, kind: str, now: dt.datetime | None = None) -> str:
@@ -94,11 +92,6 @@ def next_ref(session: Session, kind: str, now: dt.datetime | None = None) -> str
     return f"{prefix}-{day}-{row.last:04d}"
 
 
-def _workflow():
-    from services import workflow  # workflow imports this module
-    return workflow
-
-
 def find_by_source_event(session: Session, source_event_id: str) -> Submission | None:
     return session.execute(
         select(Submission).where(Submission.source_event_id == source_event_id)
@@ -118,7 +111,7 @@ def create(session: Session, draft: SubmissionDraft, now: dt.datetime | None = N
         flow_version=draft.flow_version, answers=draft.answers,
         owner_section=draft.owner_section or kinds.owner(draft.kind),
     )
-    sub.due_date = _workflow().due_date(draft.kind, draft.category, now or utcnow())
+    sub.due_date = workflow.due_date(draft.kind, draft.category, now or utcnow())
     session.add(sub)
     session.flush()
     session.add(CaseEvent(submission_id=sub.id, actor_type="resident", action="created", to_status="new"))
@@ -162,7 +155,7 @@ def _view(sub: Submission, distance: float | None = None, with_note: bool = Fals
     sees the case by category, village, status and public notes only."""
     note = None
     if with_note:
-        notes = [e.note for e in sub.history if e.note and not e.internal and e.actor_type == "staff"]
+        notes = [e.note for e in sub.history if e.is_public_note]
         note = notes[-1] if notes else None
     return CaseView(sub.ref, sub.kind, sub.category, sub.status, sub.village, sub.place_text if reporter else None,
                     sub.created_at, distance, note)
@@ -175,7 +168,7 @@ def nearby_open(session: Session, kind: str, category: str | None, lat: float, l
     dlat = radius_m / 110574.0
     dlng = radius_m / (111320.0 * math.cos(math.radians(lat)))
     q = select(Submission).where(
-        Submission.kind == kind, Submission.status.in_(OPEN_STATUSES),
+        Submission.kind == kind, Submission.status.in_(workflow.open_statuses()),
         Submission.created_at >= now - dt.timedelta(days=days),
         Submission.lat.between(lat - dlat, lat + dlat), Submission.lng.between(lng - dlng, lng + dlng),
     )

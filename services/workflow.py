@@ -11,10 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services import calendar, kinds
+from services import calendar, clock, kinds
 from services.knowledge import load
 from services.models import CaseEvent, Staff, Submission, utcnow
-from services.submissions import TAIPEI
 
 
 class WorkflowError(ValueError):
@@ -53,12 +52,12 @@ def target_days(kind: str, category: str | None) -> int:
 
 def due_date(kind: str, category: str | None, created_at: dt.datetime) -> dt.date:
     """The target date in working days from the day the case came in (Taipei time)."""
-    start = created_at.astimezone(TAIPEI).date()
+    start = clock.today(created_at)
     return calendar.add_working_days(start, target_days(kind, category))
 
 
 def is_overdue(sub: Submission, today: dt.date | None = None) -> bool:
-    today = today or utcnow().astimezone(TAIPEI).date()
+    today = today or clock.today()
     return sub.status in open_statuses() and sub.due_date is not None and sub.due_date < today
 
 

@@ -72,7 +72,7 @@ def sqlite_template(tmp_path_factory):
 def _truncate(url: str) -> None:
     from sqlalchemy import create_engine, text
     from services.db import Base
-    import services.models  # noqa: F401
+    import services.schema  # noqa: F401  (every table)
     engine = create_engine(url)
     with engine.begin() as conn:
         names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)

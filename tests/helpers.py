@@ -10,9 +10,12 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import secrets
 import time
 from typing import Any
+
+from services import knowledge
 
 SECRET = "0123456789abcdef0123456789abcdef"
 TOKEN = "test-channel-access-token"
@@ -270,3 +273,49 @@ class Resident:
             if item["action"].get("label") == label:
                 return item
         raise AssertionError(f"no button {label!r}; buttons are {self.labels()}")
+
+
+# -- shared set-up of the conversation tests ------------------------------------------------------
+
+ZUOZHEN_LI = (23.045671, 120.404987)     # centroid of 左鎮里
+POTHOLE_OPENING = "我要報修道路坑洞"        # a road report whose category the first message gives
+OFFICE_PHONE = knowledge.contacts()["office"]["phone"]   # the fallback of every answer
+
+
+def first_line(key: str) -> str:
+    """The first line of a message text up to its first placeholder: what a test looks for in an
+    answer, so that a copy edit in knowledge/messages changes the test with the bot."""
+    return knowledge.raw(key).split("\n")[0].split("{")[0].strip()
+
+
+def ref_in(texts: list[str], prefix: str = "R") -> str | None:
+    """The first case number of a kind (R road, D dengue, S disaster, W welfare) in the bot's answers."""
+    m = re.search(rf"{prefix}-\d{{8}}-\d{{4}}", "\n".join(texts))
+    return m.group(0) if m else None
+
+
+def cases(app, kind: str | None = None) -> list:
+    """The stored cases (of one kind), oldest first."""
+    from sqlalchemy import select
+
+    from bot.extensions import get_services
+    from services.models import Submission
+    query = select(Submission).order_by(Submission.id)
+    if kind:
+        query = query.where(Submission.kind == kind)
+    with get_services(app).db.session() as s:
+        return list(s.execute(query).scalars())
+
+
+def start_pothole_report(r: Resident, at: tuple[float, float] = ZUOZHEN_LI) -> list[str]:
+    """The usual opening of a road report: a pothole named in the first message, then the place.
+    Returns the answer to the place (the photo step, or a nearby case to follow)."""
+    r.says(POTHOLE_OPENING)
+    return r.sends_location(*at)
+
+
+def describe_pothole(r: Resident, description: str = "大洞") -> list[str]:
+    """A pothole report up to its summary: the opening, no photo, a description. Returns the summary."""
+    start_pothole_report(r)
+    r.taps(knowledge.t("common.label.skip"))
+    return r.says(description)

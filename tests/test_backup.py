@@ -8,8 +8,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 import services.models  # noqa: F401 - every table in Base.metadata
-import services.models_dengue  # noqa: F401
-import services.models_disaster  # noqa: F401
+import services.schema  # noqa: F401 - the domain packages' tables too
 from bot.extensions import get_services
 from services.db import Base
 from tests.conftest import PG_ADMIN_URL, make_app

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from bot.extensions import get_services
 from services import staff, workflow
 from services.models import Submission
+from tests.helpers import start_pothole_report
 
 
 def test_public_note_reaches_the_resident_internal_does_not(resident, app):
     r = resident
-    r.says("我要報修道路坑洞")
-    r.sends_location(23.045671, 120.404987)
+    start_pothole_report(r)
     r.taps("略過")
     r.says("大洞")
     ref = re.search(r"R-\d{8}-\d{4}", r.taps("確認送出")[0]).group(0)

@@ -9,10 +9,10 @@ import re
 from sqlalchemy import select, update
 
 from bot.extensions import get_services
-from services import chiefs
+from services.disaster import chiefs
+from services.disaster.models import ChiefBindFailure, ChiefBinding, ChiefCode
 from services.models import AuditLog, utcnow
-from services.models_disaster import ChiefBindFailure, ChiefBinding, ChiefCode
-from tests.helpers import Resident, group_id, group_text_event
+from tests.helpers import OFFICE_PHONE, Resident, group_id, group_text_event
 from tests.test_dashboard import make_staff, post, signed_in
 
 CODE_RE = re.compile(r"code: ([A-Z0-9]{8})")
@@ -75,7 +75,7 @@ def test_an_expired_code_does_not_bind(app, resident):
     with get_services(app).db.session() as s:
         s.execute(update(ChiefCode).values(expires_at=utcnow() - dt.timedelta(minutes=1)))
     out = resident.says(f"綁定 {code}")
-    assert "過期" in out[0] and "06-5731611" in out[0]
+    assert "過期" in out[0] and OFFICE_PHONE in out[0]
     assert bindings(app) == []
 
 

@@ -18,16 +18,15 @@ from sqlalchemy import select
 
 from bot.extensions import get_services
 from services import staff as staff_service
-from services import submissions, workflow
+from services import clock, submissions, workflow
 from services.models import Attachment, AuditLog, CaseEvent, Staff, Submission, UnansweredQuestion, utcnow
 from services.submissions import SubmissionDraft
-from tests.helpers import body, sign, tiny_jpeg, user_id
+from tests.helpers import ZUOZHEN_LI, body, sign, tiny_jpeg, user_id
 
 PASSWORD = "correct-horse-battery-7"
 TOKEN_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 REF_ROW_RE = re.compile(r'<tr data-ref="([^"]+)"')
 ROAD, SOCIAL, CIVIL = "農業及建設課", "社會課", "民政及人文課"
-ZUOZHEN_LI = (23.045671, 120.404987)
 BOM = b"\xef\xbb\xbf"
 HEADERS = ["案件編號", "類別", "狀態", "里", "地點", "說明", "通報時間", "期限", "承辦人", "公開處理說明"]
 
@@ -505,7 +504,7 @@ def test_the_list_filters_counts_and_pages(app, office):
     compact = refs["disaster"].replace("-", "")
     assert listed(c, f"?q={compact}") == {refs["disaster"]}
     assert listed(c, f"?q={refs['dengue'][:1]} {refs['dengue'][2:10]} {refs['dengue'][-4:]}") == {refs["dengue"]}
-    today = utcnow().astimezone(submissions.TAIPEI).date()
+    today = clock.today()
     assert listed(c, f"?date_from={today}&date_to={today}") == set(refs.values())
     assert listed(c, f"?date_to={today - dt.timedelta(days=1)}") == set()
 

@@ -22,7 +22,7 @@ from bot.extensions import get_services
 from services import staff as staff_svc, workflow
 from services.models import Submission
 from tests.conftest import IN_CI, _missing, make_app
-from tests.helpers import Resident
+from tests.helpers import Resident, start_pothole_report
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,7 +30,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 PASSWORD = "correct-horse-battery"
 PUSH = "/v2/bot/message/push"
 REF = re.compile(r"R-\d{8}-\d{4}")
-ZUOZHEN_LI = (23.045671, 120.404987)
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists() and not IN_CI,
@@ -95,8 +94,7 @@ def sign_in(page, base: str, username: str):
 
 def report_pothole(app, fake_line) -> tuple[Resident, str]:
     r = Resident(app, fake_line.store)
-    r.says("我要報修道路坑洞")
-    r.sends_location(*ZUOZHEN_LI)
+    start_pothole_report(r)
     r.taps("略過")
     r.says("坑洞大約臉盆那麼大，機車騎過去很危險")
     out = r.taps("確認送出")

@@ -14,29 +14,19 @@ from sqlalchemy import inspect, select, text
 
 from bot import jobs
 from bot.extensions import get_services
-from services import notify, reminders, workflow
+from services import notify, workflow
+from services.clock import TAIPEI
+from services.dengue import reminders
+from services.dengue.models import DengueAnonCleanup, DengueReminderRun, DengueSubscription
 from services.models import Attachment, CaseFollower, InboundEvent, LineUser, OutboundMessage, Submission
-from services.models_dengue import DengueAnonCleanup, DengueReminderRun, DengueSubscription
-from services.submissions import TAIPEI
-from tests.helpers import Resident, base_event, postback_event
+from tests.helpers import OFFICE_PHONE, Resident, ZUOZHEN_LI, base_event, cases, first_line, postback_event, ref_in
 
-ZUOZHEN_LI = (23.045671, 120.404987)     # centroid of 左鎮里
-REF = re.compile(r"D-\d{8}-\d{4}")
 SATURDAY_9 = dt.datetime(2026, 11, 28, 9, 5, tzinfo=TAIPEI)
+ASKS = {step: first_line(f"dengue.{step}.ask") for step in ("place", "photo")}  # as the messages say it
 
 
 def svc(app):
     return get_services(app)
-
-
-def cases(app, kind="dengue"):
-    with svc(app).db.session() as s:
-        return list(s.execute(select(Submission).where(Submission.kind == kind).order_by(Submission.id)).scalars())
-
-
-def ref_in(texts):
-    m = REF.search("\n".join(texts))
-    return m.group(0) if m else None
 
 
 def unfollow(r: Resident) -> None:
@@ -51,9 +41,9 @@ def test_report_with_location_and_photos(resident, app):
     assert "哪一種" in out[-1]
     assert r.labels()[:5] == ["積水容器", "廢輪胎", "空地/空屋髒亂", "水溝積水", "其他"]
     out = r.taps("廢輪胎")
-    assert "地點" in out[-1] and r.buttons()[0]["action"]["type"] == "location"
+    assert ASKS["place"] in out[-1] and r.buttons()[0]["action"]["type"] == "location"
     out = r.sends_location(*ZUOZHEN_LI)
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     out = r.sends_photo()
     assert "1 張" in out[0] and "說明" in out[-1]
     out = r.says("空地上堆了十幾個廢輪胎，裡面都是積水")
@@ -64,11 +54,11 @@ def test_report_with_location_and_photos(resident, app):
     assert "巡、倒、清、刷" in lines[1] and "刷洗" in lines[2]                # the self-check, in two lines
     assert "廢輪胎" in summary and "左鎮里" in summary and "1 張" in summary and "具名" in summary
     assert "確認送出" in r.labels() and "我已經自己清掉了" in r.labels()
-    assert cases(app) == []                                         # nothing stored before confirming
+    assert cases(app, "dengue") == []                               # nothing stored before confirming
     out = r.taps("確認送出")
-    ref = ref_in(out)
+    ref = ref_in(out, "D")
     assert ref and "有進度會在 LINE 通知您" in out[0]
-    [case] = cases(app)
+    [case] = cases(app, "dengue")
     assert case.ref == ref and case.category == "tyre" and case.village == "左鎮里"
     assert case.owner_section == "民政及人文課" and case.line_user_id == r.user and case.status == "new"
     assert case.lat == pytest.approx(ZUOZHEN_LI[0]) and case.answers["anonymous"] is False
@@ -86,7 +76,7 @@ def test_typed_address_without_photos_and_a_phone_after_the_notice(resident, app
     assert "哪一種" in out[-1]
     r.taps("積水容器")
     out = r.says("草山里活動中心後面的空地")                              # the village is named: not asked
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     r.taps("略過")
     out = r.says("好幾個水桶積水，有孑孓在游")
     assert "匿名" in out[-1]
@@ -96,7 +86,7 @@ def test_typed_address_without_photos_and_a_phone_after_the_notice(resident, app
     out = r.says("0912 345 678")
     assert "0912-345-678" in out[-1] and "地點：草山里活動中心後面的空地" in out[-1]
     out = r.taps("確認送出")
-    [case] = cases(app)
+    [case] = cases(app, "dengue")
     assert case.ref in out[0] and case.category == "container" and case.village == "草山里"
     assert case.lat is None and case.phone == "0912-345-678" and case.description == "好幾個水桶積水，有孑孓在游"
 
@@ -109,7 +99,7 @@ def test_cleared_on_the_spot_makes_no_case(resident, app):
     r.taps("匿名通報")
     out = r.taps("我已經自己清掉了")
     assert "謝謝您動手清除" in out[0]
-    assert cases(app) == []
+    assert cases(app, "dengue") == []
 
 
 def _everything_stored(app) -> str:
@@ -133,9 +123,9 @@ def test_anonymous_report_stores_nothing_identifying(resident, app):
     out = r.taps("匿名通報")
     assert "匿名" in out[-1] and "留電話" not in r.labels() and "改成具名" in r.labels()
     out = r.taps("確認送出")
-    ref = ref_in(out)
-    assert ref and "不會通知您處理進度" in out[0] and "{office_phone}" not in out[0] and "06-5731611" in out[0]
-    [case] = cases(app)
+    ref = ref_in(out, "D")
+    assert ref and "不會通知您處理進度" in out[0] and "{office_phone}" not in out[0] and OFFICE_PHONE in out[0]
+    [case] = cases(app, "dengue")
     assert case.ref == ref and case.line_user_id is None and case.chat_id is None and case.phone is None
     assert case.answers["anonymous"] is True and case.source_event_id.startswith("anon-")
     with svc(app).db.session() as s:
@@ -172,7 +162,7 @@ def test_anonymous_case_gets_no_status_push(resident, app, fake_line):
     r.taps("略過")
     r.taps("匿名通報")
     r.taps("確認送出")
-    [case] = cases(app)
+    [case] = cases(app, "dengue")
     with svc(app).db.session() as s:
         staff, _ = staff_service.create(s, "civil", "Civil", "section", "民政及人文課", password="x" * 12)
         event = workflow.transition(s, s.get(Submission, case.id), "in_progress", staff, note="已派員")
@@ -194,12 +184,12 @@ def test_a_report_near_another_is_kept_and_never_followed(app, fake_line):
     second.deliver(postback_event(second.user, "flow=dengue"))
     second.taps("積水容器")
     out = second.sends_location(ZUOZHEN_LI[0] + 0.0002, ZUOZHEN_LI[1])
-    assert "附近已經有人通報過" not in out[-1] and "照片" in out[-1]
+    assert "附近已經有人通報過" not in out[-1] and ASKS["photo"] in out[-1]
     second.taps("略過")
     second.says("門口水桶有孑孓")
     second.taps("具名通報")
-    assert ref_in(second.taps("確認送出"))
-    assert len(cases(app)) == 2
+    assert ref_in(second.taps("確認送出"), "D")
+    assert len(cases(app, "dengue")) == 2
     with svc(app).db.session() as s:
         assert s.execute(select(CaseFollower.line_user_id)).scalars().all() == []
 
@@ -213,7 +203,7 @@ def test_fever_with_typical_signs_gets_doctor_advice(resident):
     out = resident.says("我這兩天發燒，頭痛，眼睛後面也很痛")
     first = out[0]
     assert "看醫生" in first and "T.O.C.C." in first and "NS1" in first and "1922" in first
-    assert "06-5731611" in first                                      # where to test is not known: the office
+    assert OFFICE_PHONE in first                                      # where to test is not known: the office
     assert "119" not in first                                         # no warning sign: no emergency first
     assert "急診" in out[1] and "肚子痛" in out[1]                        # what to watch for
     assert not any(w in "\n".join(out) for w in NOT_A_DIAGNOSIS)
@@ -269,7 +259,7 @@ def test_information_answers_come_from_knowledge(resident):
     out = r.taps("雨後黃金週")
     assert "7天" in out[0]
     out = r.taps("防疫志工")
-    assert "志工" in out[0] and "06-5731611" in out[0]
+    assert "志工" in out[0] and OFFICE_PHONE in out[0]
     out = r.taps("怎麼預防")
     assert "巡" in out[0] and "刷" in out[0]
     assert "通報孳生源" in r.labels() and "訂閱防疫提醒" in r.labels()
@@ -326,7 +316,7 @@ def test_subscribing_keeps_an_open_report(resident, app):
     out = r.taps("全區都要")
     assert "全區" in out[0]
     out = r.says("草山里台20線")
-    assert "照片" in out[-1]                                           # the road report went on
+    assert first_line("road.photo.ask") in out[-1]                            # the road report went on
     [sub] = subscriptions(app)
     assert sub.village is None
 

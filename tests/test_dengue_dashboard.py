@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.extensions import get_services
 from services import digest
 from services.models import AuditLog, Submission
-from services.models_dengue import DengueReminderRun
+from services.dengue.models import DengueReminderRun
 from tests.helpers import Resident
 from tests.test_dashboard import REF_ROW_RE, add_photo, csv_rows, make_case, make_staff, post, signed_in
 
@@ -125,7 +125,7 @@ def test_the_preview_shows_what_the_budget_holds_back(app, office, monkeypatch):
     svc = get_services(app)
     monkeypatch.setattr(type(svc.line), "monthly_quota", lambda self: 10)
     from services.models import OutboundMessage
-    from services.models_dengue import DengueSubscription
+    from services.dengue.models import DengueSubscription
     with svc.db.session() as s:
         for i in range(9):
             s.add(OutboundMessage(kind="status", to="U" + "1" * 32, messages=[], status="sent", via="push",

@@ -11,17 +11,22 @@ import pytest
 from sqlalchemy import select
 
 from bot.extensions import get_services
+from services import knowledge
+from services.disaster.models import ChiefCheckin, DisasterPeriod, DisasterReport
 from services.models import AuditLog, OutboundMessage, Submission
-from services.models_disaster import ChiefCheckin, DisasterPeriod, DisasterReport
 from tests.conftest import make_app
-from tests.helpers import (Resident, follow_event, group_id, group_image_event, group_postback_event,
-                           group_text_event, postback_event)
+from tests.helpers import (OFFICE_PHONE, Resident, cases, first_line, follow_event, group_id, group_image_event,
+                           group_postback_event, group_text_event, postback_event)
 from tests.test_chiefs import issue
 from tests.test_dashboard import make_staff, post, signed_in
 
 STAFF_GROUP = "C" + "5" * 32
 BASE = "https://zuozhen-bot.example"
 REF = re.compile(r"S-\d{8}-\d{4}")
+ASKS = {step: first_line(f"disaster.{step}.ask")      # what each step asks, as the messages say it
+        for step in ("category", "people", "trapped_count", "place", "village", "passable", "water_depth",
+                     "households", "photo")}
+ASKS["village_with_place"] = knowledge.raw("disaster.village.ask_with_place").splitlines()[1]  # after 「地點：…」
 GANGLIN = (23.0250, 120.4250)
 
 
@@ -30,11 +35,6 @@ def app(db_url, redis_url, fake_line, tmp_path):
     app = make_app(db_url, redis_url, fake_line, tmp_path, STAFF_GROUP_ID=STAFF_GROUP, PUBLIC_BASE_URL=BASE)
     yield app
     get_services(app).close()
-
-
-def cases(app):
-    with get_services(app).db.session() as s:
-        return list(s.execute(select(Submission).where(Submission.kind == "disaster").order_by(Submission.id)).scalars())
 
 
 def report_of(app, ref) -> DisasterReport:
@@ -56,27 +56,27 @@ def chief_of(app, fake_line, village="岡林里") -> Resident:
 def test_a_resident_reports_a_road_cut_and_the_staff_group_hears_at_once(resident, app, fake_line):
     r = resident
     out = r.deliver(postback_event(r.user, "flow=disaster"))               # the rich-menu tap
-    assert "哪一種災情" in out[-1]
+    assert ASKS["category"] in out[-1]
     assert r.labels()[:10] == ["道路/橋梁受損", "淹水", "坍方/土石流", "倒樹", "停電", "停水", "通訊中斷",
                                "房屋受損", "人員受困/受傷", "其他"]
     out = r.taps("坍方/土石流")
-    assert "受困或受傷" in out[-1]
+    assert ASKS["people"] in out[-1]
     out = r.taps("都沒有")
-    assert "地點" in out[-1] and r.buttons()[0]["action"]["type"] == "location"
+    assert ASKS["place"] in out[-1] and r.buttons()[0]["action"]["type"] == "location"
     out = r.says("南171線 岡林里 活動中心旁")
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     r.taps("完全不能通行")
     r.taps("2 到 5 戶")
     out = r.taps("不需要")
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     r.sends_photo()
     out = r.says("整片山坡滑下來，路完全被土石蓋住")
     assert "完全不能通行" in out[-1] and "岡林里" in out[-1] and "1 張" in out[-1]
-    assert to_group(fake_line) == [] and cases(app) == []                  # nothing before confirming
+    assert to_group(fake_line) == [] and cases(app, "disaster") == []      # nothing before confirming
     out = r.taps("確認送出")
     ref = REF.search(out[0]).group(0)
     assert "里長" not in out[0]
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.ref == ref and case.category == "landslide" and case.village == "岡林里"
     assert case.owner_section == "民政及人文課" and case.phone is None
     rep = report_of(app, ref)
@@ -92,9 +92,9 @@ def test_a_resident_reports_a_road_cut_and_the_staff_group_hears_at_once(residen
 def test_people_in_danger_get_119_before_any_question(resident, app, fake_line):
     out = resident.says("救命！有人被土石流困住了")
     assert "119" in out[0] and "打完電話" in out[0]
-    assert "幾個人受困" in out[-1]                                           # the first question comes after
+    assert ASKS["trapped_count"] in out[-1]                                           # the first question comes after
     out = resident.taps("1 人")
-    assert "地點" in out[-1]
+    assert ASKS["place"] in out[-1]
     resident.sends_location(*GANGLIN)
     resident.taps("完全不能通行")
     resident.taps("1 戶")
@@ -105,7 +105,7 @@ def test_people_in_danger_get_119_before_any_question(resident, app, fake_line):
     ref = REF.search(out[0]).group(0)
     rep = report_of(app, ref)
     assert rep.trapped == 1 and rep.severity == "critical" and rep.evacuation == "needed"
-    assert cases(app)[0].danger is True and cases(app)[0].lat == pytest.approx(GANGLIN[0])
+    assert cases(app, "disaster")[0].danger is True and cases(app, "disaster")[0].lat == pytest.approx(GANGLIN[0])
     assert "緊急" in to_group(fake_line)[0]
 
 
@@ -130,7 +130,7 @@ def test_a_bound_chief_reports_verified_on_behalf_of_a_resident_and_goes_to_the_
     chief.taps("倒樹")
     chief.taps("都沒有")
     out = chief.says("產業道路往山上那段")                                  # no village named: the chief's own
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     chief.taps("只能單線或機車")
     chief.taps("略過")
     out = chief.says("竹子倒在路中間")
@@ -144,7 +144,7 @@ def test_a_bound_chief_reports_verified_on_behalf_of_a_resident_and_goes_to_the_
     ref = REF.search(out[0]).group(0)
     rep = report_of(app, ref)
     assert rep.verified and rep.reporter_village == "岡林里" and rep.reporter_role == "chief" and rep.on_behalf
-    case = next(c for c in cases(app) if c.ref == ref)
+    case = next(c for c in cases(app, "disaster") if c.ref == ref)
     assert case.village == "岡林里" and case.phone == "0912-345-678"
     alerts = to_group(fake_line)
     assert len(alerts) == 2 and "岡林里里長查報" in alerts[1] and "0912" not in alerts[1]
@@ -193,7 +193,7 @@ def test_group_etiquette_silent_unless_mentioned_and_answers_by_quoting(app, fak
     assert "確認送出" in labels and "留電話" not in labels                     # no phone numbers in a group
     chief.deliver(group_postback_event(chief.user, group, "flow=disaster&step=confirm&value=yes"))
     assert REF.search(store.sent(to=group)[-1]["message"]["text"])
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.chat_id == group and case.village == "岡林里" and case.place_text == "南168線 12K"
     assert report_of(app, case.ref).verified
 
@@ -244,7 +244,7 @@ def test_disaster_mode_on_and_off_with_check_ins(app, fake_line):
     assert "災害應變中" in out[0] and "119" in out[0]
     assert resident.labels()[:3] == ["通報災情", "避難與沙包", "緊急電話"]
     out = resident.taps("避難與沙包")
-    assert "06-5731611" in out[0] and "可能已經變更" in out[0]
+    assert OFFICE_PHONE in out[0] and "可能已經變更" in out[0]
     out = resident.says("平安")
     assert "謝謝您報平安" in out[0]                                        # not a chief: nothing recorded
 
@@ -379,13 +379,13 @@ def test_safe_from_a_chief_with_an_open_report_keeps_the_village_damaged(app, fa
 def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_asked_again(resident, app):
     r = resident
     out = r.says("南171線坍方路斷了")
-    assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and "06-5731611" in out[0]
-    assert "受困或受傷" in out[-1]
+    assert "不要涉水" in out[0] and "改道" in out[0] and "1999" in out[0] and OFFICE_PHONE in out[0]
+    assert ASKS["people"] in out[-1]
     out = r.taps("都沒有")
-    assert "南171線" in out[-1] and "哪一個里" in out[-1] and "告訴我災情的地點" not in out[-1]
+    assert "南171線" in out[-1] and ASKS["village_with_place"] in out[-1] and ASKS["place"] not in out[-1]
     assert r.buttons()[0]["action"]["type"] == "location" and "岡林里" in r.labels()
     out = r.taps("岡林里")
-    assert "幾戶" in out[-1] and "車子還能通過" not in out[-1]              # 「路斷了」: not passable
+    assert ASKS["households"] in out[-1] and ASKS["passable"] not in out[-1]              # 「路斷了」: not passable
     r.taps("1 戶")
     r.taps("不需要")
     out = r.taps("略過")                                                     # the first message is the description
@@ -393,14 +393,14 @@ def test_a_road_cut_gets_a_safety_notice_and_what_the_first_message_says_is_not_
     out = r.taps("確認送出")
     ref = REF.search(out[0]).group(0)
     assert "上班時間" in out[0] and "馬上看到" not in out[0]
-    [case] = cases(app)
+    [case] = cases(app, "disaster")
     assert case.place_text == "南171線" and case.village == "岡林里" and report_of(app, ref).passable == "no"
 
     out = r.says("淹水了，淹到膝蓋")                                         # the depth is taken too
     assert "不要涉水" in out[0]
     r.taps("都沒有")
     out = r.says("中正里中正路10號前面")
-    assert "車子還能通過" in out[-1] and "水大約多深" not in out[-1]
+    assert ASKS["passable"] in out[-1] and ASKS["water_depth"] not in out[-1]
     r.taps("可以通行")
     r.taps("1 戶")
     r.taps("不需要")
@@ -415,9 +415,9 @@ def test_a_typed_road_cut_answers_the_passable_question(resident):
     assert "不要涉水" not in out[0]                                         # a fallen tree: no flood notice
     resident.taps("都沒有")
     out = resident.says("岡林里活動中心前")
-    assert "車子還能通過" in out[-1]
+    assert ASKS["passable"] in out[-1]
     out = resident.says("路斷了過不去")
-    assert "照片" in out[-1]
+    assert ASKS["photo"] in out[-1]
     resident.taps("略過")
     out = resident.taps("略過")
     assert "完全不能通行" in out[-1]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bot.extensions import get_services
 from services import disaster, submissions
 from services.models import AuditLog
-from services.models_disaster import DisasterReport
+from services.disaster.models import DisasterReport
 from services.submissions import SubmissionDraft
 from tests.test_dashboard import CIVIL, ROAD, make_staff, signed_in
 

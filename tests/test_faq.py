@@ -10,17 +10,16 @@ from sqlalchemy import select
 from bot.extensions import get_services
 from services import faq, nlu
 from services.models import UnansweredQuestion
-from tests.helpers import postback_event
+from tests.helpers import OFFICE_PHONE, postback_event, start_pothole_report
 
 ROOT = Path(__file__).resolve().parent.parent
 OWN_SET = ROOT / "tests" / "nlu" / "utterances.jsonl"
 SHARED_SET = ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl"
-OFFICE = "06-5731611"
 
 
 def test_a_question_gets_the_service_answer(resident):
     out = resident.says("想申請調解")
-    assert "調解" in out[0] and OFFICE in out[0]
+    assert "調解" in out[0] and OFFICE_PHONE in out[0]
     assert "常見問題" in resident.labels()
 
 
@@ -46,7 +45,7 @@ def test_unsure_offers_guesses_and_keeps_the_question_without_the_user(resident,
 
 def test_unrelated_message_gets_a_kind_fallback_with_the_phone(resident):
     out = resident.says("大樂透下期號碼給我")
-    assert OFFICE in out[0]
+    assert OFFICE_PHONE in out[0]
 
 
 def test_faq_menu_from_the_rich_menu(resident):
@@ -55,12 +54,12 @@ def test_faq_menu_from_the_rich_menu(resident):
     labels = resident.labels()
     assert len(labels) <= 13 and "區公所電話" in labels
     out = resident.taps("區公所電話")
-    assert OFFICE in out[0]
+    assert OFFICE_PHONE in out[0]
 
 
 def test_contact_button_and_greeting(resident):
     out = resident.deliver(postback_event(resident.user, "cmd=human"))
-    assert OFFICE in out[0]
+    assert OFFICE_PHONE in out[0]
     out = resident.says("早安")
     assert "個資" in out[0] and "左鎮區公所" in out[0]
 
@@ -68,13 +67,12 @@ def test_contact_button_and_greeting(resident):
 def test_follow_greeting_tells_what_the_bot_does_and_the_privacy_notice(resident):
     from tests.helpers import follow_event
     out = resident.sends(follow_event(resident.user))
-    assert "報修" in out[0] and "個人資料保護法" in out[0] and OFFICE in out[0]
+    assert "報修" in out[0] and "個人資料保護法" in out[0] and OFFICE_PHONE in out[0]
     assert {"報修道路路燈", "常見問題", "我的案件"} <= set(resident.labels())
 
 
 def test_a_clear_question_inside_a_report_asks_before_switching(resident):
-    resident.says("我要報修道路坑洞")
-    resident.sends_location(23.045671, 120.404987)
+    start_pothole_report(resident)
     out = resident.says("調解要去哪裡辦")                       # at the photo step
     assert "先回答" in " ".join(resident.labels()) and "道路報修" in out[0]
     out = resident.taps("先回答我的問題")
@@ -84,8 +82,7 @@ def test_a_clear_question_inside_a_report_asks_before_switching(resident):
 
 
 def test_free_text_steps_keep_the_text(resident):
-    resident.says("我要報修道路坑洞")
-    resident.sends_location(23.045671, 120.404987)
+    start_pothole_report(resident)
     resident.taps("略過")
     out = resident.says("在調解委員會辦公室前面的坑")          # the description step takes any text
     assert "請確認" in out[-1] and "調解委員會辦公室" in out[-1]

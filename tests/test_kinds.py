@@ -138,7 +138,7 @@ def test_hooks_of_different_conversations_take_different_messages():
     message two of them take: the welfare screener's answers are not dengue's reminder requests or a
     chief's 「綁定 CODE」."""
     from handlers import dengue, welfare
-    from services.chiefs import parse_bind
+    from services.disaster.chiefs import parse_bind
     texts = [*knowledge.words("dengue.subscribe.words"), *knowledge.words("dengue.unsubscribe.words"),
              "綁定 ABC123", "綁定1234", "不要再提醒了", "我要訂閱登革熱提醒"]
     for step in welfare.QUESTIONS:

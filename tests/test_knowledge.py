@@ -22,15 +22,27 @@ def test_knowledge_check_is_clean():
 
 
 def test_every_message_key_used_in_code_exists():
-    keys = set()
-    for path in list((ROOT / "handlers").glob("*.py")) + list((ROOT / "bot").glob("*.py")):
-        keys |= set(re.findall(r'\bt\(\s*"([a-z_]+(?:\.[a-z_]+)+)"', path.read_text(encoding="utf-8")))
-        keys |= set(re.findall(r'\bt\(\s*f"([a-z_.{}]+)"', path.read_text(encoding="utf-8")))
-    assert len(keys) > 30
-    for key in keys:
-        if "{" in key:
-            continue
-        knowledge.raw(key)  # raises KeyError when missing
+    """t("…"), knowledge.raw/words("…") and nlu.has_word(…, "…") in handlers/, bot/ and services/;
+    an f-string key (``t(f"status.{status}")``) must match at least one key of the messages."""
+    assert knowledge.missing_keys() == []
+
+
+def test_the_key_check_reads_services_and_f_string_keys():
+    found = []
+    for folder in knowledge.CODE_FOLDERS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            found += [(folder, key, is_pattern) for _, key, is_pattern in knowledge.keys_in_code(path.read_text("utf-8"))]
+    assert sum(folder == "services" for folder, _, _ in found) > 100
+    assert sum(is_pattern for _, _, is_pattern in found) > 40
+    assert ("services", r"status\..+", True) in found                      # services/notify.py: t(f"status.{…}")
+
+
+def test_a_missing_key_or_f_string_prefix_is_caught():
+    code = ('t("road.place.ask")\nt("road.place.nope")\nt(f"status.{s}")\nt(f"statuz.{s}")\n'
+            'nlu.has_word(norm, "common.commands.nope")\nknowledge.words("common.commands.cancel")\n'
+            't(self.key("place.ask"))\nt(self.key("place.nope"))\n')
+    problems = knowledge.missing_keys({"x.py": code})
+    assert [p.split(": ")[0] for p in problems] == ["x.py:2", "x.py:4", "x.py:5", "x.py:8"]
 
 
 def test_every_resident_phone_number_comes_from_contacts():

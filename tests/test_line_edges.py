@@ -22,10 +22,9 @@ from sqlalchemy import select
 from bot import ingest
 from bot.extensions import get_services
 from services.models import InboundEvent, Submission
-from tests.helpers import (BOT_ID, Resident, group_id, group_postback_event, group_text_event, sign, text_event,
-                           user_id)
+from tests.helpers import (BOT_ID, OFFICE_PHONE, Resident, group_id, group_postback_event, group_text_event, sign,
+                           text_event, user_id)
 
-OFFICE = "06-5731611"
 ONE_TO_ONE = "私訊"
 MENU_DATA = ("flow=road", "flow=welfare", "flow=dengue", "action=my_cases", "dengue=subscribe")
 
@@ -147,7 +146,7 @@ def test_an_event_the_sdk_rejects_is_kept_as_failed_counted_and_announced(app, f
     assert row.status == "failed" and row.payload is None
     assert "quoteToken" in row.last_error and "水溝" not in row.last_error
     [sorry] = r.new_texts()                                     # the resident is told, with the phone
-    assert "沒有處理好" in sorry and OFFICE in sorry
+    assert "沒有處理好" in sorry and OFFICE_PHONE in sorry
     details = client.get("/readyz").get_json()
     assert client.get("/readyz").status_code == 200
     assert details["details"]["events_failed_24h"] == 1

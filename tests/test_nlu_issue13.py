@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import understand
 from services import nlu
+from tests.helpers import ZUOZHEN_LI
 
 TUNED = [json.loads(line) for line in (Path(__file__).parent / "nlu" / "issue13-tuned.jsonl").open(encoding="utf-8")]
 SCREENER = "可以申請哪些福利補助"
@@ -87,7 +88,7 @@ def test_the_offer_button_starts_the_report_with_the_words_already_said(resident
     out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
     resident.taps("路燈故障")
-    resident.sends_location(23.045671, 120.404987)                    # 左鎮里
+    resident.sends_location(*ZUOZHEN_LI)
     out = resident.taps("略過")
     assert "確認" in out[-1] and "那條路晚上很暗" in out[-1]            # the words said first are the description
 

@@ -17,10 +17,10 @@ from bot import jobs, sweeper
 from bot.extensions import get_services
 from services import workflow
 from services.models import Attachment, CaseFollower, OutboundMessage, Staff, Submission, utcnow
-from tests.helpers import Resident, location_event, postback_event, unsend_event, tiny_jpeg
+from tests.helpers import (POTHOLE_OPENING, Resident, ZUOZHEN_LI, location_event, postback_event,
+                           start_pothole_report, tiny_jpeg, unsend_event)
 from tests.test_dashboard import add_photo, make_case, make_staff, post, signed_in
 
-ZUOZHEN_LI = (23.045671, 120.404987)     # centroid of 左鎮里
 NEAR = (ZUOZHEN_LI[0] + 0.0003, ZUOZHEN_LI[1])   # about 33 m away
 ROAD_REF = re.compile(r"R-\d{8}-\d{4}")
 DENGUE_REF = re.compile(r"D-\d{8}-\d{4}")
@@ -45,7 +45,7 @@ def attachments(app, **where) -> list[Attachment]:
 
 def road_report(r: Resident, *, photo: bytes | None = None, place: str | None = None,
                 description: str = "很大的洞", phone: str | None = None) -> str:
-    r.says("我要報修道路坑洞")
+    r.says(POTHOLE_OPENING)
     r.deliver(location_event(r.user, *ZUOZHEN_LI, address=place))
     if "不是，是新的" in r.labels():
         r.taps("不是，是新的")                                      # a case of her own
@@ -131,8 +131,7 @@ def test_a_follower_sees_category_village_status_and_public_notes_only(app, fake
     first = Resident(app, fake_line.store)
     ref = road_report(first, place="PRIVATE-王家後門旁邊", description="PRIVATE-我家門口的洞", photo=tiny_jpeg())
     second = Resident(app, fake_line.store)
-    second.says("我要報修道路坑洞")
-    out = second.sends_location(*NEAR)
+    out = start_pothole_report(second, NEAR)
     assert ref in out[-1] and "PRIVATE" not in "\n".join(out)
     second.taps(ref)
     with svc(app).db.session() as s:
@@ -224,7 +223,7 @@ def _age_outbox(app, minutes: int) -> None:
 
 def test_delivered_messages_are_redacted_even_after_cancel(app, fake_line):
     r = Resident(app, fake_line.store)
-    r.says("我要報修道路坑洞")
+    r.says(POTHOLE_OPENING)
     r.deliver(location_event(r.user, *ZUOZHEN_LI, address="PRIVATE-王家後門"))
     r.taps("略過")
     r.says("PRIVATE-門口的洞")
@@ -299,8 +298,7 @@ def _gif_with_comment() -> bytes:
 
 def test_the_clean_copy_carries_no_comment(app, fake_line):
     r = Resident(app, fake_line.store)
-    r.says("我要報修道路坑洞")
-    r.sends_location(*ZUOZHEN_LI)
+    start_pothole_report(r)
     for data in (_jpeg_with_comment(), _gif_with_comment()):
         assert b"SECRET-COMMENT" in data
         r.sends_photo(data)
@@ -328,8 +326,7 @@ def test_a_huge_image_is_refused_before_decoding_with_a_kind_answer(app, fake_li
     real_load = ImageFile.ImageFile.load
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self.size) or real_load(self))
     r = Resident(app, fake_line.store)
-    r.says("我要報修道路坑洞")
-    r.sends_location(*ZUOZHEN_LI)
+    start_pothole_report(r)
     r.sends_photo(data)
     assert (10000, 10000) not in decoded                              # never decoded
     [att] = attachments(app)

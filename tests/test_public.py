@@ -16,11 +16,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.extensions import get_services
-from bot.public import CACHE_PREFIX, CACHE_SECONDS
+from bot.public import CACHE_SECONDS
+from bot.state import public_cache_key
 from services import calendar, open311, public_stats, submissions, workflow
 from services.models import Staff, Submission
-from services.submissions import TAIPEI, SubmissionDraft
-from tests.helpers import user_id
+from services.clock import TAIPEI
+from services.submissions import SubmissionDraft
+from tests.helpers import OFFICE_PHONE, user_id
 from tests.test_dashboard import ROAD, add_photo, make_case, make_staff
 
 PHONES = ("0912345678", "0933444555", "0987654321", "0911222333", "0922333444")
@@ -125,18 +127,18 @@ def test_the_figures_per_category(app):
 
 def test_the_page_and_its_csv_are_cached_for_a_few_minutes(app, client):
     redis = get_services(app).redis
-    redis.delete(CACHE_PREFIX + "figures", CACHE_PREFIX + "markers")
+    redis.delete(public_cache_key("figures"), public_cache_key("markers"))
     make_case(app, "road", "pothole")
     page = client.get("/public")
     assert page.status_code == 200 and page.headers["Cache-Control"] == f"public, max-age={CACHE_SECONDS}"
-    assert 0 < redis.ttl(CACHE_PREFIX + "figures") <= CACHE_SECONDS
+    assert 0 < redis.ttl(public_cache_key("figures")) <= CACHE_SECONDS
     text = page.get_data(as_text=True)
-    assert 'lang="zh-Hant-TW"' in text and "坑洞/路面破損" in text and "06-5731611" in text
+    assert 'lang="zh-Hant-TW"' in text and "坑洞/路面破損" in text and OFFICE_PHONE in text
 
     make_case(app, "road", "pothole")        # a new case waits for the cache to expire
     rows = list(csv.reader(io.StringIO(client.get("/public/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == open311.words()["public"]["csv_headers"] and rows[1][2] == "1"
-    redis.delete(CACHE_PREFIX + "figures")
+    redis.delete(public_cache_key("figures"))
     rows = list(csv.reader(io.StringIO(client.get("/public/stats.csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[1][2] == "2"
     markers = client.get("/public/cases.json")

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.extensions import get_services
-from bot.public import CACHE_PREFIX
+from bot.state import public_cache_key
 from services import staff as staff_svc, workflow
 from services.models import Staff, Submission
 from tests.conftest import IN_CI
@@ -48,7 +48,7 @@ def seed(app) -> dict[str, str]:
             workflow.transition(s, sub, "resolved", actor, note="已修好")
         hole = s.execute(select(Submission).where(Submission.ref == refs["hole"])).scalar_one()
         hole.public = True
-    svc.redis.delete(CACHE_PREFIX + "figures", CACHE_PREFIX + "markers")
+    svc.redis.delete(public_cache_key("figures"), public_cache_key("markers"))
     return refs
 
 
@@ -100,7 +100,7 @@ def test_a_clerk_publishes_a_case_from_its_page_and_the_map_shows_its_words(chro
     with svc.db.session() as s:
         staff_svc.create(s, "road.clerk", "道路承辦", "section", ROAD, password=PASSWORD, must_change=False)
     ref = make_case(app, "road", "pothole", description="橋頭的坑洞，請打 0912345678")
-    svc.redis.delete(CACHE_PREFIX + "markers")
+    svc.redis.delete(public_cache_key("markers"))
     errors: list[str] = []
     with browser_page(chromium, errors) as page:
         sign_in(page, base, "road.clerk")
@@ -109,7 +109,7 @@ def test_a_clerk_publishes_a_case_from_its_page_and_the_map_shows_its_words(chro
         page.locator("#do-publish").click()
         expect(page.locator("#publish-state")).to_contain_text("已公開")
         page.locator("#publish").screenshot(path=str(SHOTS / "publish-card.png"))
-        svc.redis.delete(CACHE_PREFIX + "markers")
+        svc.redis.delete(public_cache_key("markers"))
         page.goto(f"{base}/public")
         expect(page.locator("#map")).to_have_attribute("data-loaded", "1")
         page.locator("#map path.leaflet-interactive").first.click(force=True)

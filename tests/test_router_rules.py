@@ -11,11 +11,9 @@ from click.testing import CliRunner
 from handlers import router
 from handlers.flow import Incoming
 from services import faq, nlu
-from tests.helpers import postback_event
+from tests.helpers import OFFICE_PHONE, ZUOZHEN_LI, postback_event
 from handlers.flow import EmptyContext as Ctx
 
-OFFICE = "06-5731611"
-ZUOZHEN_LI = (23.045671, 120.404987)
 REF = re.compile(r"R-\d{8}-\d{4}")
 
 
@@ -111,13 +109,13 @@ def test_a_complaint_shows_the_cases_and_offers_a_person(resident):
     ref = REF.search(" ".join(out)).group(0)
     out = r.says("我一年前就報了 路還是爛的")
     assert ref in out[0]                                       # the cases, as 我的案件 shows them
-    assert OFFICE in out[-1] and "真人" in out[-1]
+    assert OFFICE_PHONE in out[-1] and "真人" in out[-1]
     labels = r.labels()
     assert "真人" in labels and "打電話給區公所" in labels
     button = r.button("打電話給區公所")
     assert button["action"]["uri"] == "tel:065731611"
     out = r.taps("真人")
-    assert OFFICE in out[0]
+    assert OFFICE_PHONE in out[0]
 
 
 def test_a_plain_look_up_is_as_before(resident):
@@ -127,9 +125,9 @@ def test_a_plain_look_up_is_as_before(resident):
 
 def test_a_long_complaint_outside_a_conversation_also_offers_a_person(resident):
     out = resident.says("之前跟你們說過的那個水溝 到現在還是沒處理 到底要等多久啦")
-    assert OFFICE in out[-1] and "真人" in resident.labels()
+    assert OFFICE_PHONE in out[-1] and "真人" in resident.labels()
 
 
 def test_a_complaint_in_a_group_shows_no_cases():
     out = router.route(None, _text("我一年前就報了 路還是爛的", chat_type="group"), Ctx(), 1_780_000_000.0)
-    assert len(out.replies) == 1 and OFFICE not in out.replies[0].text
+    assert len(out.replies) == 1 and OFFICE_PHONE not in out.replies[0].text

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-from linebot.v3 import WebhookParser
-from linebot.v3.models import UnknownEvent
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy import select
 
+from bot import events
 from bot.extensions import get_services
 from services.models import InboundEvent
-from tests.helpers import BOT_ID, Resident, body, follow_event, sign, text_event, user_id
+from tests.helpers import BOT_ID, OFFICE_PHONE, Resident, ZUOZHEN_LI, body, follow_event, sign, text_event, user_id
 
 # LINE's documented test vector (line-platform.md section 0).
 VECTOR_BODY = '{"destination":"U8e742f61d673b39c7fff3cecb7536ef0","events":[]}'
@@ -97,13 +96,16 @@ def test_unknown_event_types_and_standby_are_acknowledged_and_ignored(app, fake_
     assert stored(app) == [] and fake_line.store.requests == []
 
 
-def test_incomplete_fixture_becomes_unknown_event_in_the_sdk():
-    """The SDK trap: a text message without quoteToken is silently an UnknownEvent."""
-    ev = text_event(user_id(), "你好")
+def test_an_incomplete_event_is_refused_by_the_bot_with_a_reason_that_quotes_nothing():
+    """The SDK trap (a text message without quoteToken is silently an UnknownEvent to the SDK's
+    parser): the bot's own reading (bot/events.py) refuses it, names the model and the field for the
+    failed row, never the text, and hands the handlers nothing to answer."""
+    ev = text_event(user_id(), "SECRET-你好")
+    assert events.rejection(ev) is None and events.to_incoming(ev).kind == "text"
     del ev["message"]["quoteToken"]
-    raw = body(ev).decode()
-    [parsed] = WebhookParser("s").parse(raw, sign(raw, "s"))
-    assert isinstance(parsed, UnknownEvent)
+    reason = events.rejection(ev)
+    assert reason is not None and "TextMessageContent.quoteToken" in reason and "SECRET" not in reason
+    assert events.to_incoming(ev).kind == "other"
 
 
 def test_an_event_the_sdk_cannot_read_is_stored_then_kept_as_failed_by_the_worker(app, fake_line):
@@ -218,10 +220,10 @@ def test_logs_hold_no_message_text_or_user_id(app, fake_line, caplog):
     caplog.set_level(logging.DEBUG)
     r = Resident(app, fake_line.store)
     r.says("我家門口的路燈壞了 0912345678")
-    r.sends_location(23.045671, 120.404987)
+    r.sends_location(*ZUOZHEN_LI)
     text = caplog.text
     assert r.user not in text and "0912345678" not in text and "路燈壞了" not in text
-    assert "23.045671" not in text
+    assert str(ZUOZHEN_LI[0]) not in text
     from bot.extensions import get_services
     assert get_services(app).user_hash(r.user) not in text                # not even hashed
 
@@ -249,5 +251,5 @@ def test_an_event_that_keeps_failing_gets_an_apology(app, fake_line, monkeypatch
     assert counts["failed"] == 1
     r.run_worker()
     [push] = [q for q in fake_line.store.requests if q.path == "/v2/bot/message/push"]
-    assert "06-5731611" in push.json["messages"][0]["text"] and push.headers["x-line-retry-key"]
+    assert OFFICE_PHONE in push.json["messages"][0]["text"] and push.headers["x-line-retry-key"]
     assert stored(app)[0].status == "failed" and stored(app)[0].payload is None

@@ -9,22 +9,15 @@ import re
 import shutil
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from bot.extensions import get_services
 from services import digest, retention, staff as staff_service, welfare
-from services.models import InboundEvent, OutboundMessage, Submission, utcnow
-from tests.helpers import postback_event
+from services.models import InboundEvent, OutboundMessage, utcnow
+from tests.helpers import OFFICE_PHONE, cases, postback_event
 
-OFFICE = "06-5731611"
 W_REF = re.compile(r"W-\d{8}-\d{4}")
 PASSWORD = "correct horse battery staple 42"
-
-
-def cases(app):
-    with get_services(app).db.session() as s:
-        return list(s.execute(select(Submission).order_by(Submission.id)).scalars())
 
 
 def flexes(r) -> list[dict]:
@@ -76,7 +69,7 @@ def test_menu_tap_for_myself_gets_a_readable_result_and_nothing_is_stored(reside
     asked = answer_until_result(r, ELDER)
     assert asked <= 8                                                     # 「幫誰問」 does not count
     [flex] = flexes(r)
-    assert "不是正式審核" in flex["altText"] and OFFICE in flex["altText"]
+    assert "不是正式審核" in flex["altText"] and OFFICE_PHONE in flex["altText"]
     carousel = flex["contents"]
     assert carousel["type"] == "carousel" and len(carousel["contents"]) <= 12
     assert len(json.dumps(carousel, ensure_ascii=False).encode()) < 50_000
@@ -149,7 +142,7 @@ def test_declining_consent_stores_nothing(resident, app):
     answer_until_result(r, ELDER)
     r.taps("請區公所打給我")
     out = r.taps("不同意")
-    assert "沒有留下任何資料" in out[-1] and OFFICE in out[-1]
+    assert "沒有留下任何資料" in out[-1] and OFFICE_PHONE in out[-1]
     assert cases(app) == []
 
 
@@ -179,7 +172,7 @@ def test_stale_parameters_never_say_likely_and_staff_are_told(resident, app, tmp
     answer_until_result(r, ELDER)
     carousel = flexes(r)[0]["contents"]
     text = all_flex_text(carousel)
-    assert "還沒確認" in text and OFFICE in text
+    assert "還沒確認" in text and OFFICE_PHONE in text
     headers = [b.get("header", {}).get("contents", [{}])[0].get("text") for b in carousel["contents"]]
     assert "可能符合" not in headers
     notice = digest.welfare_notice(dt.date(2026, 11, 27))
@@ -259,7 +252,7 @@ def test_an_injury_or_illness_now_gets_119_first_never_the_quiz(resident):
     r = resident
     out = r.says("我阿嬤在家跌倒受傷了怎麼辦")
     assert "119" in out[0] and "急診" in out[0]
-    assert "1966" in out[-1] and OFFICE in out[-1] and "阿嬤" in out[-1]
+    assert "1966" in out[-1] and OFFICE_PHONE in out[-1] and "阿嬤" in out[-1]
     assert not any("幾歲" in x or "幫誰問" in x for x in out)
     assert {"打 119", "長照專線 1966", "福利補助試算"} <= set(r.labels())
     assert r.button("打 119")["action"]["uri"] == "tel:119"

@@ -12,6 +12,7 @@ import yaml
 
 from services import welfare
 from services.knowledge import t
+from tests.helpers import OFFICE_PHONE
 
 CASES_DIR = Path(__file__).parent / "welfare_cases"
 
@@ -79,7 +80,7 @@ def test_unconfirmed_values_are_never_used_as_if_in_force():
     before = welfare.screen_one("national_pension_basic_guarantee", facts, dt.date(2026, 6, 30))
     after = welfare.screen_one("national_pension_basic_guarantee", facts, dt.date(2026, 11, 27))
     assert before.amount == 4049 and after.amount is None
-    assert any("可能" in x and "06-5731611" in x for x in after.reasons)
+    assert any("可能" in x and OFFICE_PHONE in x for x in after.reasons)
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_stale_parameter_file_never_says_likely(stale_dir):
     assert fresh.outcome == "likely_eligible" and fresh.amount == 5000
     stale = welfare.screen_one("senior_special_care_allowance", LIKELY, dt.date(2026, 11, 27), stale_dir)
     assert stale.outcome == "needs_review" and stale.amount is None and stale.stale
-    assert any("115年的數字還沒確認" in x and "06-5731611" in x for x in stale.reasons)
+    assert any("115年的數字還沒確認" in x and OFFICE_PHONE in x for x in stale.reasons)
     assert not any(r.outcome == "likely_eligible" for r in welfare.screen(LIKELY, dt.date(2026, 11, 27), stale_dir))
     listed = welfare.stale_parameters(dt.date(2026, 11, 27), stale_dir)
     assert ("senior_special_care_allowance", "amount", t("welfare.stale.verification", date="2025-06-01")) in listed

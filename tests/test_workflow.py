@@ -22,14 +22,14 @@ from bot.extensions import get_services
 from services import access, calendar, notify, staff as staff_svc, submissions, workflow
 from services.line import DeliveryError
 from services.models import LineUser, OutboundMessage, Staff, Submission, utcnow
-from services.submissions import TAIPEI, SubmissionDraft
+from services.clock import TAIPEI
+from services.submissions import SubmissionDraft
 from services.workflow import WorkflowError
-from tests.helpers import Resident, user_id
+from tests.helpers import Resident, start_pothole_report, user_id
 
 ROOT = Path(__file__).resolve().parent.parent
 PUSH = "/v2/bot/message/push"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ZUOZHEN_LI = (23.045671, 120.404987)
 _events = itertools.count(1)
 
 
@@ -288,8 +288,7 @@ def test_a_case_stored_on_a_friday_evening_gets_its_due_date(app):
 def test_a_case_made_through_the_bot_has_a_due_date(app, fake_line):
     r = Resident(app, fake_line.store)
     before = utcnow().astimezone(TAIPEI).date()
-    r.says("我要報修道路坑洞")
-    r.sends_location(*ZUOZHEN_LI)
+    start_pothole_report(r)
     r.taps("略過")
     r.says("很大的洞")
     r.taps("確認送出")

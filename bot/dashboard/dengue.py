@@ -21,7 +21,8 @@ from bot.dashboard import bp, text
 from bot.dashboard.views import _db, fmt_time, me
 from bot.extensions import get_services
 from bot.queueing import enqueue_reminder
-from services import dengue, reminders, villages, workflow
+from services import dengue, villages, workflow
+from services.dengue import reminders
 from services import staff as staff_service
 from services.models import Staff
 

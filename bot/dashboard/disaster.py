@@ -23,12 +23,12 @@ from bot import queueing
 from bot.dashboard import bp, exports, text
 from bot.dashboard.views import me, require_admin
 from bot.extensions import get_services
-from services import access, chiefs, disaster, knowledge, richmenu, villages
+from services import access, clock, disaster, knowledge, richmenu, villages
 from services import staff as staff_service
+from services.disaster import chiefs
+from services.disaster.models import ChiefBinding, ChiefCode, RichMenuRef
 from services.line import deploy_rich_menu
 from services.models import Submission, utcnow
-from services.models_disaster import ChiefBinding, ChiefCode, RichMenuRef
-from services.submissions import TAIPEI
 
 log = logging.getLogger(__name__)
 KIND = "disaster"
@@ -83,7 +83,7 @@ def disaster_board_json():
         data = disaster.board(s, _visible(staff)).as_json()
     for c in data["cases"]:
         c["url"] = url_for(".case", ref=c["ref"])
-    data["updated_at"] = utcnow().astimezone(TAIPEI).strftime("%H:%M:%S")
+    data["updated_at"] = clock.taipei_now().strftime("%H:%M:%S")
     return jsonify(data)
 
 
@@ -95,7 +95,7 @@ def disaster_export():
     with _db().session() as s:
         head, body = disaster.export_rows(s, _visible(staff), with_phone)
         staff_service.audit(s, staff, "export", None, f"disaster csv rows={len(body)} phone={int(with_phone)}")
-    name = f"zuozhen-disaster-{utcnow().astimezone(TAIPEI):%Y%m%d-%H%M}.csv"
+    name = f"zuozhen-disaster-{clock.taipei_now():%Y%m%d-%H%M}.csv"
     resp = Response(exports.to_csv(head, body), content_type="text/csv; charset=utf-8")
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
@@ -174,7 +174,7 @@ def _chiefs_page(one_time: chiefs.IssuedCode | None = None, errors: list[str] | 
                                   ).scalars())
         codes = list(s.execute(select(ChiefCode).order_by(ChiefCode.created_at.desc(), ChiefCode.id.desc())
                                .limit(50)).scalars())
-        today = chiefs.today_taipei(now)
+        today = clock.today(now)
         rows = [{"id": b.id, "village": b.village, "role": chiefs.role_label(b.role),
                  "bound_at": exports.taipei_time(b.bound_at), "term_end": b.term_end.isoformat(),
                  "active": b.revoked_at is None and b.term_end >= today,
@@ -189,7 +189,7 @@ def _chiefs_page(one_time: chiefs.IssuedCode | None = None, errors: list[str] | 
                   "expires_at": exports.taipei_time(one_time.expires_at)}
     return render_template("dashboard/disaster_chiefs.html", bindings=rows, codes=code_rows, issued=issued,
                            villages=villages.village_names(), roles=chiefs.roles(), errors=errors or [],
-                           default_term_end=chiefs.term_end_for(chiefs.today_taipei(now)).isoformat(),
+                           default_term_end=chiefs.term_end_for(clock.today(now)).isoformat(),
                            hours=int(chiefs.cfg()["chief_codes"]["expiry_hours"])), status
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.dashboard import text
 from services import workflow
 from services.models import CaseEvent, Staff, Submission
-from services.submissions import TAIPEI
+from services.clock import TAIPEI
 
 COLUMNS = ("ref", "category", "status", "village", "place", "description", "created_at", "due_date",
            "assignee", "public_notes")
@@ -43,16 +43,13 @@ def header(with_phone: bool) -> list[str]:
 
 
 def public_notes(session: Session, ids: Sequence[int]) -> dict[int, list[str]]:
-    """Each case's public notes in order, as "date: note"; internal notes are left out in SQL."""
+    """Each case's public notes in order, as "date: note"; internal notes are left out in SQL (``CaseEvent.is_public_note``)."""
     notes: dict[int, list[str]] = defaultdict(list)
     for i in range(0, len(ids), CHUNK):
         rows = session.execute(
-            select(CaseEvent).where(CaseEvent.submission_id.in_(ids[i:i + CHUNK]),
-                                    CaseEvent.internal.is_(False), CaseEvent.note.is_not(None))
+            select(CaseEvent).where(CaseEvent.submission_id.in_(ids[i:i + CHUNK]), CaseEvent.is_public_note)
             .order_by(CaseEvent.submission_id, CaseEvent.id)).scalars()
         for ev in rows:
-            if ev.internal or not ev.note:
-                continue
             notes[ev.submission_id].append(f"{taipei_time(ev.created_at)[:10]}: {ev.note}")
     return notes
 

@@ -26,10 +26,11 @@ from bot.dashboard import voice as voice_views
 from bot.dashboard.forms import AssignForm, LoginForm, NoteForm, PasswordForm, StaffCreateForm, TransitionForm
 from bot.extensions import get_services
 from bot.queueing import enqueue_notify
-from services import access, faq, kinds, knowledge, villages, welfare, workflow
+from services import access, clock, faq, kinds, knowledge, villages, welfare, workflow
 from services import staff as staff_service
-from services.models import Attachment, AuditLog, Staff, Submission, UnansweredQuestion, utcnow
-from services.submissions import TAIPEI, normalize_ref
+from services.clock import TAIPEI
+from services.models import Attachment, AuditLog, Staff, Submission, UnansweredQuestion
+from services.submissions import normalize_ref
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ def _db():
 
 def me() -> Staff:
     return current_user.staff
-
-
-def today_taipei() -> dt.date:
-    return utcnow().astimezone(TAIPEI).date()
 
 
 def fmt_time(value: dt.datetime | None) -> str:
@@ -253,7 +250,7 @@ class Filters:
             query = query.where(Submission.assignee_id == int(self.assignee))
         if self.overdue:
             query = query.where(Submission.status.in_(workflow.open_statuses()),
-                                Submission.due_date < today_taipei())
+                                Submission.due_date < clock.today())
         if self.q:
             ref = normalize_ref(self.q)
             if ref:
@@ -442,7 +439,7 @@ def home():
 def cases():
     staff = me()
     f = Filters.from_args(request.args)
-    today = today_taipei()
+    today = clock.today()
     with _db().session() as s:
         rows, pager = paginate(s, visible_cases(staff, f), (Submission.created_at.desc(), Submission.id.desc()))
         open_q = visible_cases(staff).where(Submission.status.in_(workflow.open_statuses()))
@@ -473,7 +470,7 @@ def case_map():
 def map_json():
     staff = me()
     f = Filters.from_args(request.args)
-    today = today_taipei()
+    today = clock.today()
     query = visible_cases(staff, f).where(Submission.lat.is_not(None), Submission.lng.is_not(None))
     out = []
     with _db().session() as s:
@@ -507,7 +504,7 @@ def _export_rows(fmt: str) -> tuple[list[str], list[list[str]]]:
 
 
 def _download(data: bytes, mimetype: str, ext: str) -> Response:
-    name = f"zuozhen-cases-{utcnow().astimezone(TAIPEI):%Y%m%d-%H%M}.{ext}"
+    name = f"zuozhen-cases-{clock.taipei_now():%Y%m%d-%H%M}.{ext}"
     resp = Response(data, mimetype=mimetype)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
@@ -598,7 +595,7 @@ def render_case(session: Session, sub: Submission, staff: Staff, *, tform: Trans
         voices=voices, missing_voices=voice_views.missing(sub),
         kept=kept, duplicates=duplicates, followers=len(sub.followers),
         assignee=names.get(sub.assignee_id) if sub.assignee_id else None,
-        overdue=workflow.is_overdue(sub, today_taipei()),
+        overdue=workflow.is_overdue(sub, clock.today()),
         personal=access.can_see_personal_data(staff, sub), can_change=can_change,
         osm=osm_link(sub.lat, sub.lng) if sub.lat is not None and sub.lng is not None else None,
         tform=tform, nform=nform, aform=aform, error=error, error_form=error_form,

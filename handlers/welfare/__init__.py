@@ -26,7 +26,7 @@ from handlers.welfare.plan import FLOW_ID, QUESTIONS, VERSION, next_question, su
 from handlers.welfare.reading import (amount_fact, baby_in, facts_from_text, is_emergency, mentioned, relation_in,
                                       wants_screening)
 from handlers.welfare.steps import STEP_FUNCS
-from services import knowledge
+from services import clock, knowledge
 from services import welfare as rules
 from services.knowledge import t
 from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
@@ -95,7 +95,7 @@ def intercept(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
 
 def start(inc: Incoming, ctx: Context, now: float) -> Outcome:
     """Open the screener from the rich menu, 「福利補助試算」, or a message labelled ``welfare``."""
-    answers: dict[str, Any] = {"as_of": rules.today_taipei(now).isoformat(), "facts": {}, "asked": []}
+    answers: dict[str, Any] = {"as_of": clock.today(now).isoformat(), "facts": {}, "asked": []}
     pre: list[Text] = []
     if inc.kind == "postback" and inc.data.get("step"):
         pre.append(Text(t("welfare.expired_button")))  # a button of a screening that has ended

@@ -6,22 +6,22 @@ from typing import Any
 
 from handlers import parsers
 from handlers.flow import Accept, Context, Finish, Incoming, Invalid, Step, Submit
-from handlers.welfare.card import RESULT_DATA, counts_text, groups, result_flex, results_for
+from handlers.welfare.card import counts_text, groups, result_flex, results_for
 from handlers.welfare.plan import FLOW_ID, VERSION, as_of_day, facts_of
 from handlers.welfare.reading import parse_words
 from handlers.welfare.steps import value_of
 from services import kinds
 from services import welfare as rules
 from services.knowledge import t
-from services.messages import Text, postback
+from services.messages import Text, postback, step_data
 from services.submissions import SubmissionDraft
 
 
 def _ask_result(a: dict[str, Any]) -> list[Text]:
     results = results_for(a)
     alt = t("welfare.result.alt", counts=counts_text(groups(results), t("welfare.result.alt_sep")))
-    items = (postback(t("welfare.result.callback"), f"{RESULT_DATA}&value=callback"),
-             postback(t("welfare.result.done"), f"{RESULT_DATA}&value=done"))
+    items = (postback(t("welfare.result.callback"), step_data(FLOW_ID, "result", "callback")),
+             postback(t("welfare.result.done"), step_data(FLOW_ID, "result", "done")))
     return [Text(alt, flex=result_flex(a, results)), Text(t("welfare.result.after"), items)]
 
 
@@ -42,8 +42,8 @@ def _parse_result(inc: Incoming, a: dict[str, Any], ctx: Context):
 
 
 def _ask_consent(a: dict[str, Any]) -> list[Text]:
-    items = (postback(t("welfare.consent.agree"), "flow=welfare&step=consent&value=yes"),
-             postback(t("welfare.consent.decline"), "flow=welfare&step=consent&value=no"))
+    items = (postback(t("welfare.consent.agree"), step_data(FLOW_ID, "consent", "yes")),
+             postback(t("welfare.consent.decline"), step_data(FLOW_ID, "consent", "no")))
     return [Text(t("welfare.consent.ask"), items)]
 
 

@@ -7,14 +7,14 @@ import datetime as dt
 import re
 from typing import Any
 
-from handlers.welfare.plan import as_of_day, facts_of, subject
+from handlers.welfare.plan import FLOW_ID, as_of_day, facts_of, subject
 from services import knowledge
 from services import welfare as rules
 from services.knowledge import t
+from services.messages import step_data
 
 MAX_BUBBLES = 12   # LINE's limit of bubbles in a carousel
 MAX_REASONS = 12
-RESULT_DATA = rules.RESULT_MARK
 MARKS = ("✅", "❌", "❓")    # the status mark a check's reason begins with (welfare.yaml)
 OLDER_AGE = 65     # the age named when no failed age check gives one
 
@@ -61,7 +61,7 @@ def _buttons() -> list[dict[str, Any]]:
     phone = knowledge.contacts()["office"]["phone"]
     return [{"type": "button", "style": "primary", "height": "md",
              "action": {"type": "postback", "label": t("welfare.result.callback_button"),
-                        "data": f"{RESULT_DATA}&value=callback", "displayText": t("welfare.result.callback_button")}},
+                        "data": step_data(FLOW_ID, "result", "callback"), "displayText": t("welfare.result.callback_button")}},
             {"type": "button", "style": "secondary", "height": "md", "margin": "md",
              "action": {"type": "uri", "label": t("welfare.result.call_office"),
                         "uri": "tel:" + re.sub(r"\D", "", phone)}}]

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from handlers.flow import Accept
+from services import clock
 from services import welfare as rules
 from services.knowledge import t
 
@@ -24,7 +25,7 @@ def facts_of(a: dict[str, Any]) -> dict[str, Any]:
 
 
 def as_of_day(a: dict[str, Any]) -> dt.date:
-    return dt.date.fromisoformat(a["as_of"]) if a.get("as_of") else rules.today_taipei()
+    return dt.date.fromisoformat(a["as_of"]) if a.get("as_of") else clock.today()
 
 
 def subject(a: dict[str, Any]) -> str:

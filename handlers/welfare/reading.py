@@ -137,7 +137,7 @@ def wants_screening(text: str) -> bool:
         return False
     norm = nlu.normalize(text or "")
     return (age_in(text) is not None or relation_in(text) is not None
-            or any(nlu.normalize_word(w) in norm for w in knowledge.words("welfare.screen_words")))
+            or nlu.has_word(norm, "welfare.screen_words"))
 
 
 # -- an injury or illness happening now: 119 first -------------------------------------------------

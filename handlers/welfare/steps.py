@@ -7,16 +7,16 @@ from typing import Any
 
 from handlers import parsers
 from handlers.flow import Accept, Context, Incoming, Invalid
-from handlers.welfare.plan import accept, as_of_day, asked_of, facts_of, next_question, subject
+from handlers.welfare.plan import FLOW_ID, accept, as_of_day, asked_of, facts_of, next_question, subject
 from handlers.welfare.reading import age_in, amount_fact, chinese_number, parse_words, people_in, relation_in
 from services import knowledge
 from services import welfare as rules
 from services.knowledge import t
-from services.messages import QuickReply, Text, postback
+from services.messages import QuickReply, Text, postback, step_data
 
 
 def choice(step: str, value: str, label: str) -> QuickReply:
-    return postback(label, f"flow=welfare&step={step}&value={value}", label)
+    return postback(label, step_data(FLOW_ID, step, value), label)
 
 
 def unsure(step: str, label: str | None = None) -> QuickReply:

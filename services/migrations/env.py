@@ -2,7 +2,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import services.models  # noqa: F401  (registers the tables)
+import services.schema  # noqa: F401  (registers every table)
 from services.db import Base
 
 config = context.config

@@ -23,21 +23,21 @@ The package, by layer of the idea: ``values`` (numbers, ranges and how they read
 function per programme, ``RULES``), ``screen`` (facts, ``screen``/``screen_one``, ``Result``) and
 ``case`` (call-back cases). Callers import from the package: ``from services import welfare``.
 """
-from services.welfare.case import CASE_FACTS, RESULT_MARK, amount_text, case_answers, case_view, fact_text
+from services.welfare.case import CASE_FACTS, amount_text, case_answers, case_view, fact_text
 from services.welfare.checks import OUTCOMES, Check, Screening, compare, outcome
 from services.welfare.params import (CONFIRMED, PARAMS_DIR, PROGRAMMES, STALE_MONTHS, STATUSES, Param, add_months,
                                      contact, digest_lines, lookup, parameter_files, parameter_problems,
                                      stale_parameters, unconfirmed_parameters)
 from services.welfare.programmes import RULES
 from services.welfare.screen import (FACTS, Result, alone_household, infer_facts, normalize_facts, ordered, screen,
-                                     screen_one, today_taipei)
+                                     screen_one)
 from services.welfare.values import Range, as_range, money, ntd, roc, since_text
 
 __all__ = [
-    "CASE_FACTS", "CONFIRMED", "FACTS", "OUTCOMES", "PARAMS_DIR", "PROGRAMMES", "RESULT_MARK", "RULES",
+    "CASE_FACTS", "CONFIRMED", "FACTS", "OUTCOMES", "PARAMS_DIR", "PROGRAMMES", "RULES",
     "STALE_MONTHS", "STATUSES", "Check", "Param", "Range", "Result", "Screening", "add_months", "alone_household",
     "amount_text", "as_range", "case_answers", "case_view", "compare", "contact", "digest_lines", "fact_text",
     "infer_facts", "lookup", "money", "normalize_facts", "ntd", "ordered", "outcome", "parameter_files",
-    "parameter_problems", "roc", "screen", "screen_one", "since_text", "stale_parameters", "today_taipei",
+    "parameter_problems", "roc", "screen", "screen_one", "since_text", "stale_parameters",
     "unconfirmed_parameters",
 ]

@@ -15,8 +15,6 @@ CASE_FACTS = ("age", "registered_in_tainan", "household_size", "household_monthl
               "lives_alone", "has_foreign_caregiver", "in_institution", "publicly_funded_placement",
               "receives_other_allowance",
               "children_under_2", "child_birth_order", "crisis", "single_parent_or_special_circumstance")
-# The postback data of the result's buttons (``flow=welfare&step=result&value=…``).
-RESULT_MARK = "flow=welfare&step=result"
 
 
 def case_answers(facts: dict[str, Any], results: list[Result], relation: str | None) -> dict[str, Any]:

@@ -136,7 +136,3 @@ def ordered(results: list[Result]) -> list[Result]:
     return sorted(results, key=lambda r: (rank[r.outcome], PROGRAMMES.index(r.programme)))
 
 
-def today_taipei(now: float | None = None) -> dt.date:
-    from zoneinfo import ZoneInfo
-    moment = dt.datetime.fromtimestamp(now, dt.timezone.utc) if now is not None else dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(ZoneInfo("Asia/Taipei")).date()

@@ -1,4 +1,4 @@
-"""Tables of the disaster conversation (imported by services.models so that Alembic sees them).
+"""Tables of the disaster conversation (imported by services.schema so that Alembic sees them).
 
 - ``chief_code``: one-time codes an admin issues for a village and a role; only a keyed hash of
   the code is stored.

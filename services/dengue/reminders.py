@@ -23,8 +23,8 @@ from services import notify
 from services.knowledge import load, t
 from services.messages import Text, postback
 from services.models import LineUser, OutboundMessage, utcnow
-from services.models_dengue import DengueReminderDelivery, DengueReminderRun, DengueSubscription
-from services.submissions import TAIPEI
+from services.dengue.models import DengueReminderDelivery, DengueReminderRun, DengueSubscription
+from services import clock
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("0b7f1d52-4c1e-4f7a-9d55-6f3b2f1e8a20")
@@ -38,7 +38,7 @@ def cfg() -> dict[str, Any]:
 def weekly_key(now: dt.datetime | None = None) -> str | None:
     """This week's run key when the weekly reminder is due now (Taipei time), else None."""
     c = cfg()
-    local = (now or utcnow()).astimezone(TAIPEI)
+    local = clock.taipei_now(now)
     if local.weekday() != int(c["weekday"]) or local.month not in c["months"]:
         return None
     if not int(c["hour"]) <= local.hour <= int(c["last_hour"]):

@@ -29,13 +29,12 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from services import knowledge, villages
+from services import clock, knowledge, villages
 from services.actions import ActionContext, ActionResult
 from services.knowledge import t
 from services.messages import Text, postback
 from services.models import AuditLog, Staff, as_utc, utcnow
-from services.models_disaster import ChiefBindFailure, ChiefBinding, ChiefCode
-from services.submissions import TAIPEI
+from services.disaster.models import ChiefBindFailure, ChiefBinding, ChiefCode
 
 
 
@@ -97,10 +96,6 @@ def term_end_for(day: dt.date) -> dt.date:
     return day.replace(year=day.year + 4)
 
 
-def today_taipei(now: dt.datetime | None = None) -> dt.date:
-    return (now or utcnow()).astimezone(TAIPEI).date()
-
-
 @dataclass(frozen=True)
 class IssuedCode:
     id: int
@@ -119,7 +114,7 @@ def issue(session: Session, secret: str, village: str, role: str, staff: Staff |
         raise ChiefError("village")
     if role not in roles():
         raise ChiefError("role")
-    if term_end is not None and term_end < today_taipei(now):
+    if term_end is not None and term_end < clock.today(now):
         raise ChiefError("term_end")
     hours = int(cfg()["chief_codes"]["expiry_hours"])
     for _ in range(5):
@@ -166,7 +161,7 @@ def _active(query, today: dt.date):
 
 
 def active_bindings(session: Session, now: dt.datetime | None = None) -> list[ChiefBinding]:
-    today = today_taipei(now)
+    today = clock.today(now)
     return list(session.execute(_active(select(ChiefBinding), today)
                                 .order_by(ChiefBinding.village, ChiefBinding.role, ChiefBinding.id)).scalars())
 
@@ -175,7 +170,7 @@ def bindings_of(session: Session, line_user_id: str | None, now: dt.datetime | N
     """The active bindings of a LINE account, newest first (a 里幹事 may serve several villages)."""
     if not line_user_id:
         return []
-    today = today_taipei(now)
+    today = clock.today(now)
     return list(session.execute(_active(select(ChiefBinding), today)
                                 .where(ChiefBinding.line_user_id == line_user_id)
                                 .order_by(ChiefBinding.bound_at.desc(), ChiefBinding.id.desc())).scalars())
@@ -235,7 +230,7 @@ def bind(session: Session, payload: dict[str, Any], ctx: ActionContext) -> Actio
         key = {"expired": "expired", "used": "used"}.get(state, "wrong")  # a revoked code reads as wrong
         return ActionResult(replies=(Text(t(f"disaster.bind.{key}")),))
 
-    term_end = row.term_end or term_end_for(today_taipei(now))
+    term_end = row.term_end or term_end_for(clock.today(now))
     # One holder per village and role; and an account re-bound to its village changes its role.
     for old in session.execute(select(ChiefBinding).where(
             ChiefBinding.revoked_at.is_(None),

@@ -1,4 +1,4 @@
-"""Tables of the dengue conversation (imported by services.models so that Alembic sees them).
+"""Tables of the dengue conversation (imported by services.schema so that Alembic sees them).
 
 - ``dengue_subscription``: who receives the weekly 巡倒清刷 reminder. It holds the salted user
   hash (to find the row again and to match unfollows) and the LINE user id, which a push needs;
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.db import Base
