@@ -12,7 +12,8 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from bot.dashboard import bp, text
-from bot.dashboard.views import _db, fmt_time, me, require_admin, staff_names, today_taipei
+from bot.dashboard.views import _db, fmt_time, me, require_admin, staff_names
+from services.clock import today as today_taipei
 from bot.extensions import get_services
 from handlers.common import menu_buttons
 from services import faq, knowledge, knowledge_edits as edits, knowledge_live, knowledge_stats, welfare
