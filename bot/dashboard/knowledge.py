@@ -322,14 +322,12 @@ def knowledge_reject(vid: int):
     return redirect(url_for(".knowledge_home"))
 
 
-@bp.post("/knowledge/v/<int(max=2147483647):vid>/restore")
-@login_required
-def knowledge_restore(vid: int):
+def _new_draft(make, back: str):
+    """Write a new draft with ``make(session)``, then show it; an unknown entry is 404, a change this
+    person may not make 403, and a draft that fails the checks goes ``back`` with the problems."""
     with _db().session() as s:
         try:
-            new = edits.restore(s, me(), vid, request.form.get("reason") or text("knowledge.reason_restore"))
-            new.effect = knowledge_live.effect(s, new.data, new.enabled)
-            new_id = new.id
+            new_id = make(s).id
         except LookupError:
             abort(404)
         except PermissionError:
@@ -337,30 +335,30 @@ def knowledge_restore(vid: int):
         except edits.EditError as exc:
             s.rollback()
             flash(" ".join(_problem_texts(exc.problems)), "error")
-            return redirect(url_for(".knowledge_version", vid=vid))
+            return redirect(back)
     flash(text("knowledge.flash.saved"), "ok")
     return redirect(url_for(".knowledge_version", vid=new_id))
+
+
+@bp.post("/knowledge/v/<int(max=2147483647):vid>/restore")
+@login_required
+def knowledge_restore(vid: int):
+    def make(s):
+        new = edits.restore(s, me(), vid, request.form.get("reason") or text("knowledge.reason_restore"))
+        new.effect = knowledge_live.effect(s, new.data, new.enabled)
+        return new
+    return _new_draft(make, url_for(".knowledge_version", vid=vid))
 
 
 @bp.post("/knowledge/entry/<entry_id>/seed")
 @login_required
 def knowledge_restore_seed(entry_id: str):
     """A draft bringing back the entry as knowledge/faq/*.yaml has it."""
-    with _db().session() as s:
-        try:
-            new = edits.restore_seed(s, me(), entry_id, text("knowledge.reason_seed"))
-            new.effect = knowledge_live.effect(s, new.data)
-            new_id = new.id
-        except LookupError:
-            abort(404)
-        except PermissionError:
-            abort(403)
-        except edits.EditError as exc:
-            s.rollback()
-            flash(" ".join(_problem_texts(exc.problems)), "error")
-            return redirect(url_for(".knowledge_entry", entry_id=entry_id))
-    flash(text("knowledge.flash.saved"), "ok")
-    return redirect(url_for(".knowledge_version", vid=new_id))
+    def make(s):
+        new = edits.restore_seed(s, me(), entry_id, text("knowledge.reason_seed"))
+        new.effect = knowledge_live.effect(s, new.data)
+        return new
+    return _new_draft(make, url_for(".knowledge_entry", entry_id=entry_id))
 
 
 @bp.post("/knowledge/entry/<entry_id>/switch")
@@ -368,20 +366,8 @@ def knowledge_restore_seed(entry_id: str):
 def knowledge_switch(entry_id: str):
     enabled = request.form.get("enabled") == "1"
     reason = request.form.get("reason") or text("knowledge.reason_on" if enabled else "knowledge.reason_off")
-    with _db().session() as s:
-        try:
-            v = edits.switch(s, me(), entry_id, enabled, reason)
-            vid = v.id
-        except LookupError:
-            abort(404)
-        except PermissionError:
-            abort(403)
-        except edits.EditError as exc:
-            s.rollback()
-            flash(" ".join(_problem_texts(exc.problems)), "error")
-            return redirect(url_for(".knowledge_entry", entry_id=entry_id))
-    flash(text("knowledge.flash.saved"), "ok")
-    return redirect(url_for(".knowledge_version", vid=vid))
+    return _new_draft(lambda s: edits.switch(s, me(), entry_id, enabled, reason),
+                      url_for(".knowledge_entry", entry_id=entry_id))
 
 
 # -- read-only rules, reviewers ----------------------------------------------------------------
