@@ -354,14 +354,53 @@ def probe(name: str) -> None:
     print(json.dumps({"rss": rss, "build_s": round(built, 2)}))
 
 
-def main() -> None:
+def _args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--out")
     ap.add_argument("--probe")
     ap.add_argument("--sets", nargs="*", help="only these sets (tuning: residents tune)")
     ap.add_argument("--set", action="append", default=[], help="NAME=VALUE hyper-parameter (tuning)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def _set_texts() -> list[str]:
+    return [c["text"] for p in SETS.values() if p.exists()
+            for c in (json.loads(l) for l in p.read_text(encoding="utf-8").splitlines()
+                      if l.strip() and not l.lstrip().startswith("#"))]
+
+
+def _measure(name: str, texts: list[str], tuning: bool) -> dict:
+    """One method: its scores on every set, its routing time, and (unless tuning) its memory and build time."""
+    from bot.cli import evaluate
+    from services import nlu
+    install(name)
+    row = {"method": name}
+    for label, path in SETS.items():
+        if path.exists():
+            *_, s = list(evaluate(str(path)))
+            row[label] = s
+    fn = nlu._installed
+    inner = getattr(fn, "__wrapped__", fn)
+    times = []
+    for t in texts:
+        start = time.perf_counter()
+        inner(t)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    row["p50"] = statistics.median(times)
+    row["p99"] = times[min(len(times) - 1, int(len(times) * 0.99))]
+    if tuning:
+        row.update(rss=0, build_s=0)
+        return row
+    out = subprocess.run([sys.executable, __file__, "--probe", name], capture_output=True, text=True,
+                         timeout=300, cwd=ROOT)
+    row.update(json.loads(out.stdout.strip().splitlines()[-1]))
+    return row
+
+
+def main() -> None:
+    args = _args()
     if args.probe:
         return probe(args.probe)
     names = args.only or CANDIDATES
@@ -374,37 +413,11 @@ def main() -> None:
     app = _app()
     rows = []
     with app.app_context():
-        from bot.cli import evaluate
         from services import nlu
         nlu.classify("warm up")
-        texts = [c["text"] for p in SETS.values() if p.exists()
-                 for c in (json.loads(l) for l in p.read_text(encoding="utf-8").splitlines()
-                           if l.strip() and not l.lstrip().startswith("#"))]
+        texts = _set_texts()
         for name in names:
-            install(name)
-            row = {"method": name}
-            for label, path in SETS.items():
-                if path.exists():
-                    *_, s = list(evaluate(str(path)))
-                    row[label] = s
-            fn = nlu._installed
-            inner = getattr(fn, "__wrapped__", fn)
-            times = []
-            for t in texts:
-                start = time.perf_counter()
-                inner(t)
-                times.append((time.perf_counter() - start) * 1000)
-            times.sort()
-            row["p50"] = statistics.median(times)
-            row["p99"] = times[min(len(times) - 1, int(len(times) * 0.99))]
-            if args.sets:
-                row.update(rss=0, build_s=0)
-                rows.append(row)
-                print(_row(row), flush=True)
-                continue
-            out = subprocess.run([sys.executable, __file__, "--probe", name], capture_output=True, text=True,
-                                 timeout=300, cwd=ROOT)
-            row.update(json.loads(out.stdout.strip().splitlines()[-1]))
+            row = _measure(name, texts, bool(args.sets))
             rows.append(row)
             print(_row(row), flush=True)
         install("current")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -48,13 +47,8 @@ def accuracy(path: Path) -> tuple[float, float, int]:
     return summary["intent_accuracy"], summary["mention_accuracy"], summary["total"]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out")
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
-    from services import nlu
-
+def accuracy_rows(nlu) -> list[list[str]]:
+    """Each method's intent / mention accuracy on each set; the FAQ knobs are left on afterwards."""
     rows = []
     for name, knobs in METHODS.items():
         for k, v in knobs.items():
@@ -68,7 +62,11 @@ def main() -> None:
         rows.append(row)
     for k in ("FAQ_KEYWORDS", "FAQ_BM25"):
         setattr(nlu, k, True)
+    return rows
 
+
+def routing_times(nlu, repeat: int) -> tuple[list[float], list[str]]:
+    """Uncached routing times (ms, sorted) over every utterance of the sets, ``repeat`` times."""
     texts = []
     for path in SETS.values():
         if path.exists():
@@ -76,18 +74,25 @@ def main() -> None:
     nlu.classify.cache_clear()
     nlu.classify("warm up")
     times = []
-    for _ in range(args.repeat):
+    for _ in range(repeat):
         for t in texts:
             start = time.perf_counter()
             nlu.classify.__wrapped__(t)
             times.append((time.perf_counter() - start) * 1000)
     times.sort()
-    p50, p95, p99 = (times[int(len(times) * q)] for q in (0.5, 0.95, 0.99))
+    return times, texts
 
+
+def memory_mb() -> tuple[int, int]:
+    """Resident and peak memory of a fresh web process, measured in a subprocess."""
     out = subprocess.run([sys.executable, "-c", MEMORY_PROBE % str(ROOT)], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
     rss, maxrss = (int(x) for x in out.stdout.split()[-2:])
+    return rss, maxrss
 
+
+def render(rows: list[list[str]], times: list[float], texts: list[str], rss: int, maxrss: int) -> str:
+    p50, p95, p99 = (times[int(len(times) * q)] for q in (0.5, 0.95, 0.99))
     lines = ["| method | own set: intent / mention | shared dev set: intent / mention |", "|---|---|---|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", f"Routing one message (`services.nlu.classify`, uncached), {len(times)} calls over "
@@ -95,7 +100,20 @@ def main() -> None:
               f"(requirement: median < 5 ms).",
               f"Web process after `create_app()` and routing (SQLite, embedded Redis stand-in): "
               f"resident **{rss} MB** (peak {maxrss} MB) (requirement: < 200 MB)."]
-    report = "\n".join(lines)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    from services import nlu
+
+    rows = accuracy_rows(nlu)
+    times, texts = routing_times(nlu, args.repeat)
+    rss, maxrss = memory_mb()
+    report = render(rows, times, texts, rss, maxrss)
     print(report)
     if args.out:
         write_block(Path(args.out), "routing-bench",

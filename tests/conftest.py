@@ -22,6 +22,7 @@ from bot import create_app  # noqa: E402
 from bot.dev.fakeline import FakeLineServer, FakeLineStore  # noqa: E402
 from services.migrate import upgrade  # noqa: E402
 from tests.helpers import SECRET, TOKEN, Resident  # noqa: E402
+from tests.staff_helpers import CIVIL, ROAD, SOCIAL, add_photo, make_case, make_staff  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -154,3 +155,27 @@ def client(app):
 @pytest.fixture
 def resident(app, fake_line):
     return Resident(app, fake_line.store)
+
+
+@pytest.fixture
+def office(app):
+    """Five colleagues and one case of each kind (the road case has a photo)."""
+    ids = {
+        "admin": make_staff(app, "admin", "admin"),
+        "road": make_staff(app, "road", "section", ROAD),
+        "social": make_staff(app, "social", "section", SOCIAL),
+        "civil": make_staff(app, "civil", "section", CIVIL),
+        "eoc": make_staff(app, "eoc", "eoc"),
+    }
+    cases = {
+        "road": make_case(app, "road", "pothole"),
+        "welfare": make_case(app, "welfare", None, lat=None, lng=None, description="想問老人津貼",
+                             place_text=None, phone="0987654321"),
+        "disaster": make_case(app, "disaster", None, lat=23.03, lng=120.42, description="土石流堵住道路",
+                              phone="0911222333"),
+        "dengue": make_case(app, "dengue", None, lat=23.04, lng=120.41, description="空地積水有孑孓",
+                            phone="0933444555"),
+    }
+    photo_id, original, clean = add_photo(app, cases["road"])
+    return {"staff": ids, "cases": cases, "photo": photo_id, "original": original, "clean": clean}
+

@@ -12,7 +12,7 @@ import services.schema  # noqa: F401 - the domain packages' tables too
 from bot.extensions import get_services
 from services.db import Base
 from tests.conftest import PG_ADMIN_URL, make_app
-from tests.test_dashboard import add_photo, make_case, make_staff
+from tests.staff_helpers import add_photo, make_case, make_staff
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from services.disaster import chiefs
 from services.disaster.models import ChiefBindFailure, ChiefBinding, ChiefCode
 from services.models import AuditLog, utcnow
 from tests.helpers import OFFICE_PHONE, Resident, group_id, group_text_event
-from tests.test_dashboard import make_staff, post, signed_in
+from tests.staff_helpers import make_staff, post, signed_in
 
 CODE_RE = re.compile(r"code: ([A-Z0-9]{8})")
 

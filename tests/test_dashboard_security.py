@@ -14,9 +14,7 @@ from services import staff as staff_service
 from services.models import Staff
 from tests.conftest import make_app
 from tests.helpers import body, sign
-from tests.test_dashboard import (  # noqa: F401  (office is a fixture)
-    PASSWORD, listed, login, make_staff, office, post, signed_in, svc,
-)
+from tests.staff_helpers import PASSWORD, listed, login, make_staff, post, signed_in, svc
 
 ATTACKER, EOC_DESK, OTHER_DESK = "203.0.113.9", "198.51.100.7", "198.51.100.8"
 

@@ -19,7 +19,7 @@ from services import digest
 from services.models import AuditLog, Submission
 from services.dengue.models import DengueReminderRun
 from tests.helpers import Resident
-from tests.test_dashboard import REF_ROW_RE, add_photo, csv_rows, make_case, make_staff, post, signed_in
+from tests.staff_helpers import REF_ROW_RE, add_photo, csv_rows, make_case, make_staff, post, signed_in
 
 CIVIL, ROAD, SOCIAL = "民政及人文課", "農業及建設課", "社會課"
 NONCE_RE = re.compile(r'name="nonce" value="([0-9a-f]{32})"')

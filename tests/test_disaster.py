@@ -18,7 +18,7 @@ from tests.conftest import make_app
 from tests.helpers import (OFFICE_PHONE, Resident, cases, first_line, follow_event, group_id, group_image_event,
                            group_postback_event, group_text_event, postback_event)
 from tests.test_chiefs import issue
-from tests.test_dashboard import make_staff, post, signed_in
+from tests.staff_helpers import make_staff, post, signed_in
 
 STAFF_GROUP = "C" + "5" * 32
 BASE = "https://zuozhen-bot.example"

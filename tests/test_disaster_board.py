@@ -13,7 +13,7 @@ from services import disaster, submissions
 from services.models import AuditLog
 from services.disaster.models import DisasterReport
 from services.submissions import SubmissionDraft
-from tests.test_dashboard import CIVIL, ROAD, make_staff, signed_in
+from tests.staff_helpers import CIVIL, ROAD, make_staff, signed_in
 
 
 def make_report(app, category, village, *, trapped=0, injured=0, passable=None, evacuation=None,

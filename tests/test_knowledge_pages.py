@@ -11,7 +11,7 @@ from services import faq, knowledge_live
 from services import staff as staff_svc
 from services.models import AuditLog, UnansweredQuestion
 from services.models_knowledge import DRAFT, PUBLISHED, KnowledgeReviewer, KnowledgeVersion
-from tests.test_dashboard import PASSWORD, post, signed_in
+from tests.staff_helpers import PASSWORD, post, signed_in
 
 ENTRY = "civil.village_meeting"
 

@@ -11,7 +11,7 @@ from bot.extensions import get_services
 from services.models import Submission
 from tests.conftest import make_app
 from tests.helpers import Resident, sticker_event
-from tests.test_dashboard import make_case
+from tests.staff_helpers import make_case
 
 TOKEN = "metrics-token-for-tests"
 

@@ -21,7 +21,7 @@ from bot.extensions import get_services
 from services import kinds, knowledge, open311, workflow
 from services.models import AuditLog, Staff, Submission, utcnow
 from services.clock import TAIPEI
-from tests.test_dashboard import ROAD, add_photo, make_case, make_staff, post, signed_in
+from tests.staff_helpers import ROAD, add_photo, make_case, make_staff, post, signed_in
 
 PHONE = "0912345678"
 

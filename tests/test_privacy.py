@@ -19,7 +19,7 @@ from services import workflow
 from services.models import Attachment, CaseFollower, OutboundMessage, Staff, Submission, utcnow
 from tests.helpers import (POTHOLE_OPENING, Resident, ZUOZHEN_LI, location_event, postback_event,
                            start_pothole_report, tiny_jpeg, unsend_event)
-from tests.test_dashboard import add_photo, make_case, make_staff, post, signed_in
+from tests.staff_helpers import add_photo, make_case, make_staff, post, signed_in
 
 NEAR = (ZUOZHEN_LI[0] + 0.0003, ZUOZHEN_LI[1])   # about 33 m away
 ROAD_REF = re.compile(r"R-\d{8}-\d{4}")

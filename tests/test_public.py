@@ -23,7 +23,7 @@ from services.models import Staff, Submission
 from services.clock import TAIPEI
 from services.submissions import SubmissionDraft
 from tests.helpers import OFFICE_PHONE, user_id
-from tests.test_dashboard import ROAD, add_photo, make_case, make_staff
+from tests.staff_helpers import ROAD, add_photo, make_case, make_staff
 
 PHONES = ("0912345678", "0933444555", "0987654321", "0911222333", "0922333444")
 PHONE_LIKE = re.compile(r"09\d{2}-?\d{3}-?\d{3}")

@@ -17,7 +17,7 @@ from bot.state import public_cache_key
 from services import staff as staff_svc, workflow
 from services.models import Staff, Submission
 from tests.conftest import IN_CI
-from tests.test_dashboard import ROAD, make_case
+from tests.staff_helpers import ROAD, make_case
 from tests.test_dashboard_browser import (CHROMIUM, PASSWORD, browser_page, chromium, live_app,  # noqa: F401 - fixtures
                                          sign_in)
 

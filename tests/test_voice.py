@@ -187,7 +187,7 @@ def test_voice_in_the_welfare_screener_gets_a_kind_answer(resident, app):
 # -- the dashboard: who hears it, the transcript, the list ------------------------------------------
 
 def _voice_case(app, kind="road", **kw):
-    from tests.test_dashboard import make_case
+    from tests.staff_helpers import make_case
     ref = make_case(app, kind, None if kind != "road" else "pothole", **kw)
     stored = svc(app).media.save_voice(voice_m4a(), name=f"t{kind}")  # one file per attachment
     with svc(app).db.session() as s:
@@ -202,7 +202,7 @@ def _voice_case(app, kind="road", **kw):
 
 @pytest.fixture
 def voice_office(app):
-    from tests.test_dashboard import make_staff
+    from tests.staff_helpers import make_staff
     for name, role, section in (("admin", "admin", None), ("road", "section", "農業及建設課"),
                                 ("social", "section", "社會課"), ("civil", "section", "民政及人文課"),
                                 ("eoc", "eoc", None)):
@@ -217,7 +217,7 @@ HEARS = {"admin": {"road", "dengue"}, "road": {"road"}, "social": set(), "civil"
 
 @pytest.mark.parametrize("who", sorted(HEARS))
 def test_only_staff_who_see_the_case_hear_its_voice(app, voice_office, who):
-    from tests.test_dashboard import audits, signed_in
+    from tests.staff_helpers import audits, signed_in
     c = signed_in(app, who)
     for kind, (ref, att_id) in voice_office.items():
         resp = c.get(f"/staff/media/{att_id}")
@@ -237,7 +237,7 @@ def test_only_staff_who_see_the_case_hear_its_voice(app, voice_office, who):
 
 
 def test_transcript_is_typed_by_staff_who_may_change_the_case_and_found_by_search(app, voice_office):
-    from tests.test_dashboard import csv_rows, listed, post, signed_in
+    from tests.staff_helpers import csv_rows, listed, post, signed_in
     ref, att_id = voice_office["road"]
     road = signed_in(app, "road")
     page = road.get("/staff/cases").get_data(as_text=True)
