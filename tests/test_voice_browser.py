@@ -11,8 +11,8 @@ import re
 
 from bot.extensions import get_services
 from services import staff as staff_svc
-from tests.helpers import Resident
-from tests.test_dashboard_browser import (PASSWORD, ZUOZHEN_LI, browser_page, chromium, live_app,  # noqa: F401
+from tests.helpers import ZUOZHEN_LI, Resident
+from tests.test_dashboard_browser import (PASSWORD, browser_page, chromium, live_app,  # noqa: F401
                                           pytestmark, sign_in)
 
 REF = re.compile(r"R-\d{8}-\d{4}")
