@@ -62,7 +62,7 @@ def markers() -> list[dict]:
 
 
 def _tile_origin() -> str:
-    from bot.dashboard.views import _tile_origin as origin  # the dashboard's own rule
+    from bot.dashboard.common import _tile_origin as origin  # the dashboard's own rule
     return origin()
 
 

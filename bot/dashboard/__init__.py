@@ -43,8 +43,10 @@ def text(key: str, **values: Any) -> str:
 
 
 def init_app(app: Flask) -> None:
-    # The views modules add their routes to bp: cases and accounts, dengue reminders, disaster pages.
-    from bot.dashboard import auth, dengue, disaster, publish, views  # noqa: F401
+    # The page modules add their routes and request hooks to bp: the shared hooks (common), the
+    # case list and one case, accounts, questions, dengue reminders, disaster pages.
+    from bot.dashboard import accounts, auth, case_page, cases, common, questions  # noqa: F401
+    from bot.dashboard import dengue, disaster, publish  # noqa: F401
     from bot.dashboard import knowledge  # noqa: F401  (teaching the bot, issue 16)
 
     auth.configure(app)

@@ -18,7 +18,7 @@ from flask_login import login_required
 from redis.exceptions import RedisError
 
 from bot.dashboard import bp, text
-from bot.dashboard.views import _db, fmt_time, me
+from bot.dashboard.common import _db, fmt_time, me
 from bot.extensions import get_services
 from bot.queueing import enqueue_reminder
 from services import dengue, villages, workflow

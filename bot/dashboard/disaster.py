@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bot import queueing
 from bot.dashboard import bp, exports, text
-from bot.dashboard.views import me, require_admin
+from bot.dashboard.common import me, require_admin
 from bot.extensions import get_services
 from services import access, clock, disaster, knowledge, richmenu, villages
 from services import staff as staff_service

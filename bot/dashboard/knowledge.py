@@ -12,7 +12,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from bot.dashboard import bp, text
-from bot.dashboard.views import _db, fmt_time, me, require_admin, staff_names
+from bot.dashboard.common import _db, fmt_time, me, require_admin, staff_names
 from services.clock import today as today_taipei
 from bot.extensions import get_services
 from handlers.common import menu_buttons

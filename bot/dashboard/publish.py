@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_login import login_required
 
 from bot.dashboard import bp, text
-from bot.dashboard.views import _db, load_case, me
+from bot.dashboard.common import _db, load_case, me
 from services import open311
 from services import staff as staff_service
 

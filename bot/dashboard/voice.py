@@ -15,6 +15,7 @@ from flask_login import login_required
 from sqlalchemy import exists, select
 
 from bot.dashboard import bp, text
+from bot.dashboard.common import _db, load_case, me
 from bot.dashboard.forms import TranscriptForm
 from services import staff as staff_service
 from services.models import Attachment, Submission
@@ -67,7 +68,6 @@ def send(path: Path, attachment_id: int, content_type: str | None):
 @bp.post("/cases/<ref>/voice/<int(max=2147483647):attachment_id>/transcript")
 @login_required
 def voice_transcript(ref: str, attachment_id: int):
-    from bot.dashboard.views import _db, load_case, me
     staff = me()
     form = TranscriptForm()
     with _db().session() as s:
