@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -201,42 +202,53 @@ def evaluate(path: str):
     total = intents_ok = mention_total = mention_ok = faq_total = faq_ok = 0
     confusion: dict[str, dict[str, int]] = {}
     unsafe = {k: 0 for k in UNSAFE_KINDS}
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            case = json.loads(line)
-            want = case["intent"] if isinstance(case["intent"], list) else [case["intent"]]
-            got, out = _route_text(case["text"])
-            ok = got["intent"] in want
-            mentions = case.get("mention") or []
-            mention_hit = all(m in got["reply"] for m in mentions)
-            total += 1
-            intents_ok += ok
-            if mentions:
-                mention_total += 1
-                mention_ok += mention_hit
-            expected = got["intent"] if ok else want[0]
-            row_confusion = confusion.setdefault(expected, {})
-            row_confusion[str(got["intent"])] = row_confusion.get(str(got["intent"]), 0) + 1
-            extra = {}
-            faq_ids = case.get("faq") or []
-            if faq_ids and not (ok and got["intent"] != "faq"):
-                hit = got["intent"] == "faq" and got["topic"] in faq_ids
-                faq_total += 1
-                faq_ok += hit
-                extra["faq_ok"] = hit
-            bad = _unsafe(case, want, got, out)
-            for kind in bad:
-                unsafe[kind] += 1
-            yield {**got, "want": want, "ok": ok, **({"mention_ok": mention_hit} if mentions else {}),
-                   **({"want_faq": faq_ids} if faq_ids else {}), **extra, "unsafe": bad}
+    for case in _cases(path):
+        result = _score(case)
+        total += 1
+        intents_ok += result["ok"]
+        if "mention_ok" in result:
+            mention_total += 1
+            mention_ok += result["mention_ok"]
+        expected = result["intent"] if result["ok"] else result["want"][0]
+        row_confusion = confusion.setdefault(expected, {})
+        row_confusion[str(result["intent"])] = row_confusion.get(str(result["intent"]), 0) + 1
+        if "faq_ok" in result:
+            faq_total += 1
+            faq_ok += result["faq_ok"]
+        for kind in result["unsafe"]:
+            unsafe[kind] += 1
+        yield result
     yield {"summary": True, "total": total, "intent_accuracy": round(intents_ok / total, 4) if total else 0.0,
            "mentions": mention_total,
            "mention_accuracy": round(mention_ok / mention_total, 4) if mention_total else 1.0,
            "faq_total": faq_total, "faq_accuracy": round(faq_ok / faq_total, 4) if faq_total else 1.0,
            "unsafe": sum(unsafe.values()), "unsafe_by_kind": unsafe,
            "confusion": {w: dict(sorted(g.items(), key=lambda kv: -kv[1])) for w, g in sorted(confusion.items())}}
+
+
+def _cases(path: str):
+    """The utterances of a JSONL file (blank lines and ``#`` lines skipped)."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            yield json.loads(line)
+
+
+def _score(case: dict[str, Any]) -> dict[str, Any]:
+    """One utterance through the router, scored: what ``evaluate`` yields for it."""
+    want = case["intent"] if isinstance(case["intent"], list) else [case["intent"]]
+    got, out = _route_text(case["text"])
+    ok = got["intent"] in want
+    mentions = case.get("mention") or []
+    mention_hit = all(m in got["reply"] for m in mentions)
+    extra = {}
+    faq_ids = case.get("faq") or []
+    if faq_ids and not (ok and got["intent"] != "faq"):
+        extra["faq_ok"] = got["intent"] == "faq" and got["topic"] in faq_ids
+    bad = _unsafe(case, want, got, out)
+    return {**got, "want": want, "ok": ok, **({"mention_ok": mention_hit} if mentions else {}),
+            **({"want_faq": faq_ids} if faq_ids else {}), **extra, "unsafe": bad}
 
 
 def confusion_lines(confusion: dict[str, dict[str, int]], limit: int | None = None) -> list[str]:

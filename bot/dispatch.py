@@ -83,6 +83,22 @@ def process_event(svc: Services, row_id: int) -> None:
 
 
 def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> None:
+    inc = _readable(svc, row_id, raw)
+    if inc is None:
+        return
+    rate = _rate(svc, inc)
+    if rate == "quiet":
+        _finish(svc, row_id)
+        return
+    knowledge_live.refresh(svc)  # edits published in the dashboard since the last message (issue 16)
+    committed = _answer(svc, row_id, raw, inc, rate, received_at)
+    if committed is not None:
+        _deliver(svc, *committed)
+
+
+def _readable(svc: Services, row_id: int, raw: dict[str, Any]) -> Incoming | None:
+    """The event as the handlers read it, or None when it is finished here (rejected, an unsend, an
+    unfollow, or nothing to answer)."""
     reason = rejection(raw)
     if reason is not None:
         log.warning("event %s not readable by the SDK (%s); kept as failed", raw.get("webhookEventId"), reason)
@@ -90,30 +106,32 @@ def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> Non
         apology = _fail(svc, row_id, raw, reason)
         if apology is not None:
             send_outbox(svc, apology)
-        return
+        return None
     inc = to_incoming(raw, checked=True)
     log.info("event %s kind=%s", inc.event_id, inc.kind)  # no user, not even hashed: anonymous reports stay anonymous
     if inc.kind == "unsend":
         _forget_message(svc, inc.message_id)
         _finish(svc, row_id)
-        return
+        return None
     if inc.kind in ("unfollow", "follow"):
         _set_blocked(svc, inc.user_id, inc.kind == "unfollow")
         if inc.kind == "unfollow":
             _finish(svc, row_id)
-            return
+            return None
     # A group member whose LINE sends no user id (LINE for desktop) is answered with what needs no
     # user (handlers/group.py): no conversation, so no lock and no state.
     anonymous = not inc.user_id
     if inc.kind == "other" or not inc.chat_id or (anonymous and inc.chat_type == "user"):
         _finish(svc, row_id, "ignored")
-        return
-    rate = _rate(svc, inc)
-    if rate == "quiet":
-        _finish(svc, row_id)
-        return
-    knowledge_live.refresh(svc)  # edits published in the dashboard since the last message (issue 16)
+        return None
+    return inc
 
+
+def _answer(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, rate: str,
+            received_at) -> tuple[int | None, list[int], list[int]] | None:
+    """Under the conversation's lock: route, commit, then save or clear the state. None when another
+    worker finished this event first."""
+    anonymous = not inc.user_id
     with nullcontext() if anonymous else svc.state.lock(inc.chat_id, inc.user_id):
         state = None if anonymous else svc.state.load(inc.chat_id, inc.user_id)
         if rate == "notice":
@@ -129,13 +147,17 @@ def _handle(svc: Services, row_id: int, raw: dict[str, Any], received_at) -> Non
         buttons = _closing_buttons(svc, state, inc, outcome)
         committed = _commit(svc, row_id, raw, inc, outcome, received_at, buttons)
         if committed is None:
-            return  # another worker finished this event first
+            return None  # another worker finished this event first
         metrics.event("processed")
-        outbox_id, attachment_ids, push_ids = committed
         if outcome.state is not None:
             svc.state.save(inc.chat_id, inc.user_id, outcome.state)
         elif not outcome.keep_state:
             svc.state.clear(inc.chat_id, inc.user_id)
+    return committed
+
+
+def _deliver(svc: Services, outbox_id: int | None, attachment_ids: list[int], push_ids: list[int]) -> None:
+    """After the lock: fetch the media, send the reply, then the pushes (the sweeper retries those)."""
     for att_id in attachment_ids:
         queueing.enqueue_media(svc, att_id)
     if outbox_id is not None:
@@ -165,7 +187,6 @@ def _closing_buttons(svc: Services, state: dict[str, Any] | None, inc: Incoming,
 
 def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outcome: Outcome,
             received_at: dt.datetime, buttons: tuple = ()) -> tuple[int | None, list[int], list[int]] | None:
-    ins = postgresql.insert if svc.db.engine.dialect.name == "postgresql" else sqlite.insert
     with svc.db.session() as s:
         ev = s.execute(select(InboundEvent).where(InboundEvent.id == row_id).with_for_update()).scalar_one()
         if ev.status != "received":
@@ -177,41 +198,12 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
             log.info("event %s stored case %s", inc.event_id, sub.ref)
         if outcome.follow_ref and inc.user_id:
             submissions.follow(s, outcome.follow_ref, inc.user_id, inc.event_id)
-        attachment_ids = []
-        for message_id in outcome.media:
-            voice = inc.kind == "audio" and message_id == inc.message_id  # media ids come from this message
-            row = s.execute(ins(Attachment).values(
-                line_message_id=message_id, user_hash=svc.user_hash(inc.user_id), status="pending",
-                notify_to=inc.chat_id, created_at=utcnow(), kind="voice" if voice else "photo",
-                duration_ms=inc.duration_ms if voice else None).on_conflict_do_nothing(index_elements=["line_message_id"])
-                .returning(Attachment.id)).first()
-            if row is not None:
-                attachment_ids.append(row[0])
+        attachment_ids = _store_media(svc, s, inc, outcome)
         if outcome.question:
             s.add(_unanswered(outcome.question))
-        planned = outcome.replies
-        push_rows = []
-        for action in outcome.actions:
-            actx = actions.ActionContext(event_id=inc.event_id, user_id=inc.user_id,
-                                         user_hash=svc.user_hash(inc.user_id) if inc.user_id else None,
-                                         chat_id=inc.chat_id, chat_type=inc.chat_type, config=svc.config,
-                                         values=dict(values))
-            result = actions.run(action.name, s, action.payload, actx)
-            values.update(result.values)
-            if result.replies is not None:
-                planned = result.replies
-            for to, texts in result.pushes:
-                push = OutboundMessage(event_id=ev.id, kind="push", to=to, reply_token=None,
-                                       messages=[r.to_dict() for r in texts])
-                s.add(push)
-                push_rows.append(push)
+        planned, push_rows = _run_actions(svc, s, ev, inc, outcome, values)
         outbox_id = None
-        replies = [r.fill(**values) for r in planned]
-        if buttons and replies and not replies[-1].quick_replies and replies[-1].flex is None:
-            replies[-1] = replace(replies[-1], quick_replies=buttons)
-        quote = (raw.get("message") or {}).get("quoteToken") if inc.chat_type != "user" else None
-        if quote and replies and replies[0].flex is None and not replies[0].quote_token:
-            replies[0] = replace(replies[0], quote_token=quote)  # in a group, answer by quoting the message
+        replies = _final_replies(raw, inc, planned, values, buttons)
         if replies:
             ob = OutboundMessage(event_id=ev.id, to=inc.chat_id, reply_token=raw.get("replyToken"),
                                  messages=[r.to_dict() for r in replies], event_ts=ev.event_ts,
@@ -225,6 +217,57 @@ def _commit(svc: Services, row_id: int, raw: dict[str, Any], inc: Incoming, outc
         s.flush()
         push_ids = [p.id for p in push_rows]
     return outbox_id, attachment_ids, push_ids
+
+
+def _store_media(svc: Services, s, inc: Incoming, outcome: Outcome) -> list[int]:
+    """An attachment row for each photo or voice message the outcome keeps (new ones only): their ids."""
+    ins = postgresql.insert if svc.db.engine.dialect.name == "postgresql" else sqlite.insert
+    attachment_ids = []
+    for message_id in outcome.media:
+        voice = inc.kind == "audio" and message_id == inc.message_id  # media ids come from this message
+        row = s.execute(ins(Attachment).values(
+            line_message_id=message_id, user_hash=svc.user_hash(inc.user_id), status="pending",
+            notify_to=inc.chat_id, created_at=utcnow(), kind="voice" if voice else "photo",
+            duration_ms=inc.duration_ms if voice else None).on_conflict_do_nothing(index_elements=["line_message_id"])
+            .returning(Attachment.id)).first()
+        if row is not None:
+            attachment_ids.append(row[0])
+    return attachment_ids
+
+
+def _run_actions(svc: Services, s, ev: InboundEvent, inc: Incoming, outcome: Outcome,
+                 values: dict[str, str]) -> tuple[tuple, list[OutboundMessage]]:
+    """Run the outcome's actions in order (each sees the values of those before; ``values`` grows):
+    the replies to send (an action may replace them) and the pushes added."""
+    planned = outcome.replies
+    push_rows = []
+    for action in outcome.actions:
+        actx = actions.ActionContext(event_id=inc.event_id, user_id=inc.user_id,
+                                     user_hash=svc.user_hash(inc.user_id) if inc.user_id else None,
+                                     chat_id=inc.chat_id, chat_type=inc.chat_type, config=svc.config,
+                                     values=dict(values))
+        result = actions.run(action.name, s, action.payload, actx)
+        values.update(result.values)
+        if result.replies is not None:
+            planned = result.replies
+        for to, texts in result.pushes:
+            push = OutboundMessage(event_id=ev.id, kind="push", to=to, reply_token=None,
+                                   messages=[r.to_dict() for r in texts])
+            s.add(push)
+            push_rows.append(push)
+    return planned, push_rows
+
+
+def _final_replies(raw: dict[str, Any], inc: Incoming, planned, values: dict[str, str], buttons: tuple) -> list:
+    """The replies with the values filled in, the menu's buttons under the last, and in a group the
+    member's message quoted by the first."""
+    replies = [r.fill(**values) for r in planned]
+    if buttons and replies and not replies[-1].quick_replies and replies[-1].flex is None:
+        replies[-1] = replace(replies[-1], quick_replies=buttons)
+    quote = (raw.get("message") or {}).get("quoteToken") if inc.chat_type != "user" else None
+    if quote and replies and replies[0].flex is None and not replies[0].quote_token:
+        replies[0] = replace(replies[0], quote_token=quote)  # in a group, answer by quoting the message
+    return replies
 
 
 _LONG_DIGITS = re.compile(r"\d[\d\s\-]{5,}\d")

@@ -32,7 +32,7 @@ Precedence (the table ``RULES``; ``FRESH`` is its tail):
                  active.step            the step's own parser
   new question   (FRESH) start.menu_tap, start.not_ready, look_up.my_cases, faq.entry, faq.menu, menu
                  (postbacks); start.photo_or_location (road); question.<what> (a text, by its label:
-                 ``QUESTION`` below); fallback.
+                 ``QUESTION`` in handlers/answers.py); fallback.
 
 After the table: ``buttons.settle`` decides the buttons under the answer (the disaster menu, groups,
 LINE's limit), ``group.fit`` keeps only what belongs in a group, and ``safety.first_119`` puts 119
@@ -40,107 +40,37 @@ first in any answer to a text that says a person is in danger.
 
 A conversation plugs in through the kinds registry (knowledge/kinds.yaml, services/kinds.py):
 ``handlers/<flow>.py`` offers ``FLOW`` (whose steps declare ``free_text``, ``lenient`` and
-``location``), ``start``, and optionally ``ANSWERS``, ``urgent`` and ``intercept``; each becomes a
-row here. The router knows no step names.
+``location``), ``start``, and optionally ``ANSWERS``, ``urgent`` and ``intercept`` (loaded in
+handlers/conversations.py); each becomes a row here. The router knows no step names.
+
+The modules: this one (the table and its rules), handlers/message.py (``Message``, the input
+understood once, and the rich-menu words), handlers/answers.py (``QUESTION``: a text outside any flow,
+by its label), handlers/conversations.py (the conversations and the tables built from them).
 """
 from __future__ import annotations
 
-import functools
-import importlib
-import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
-from urllib.parse import parse_qsl
 
 from handlers import buttons, case_status, common, faq, group, road, safety
+from handlers.answers import QUESTION, Question, answer_text, not_ready, with_meta
+from handlers.conversations import (CONVERSATIONS, FLOW_LABELS, FLOWS, INTENT_FLOW,
+                                    LABEL_ANSWERS, REPORT_STEPS, STARTERS)
 from handlers.flow import Context, Flow, Incoming, Invalid, Outcome, advance, ask, back, begin, is_expired
+from handlers.message import Message, as_menu_tap
 from handlers.parsers import command
-from handlers.report import ReportSteps
-from services import faq as faq_data
-from services import kinds, knowledge, nlu
+from services import nlu
 from services.knowledge import t
 from services.messages import Text
-from services.nlu import CONFIDENT, Intent
+from services.nlu import Intent
 
-# One module per kind of case, handlers/<flow>.py as knowledge/kinds.yaml names it (services/kinds.py;
-# services never import handlers, so the module is named there and imported here). A module offers:
-#   FLOW, start(inc, ctx, now)        its flow (FLOW.id is the kind's id) and how it begins;
-#   ANSWERS = {label: fn(inc, intent, ctx, now, active)}  labels it answers without a flow (optional);
-#   urgent(state, inc, ctx, now)      checked first, before commands (safety: "call 119 now") (optional);
-#   intercept(state, inc, ctx, now)   checked after the global commands (its own commands) (optional).
-# A hook returns an Outcome, or None to let routing go on. The routing labels that begin a flow are
-# the kind's ``labels`` in the registry; hooks are asked in the registry's order.
-
-
-def _conversation(kind: kinds.Kind):
-    module = importlib.import_module(f"handlers.{kind.flow}")
-    if getattr(module, "FLOW", None) is None or module.FLOW.id != kind.id:
-        raise ImportError(f"handlers.{kind.flow} has no FLOW with the id {kind.id!r} (knowledge/kinds.yaml)")
-    return module
-
-
-CONVERSATIONS = tuple(_conversation(k) for k in kinds.registry())
-FLOWS: dict[str, Flow] = {m.FLOW.id: m.FLOW for m in CONVERSATIONS}
-STARTERS = {m.FLOW.id: m.start for m in CONVERSATIONS}
-INTENT_FLOW = {label: k.id for k in kinds.registry() for label in k.labels}
-FLOW_LABELS = {k.id: k.label for k in kinds.registry()}
-LABEL_ANSWERS = {label: fn for m in CONVERSATIONS for label, fn in getattr(m, "ANSWERS", {}).items()}
+# The conversations (handlers/<flow>.py, one per kind in knowledge/kinds.yaml) and their hooks are
+# loaded in handlers/conversations.py; the message understood once is handlers/message.py; what a
+# text outside any flow gets, by its label, is handlers/answers.py (``QUESTION``).
 MEDIA_KINDS = ("sticker", "audio", "video", "file")
-# The report conversations (their shared steps keep voice messages as the description).
-REPORT_STEPS = {m.FLOW.id: m.STEPS for m in CONVERSATIONS if isinstance(getattr(m, "STEPS", None), ReportSteps)}
-MAX_QUICK_REPLIES = buttons.MAX_QUICK_REPLIES
 
-
-# -- the message, understood once ------------------------------------------------------------------
-
-@dataclass
-class Message:
-    """One input with everything the rules ask about it, each worked out at most once."""
-
-    raw: Incoming                    # as received (the urgent rules and the safety net read this)
-    state: dict[str, Any] | None     # the active conversation's state, or None
-    flow: Flow | None
-    ctx: Context
-    now: float
-    expired: bool = False            # routed anew after an expired conversation
-    _intent: Intent | None = field(default=None, repr=False)
-    _inc: Incoming | None = field(default=None, repr=False)
-
-    @property
-    def tap(self) -> dict[str, str] | None:
-        """The rich-menu button a short text spells (its postback data)."""
-        return _menu_tap(self.raw.text) if self.raw.kind == "text" else None
-
-    @property
-    def inc(self) -> Incoming:
-        """The input as the commands and flows read it: the rich menu's words typed are the tap."""
-        if self._inc is None:
-            tap = self.tap
-            self._inc = replace(self.raw, kind="postback", data=tap, text="") if tap else self.raw
-        return self._inc
-
-    @property
-    def intent(self) -> Intent:
-        """The routing label of the text, classified once per message."""
-        if self._intent is None:
-            self._intent = nlu.classify(self.raw.text)
-        return self._intent
-
-    @property
-    def active(self) -> bool:
-        return self.flow is not None
-
-    @property
-    def text(self) -> bool:
-        return self.inc.kind == "text"
-
-    @property
-    def postback(self) -> dict[str, str]:
-        return self.inc.data if self.inc.kind == "postback" else {}
-
-    @property
-    def step(self):
-        return self.flow.step(self.state.get("step") or "") if self.flow else None
+__all__ = ["AFTER_EXPIRY", "CONVERSATIONS", "FLOWS", "FLOW_LABELS", "FRESH", "INTENT_FLOW", "LABEL_ANSWERS",
+           "QUESTION", "Question", "REPORT_STEPS", "RULES", "Rule", "STARTERS", "answer_text", "route"]
 
 
 @dataclass(frozen=True)
@@ -175,7 +105,7 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
         if label:
             out = replace(out, meta={"intent": label, "topic": None, "confidence": 1.0})
         else:
-            out = _with_meta(out, m.intent)
+            out = with_meta(out, m.intent)
     return out
 
 
@@ -305,7 +235,7 @@ def _new_topic(m: Message) -> Outcome:
     out = answer_text(asked, intent, m.ctx, m.now, active=True)
     if out.keep_state:
         out = replace(out, keep_state=False, state=kept)
-    return _with_meta(out, intent)
+    return with_meta(out, intent)
 
 
 def _is_new_question(m: Message) -> bool:
@@ -340,7 +270,7 @@ def _ask_new_request(m: Message) -> Outcome:
     new_state = {**m.state, "pending_text": m.inc.text[:500]}
     out = Outcome(replies=(Text(t("faq.new_request", flow_name=common.flow_name(m.flow.id)), items),),
                   state=new_state)
-    return _with_meta(out, m.intent)
+    return with_meta(out, m.intent)
 
 
 def _pending_location_now(m: Message) -> bool:
@@ -391,16 +321,16 @@ def _voice(m: Message) -> Outcome | None:
 
 def _start_tap(m: Message) -> Outcome:
     # A button of a conversation that has expired starts that conversation again.
-    return STARTERS[_target(m)](_as_menu_tap(m.inc) if m.expired else m.inc, m.ctx, m.now)
+    return STARTERS[_target(m)](as_menu_tap(m.inc) if m.expired else m.inc, m.ctx, m.now)
 
 
 def _question(m: Message) -> Outcome:
-    return _with_meta(answer_text(m.inc, m.intent, m.ctx, m.now), m.intent)
+    return with_meta(answer_text(m.inc, m.intent, m.ctx, m.now), m.intent)
 
 
 FRESH: tuple[Rule, ...] = (
     Rule("start.menu_tap", lambda m: _target(m) in STARTERS, _start_tap),
-    Rule("start.not_ready", lambda m: bool(_target(m)), lambda m: _not_ready()),
+    Rule("start.not_ready", lambda m: bool(_target(m)), lambda m: not_ready()),
     Rule("look_up.my_cases", lambda m: m.postback.get("action") == "my_cases",
          lambda m: case_status.answer(m.ctx, m.inc.user_id, None, active=False, chat_type=m.inc.chat_type)),
     Rule("faq.entry", lambda m: bool(m.postback.get("faq")), lambda m: faq.answer(m.postback["faq"])),
@@ -426,7 +356,7 @@ RULES: tuple[Rule, ...] = (
     Rule("command.menu", _cmd("menu"), lambda m: common.menu(m.flow, m.state, m.ctx)),
     Rule("command.human", _cmd("human"), lambda m: common.human(m.flow, m.state, m.ctx)),
     Rule("command.continue", _cmd("continue"), _continue),
-    Rule("command.switch", _switch, lambda m: STARTERS[m.inc.data["flow"]](_as_menu_tap(m.inc), m.ctx, m.now)),
+    Rule("command.switch", _switch, lambda m: STARTERS[m.inc.data["flow"]](as_menu_tap(m.inc), m.ctx, m.now)),
     *(Rule(f"own.{mod.FLOW.id}", _always, _intercept(mod.intercept)) for mod in CONVERSATIONS if hasattr(mod, "intercept")),
     Rule("case_lookup.complaint", _complaint_lookup, lambda m: _with_person(_look_up(m), m)),
     Rule("case_lookup", lambda m: _case_lookup(m) is not None, _look_up),
@@ -435,7 +365,7 @@ RULES: tuple[Rule, ...] = (
     Rule("active.resume", _in_flow(lambda m: _target(m) == m.flow.id and "step" not in m.inc.data),
          lambda m: common.resume(m.flow, m.state)),
     Rule("active.not_ready", _in_flow(lambda m: _target(m) and _target(m) not in FLOWS),
-         lambda m: _not_ready(active=True)),
+         lambda m: not_ready(active=True)),
     Rule("active.faq_entry", _in_flow(lambda m: m.postback.get("faq")),
          lambda m: faq.answer(m.postback["faq"], active=True)),
     Rule("active.faq_menu", _in_flow(lambda m: m.postback.get("action") == "faq"), lambda m: faq.menu(active=True)),
@@ -451,141 +381,6 @@ RULES: tuple[Rule, ...] = (
 # commands (取消 stays a command) and look-ups come first, as for any other input.
 AFTER_EXPIRY: tuple[Rule, ...] = tuple(r for r in RULES if r.name not in ("follow", "expired", "flow_changed"))
 
-
-# -- what a text outside any flow gets, by its label --------------------------------------------------
-
-@dataclass(frozen=True)
-class Question:
-    """A row of ``QUESTION``: a text's label (and what else it says) -> its answer."""
-
-    name: str
-    match: Callable[[Incoming, Intent], Any]
-    answer: Callable[[Incoming, Intent, Context, float, bool], Outcome]
-
-
-def _faq_or_unsure(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    if intent.topic and intent.confidence >= CONFIDENT:
-        return faq.answer(intent.topic, active)
-    return _unsure(inc, intent, active)
-
-
-def _unsure(inc: Incoming, intent: Intent, active: bool) -> Outcome:
-    """Not sure: a problem told (a report's words, or 壞了, 很臭…) is asked "report it?" with the
-    report's button; otherwise the best guesses and the office phone."""
-    hint = nlu.report_hint(inc.text, intent)
-    if hint:
-        return faq.report_offer(inc.text, intent, hint, active)
-    return faq.unsure(inc.text, intent, active)
-
-
-def _confident_programme(inc: Incoming, intent: Intent) -> bool:
-    """A sure FAQ answer about a programme the welfare screener checks (``screener: true`` in its entry),
-    unless the message is about a death (the screener would ask the age of the person who died)."""
-    if not intent.topic or intent.confidence < CONFIDENT or nlu.deceased(nlu.normalize(inc.text)):
-        return False
-    entry = faq_data.base().get(intent.topic)
-    return entry is not None and entry.screener
-
-
-def _faq_programme(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    """The programme's answer, with 「福利補助試算」 first among its buttons to start the screener."""
-    from services.messages import postback
-    out = faq.answer(intent.topic, active)
-    first = out.replies[0]
-    screen = postback(t("flows.welfare"), "flow=welfare")
-    items = ((screen,) + first.quick_replies)[:MAX_QUICK_REPLIES]
-    return replace(out, replies=(replace(first, quick_replies=items), *out.replies[1:]))
-
-
-def _unknown(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    if intent.guesses or nlu.report_hint(inc.text, intent):
-        return _unsure(inc, intent, active)
-    out = common.fallback(None, None, ctx)
-    return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
-
-
-def _other_service(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    # A service whose conversation is not built yet: its FAQ entry when one fits, else a person to call.
-    if intent.best_faq and intent.best_faq[1] >= FAQ_FALLBACK_SCORE:
-        return faq.answer(intent.best_faq[0], active)
-    return _not_ready()
-
-
-def _case_status(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
-
-
-def _greeting(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    return common.thanks(ctx) if common.is_thanks(inc.text) else common.welcome(ctx)
-
-
-QUESTION: tuple[Question, ...] = (
-    Question("answers", lambda inc, i: i.label in LABEL_ANSWERS,
-             lambda inc, i, ctx, now, active: LABEL_ANSWERS[i.label](inc, i, ctx, now, active)),
-    Question("start", lambda inc, i: i.label in INTENT_FLOW,
-             lambda inc, i, ctx, now, active: STARTERS[INTENT_FLOW[i.label]](inc, ctx, now)),
-    Question("complaint", lambda inc, i: i.label == "case_status" and nlu.complaint(inc.text),
-             lambda inc, i, ctx, now, active: case_status.with_person(
-                 _case_status(inc, i, ctx, now, active), active=active, chat_type=inc.chat_type)),
-    Question("case_status", lambda inc, i: i.label == "case_status", _case_status),
-    Question("human", lambda inc, i: i.label == "human", lambda inc, i, ctx, now, active: common.human(None, None, ctx)),
-    Question("greeting", lambda inc, i: i.label == "greeting", _greeting),
-    Question("faq_programme", lambda inc, i: i.label == "faq" and _confident_programme(inc, i), _faq_programme),
-    Question("faq", lambda inc, i: i.label == "faq", _faq_or_unsure),
-    Question("unknown", lambda inc, i: i.label == "unknown", _unknown),
-    Question("other_service", lambda inc, i: True, _other_service),
-)
-
-
-def answer_text(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool = False) -> Outcome:
-    """What a text outside any flow gets, by its label (``QUESTION``, first match)."""
-    for q in QUESTION:
-        if q.match(inc, intent):
-            out = q.answer(inc, intent, ctx, now, active)
-            return out if out.rule else replace(out, rule=f"question.{q.name}")
-    raise AssertionError("the last question always answers")
-
-
-FAQ_FALLBACK_SCORE = 3.0
-
-
-def _with_meta(out: Outcome, intent: Intent) -> Outcome:
-    meta = {"intent": intent.label, "topic": intent.topic, "confidence": intent.confidence}
-    return replace(out, meta=meta)
-
-
-def _not_ready(active: bool = False) -> Outcome:
-    """A service whose conversation is not built yet: give the person to call."""
-    text = Text(t("common.not_ready"), common.menu_buttons(active=active))
-    return Outcome(replies=(text,), keep_state=True)
-
-
-@functools.cache
-def _menu_words() -> dict[str, dict[str, str]]:
-    """Each rich-menu button's label and display text -> its postback data."""
-    words: dict[str, dict[str, str]] = {}
-    for name in ("richmenu/main", "richmenu/disaster"):
-        for area in knowledge.load(name)["areas"]:
-            data = dict(parse_qsl(area["data"], keep_blank_values=True))
-            for said in (area["label"], area.get("display")):
-                if said:
-                    words.setdefault(_bare(said), data)
-    return words
-
-
-def _bare(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text)
-
-
-def _menu_tap(text: str) -> dict[str, str] | None:
-    if len(text) > 20:
-        return None
-    data = _menu_words().get(_bare(text))
-    return dict(data) if data else None
-
-
-def _as_menu_tap(inc: Incoming) -> Incoming:
-    return replace(inc, kind="postback", data={"flow": inc.data.get("flow", "")})
 
 
 def _apply_pending_location(flow: Flow, state: dict[str, Any], inc: Incoming, ctx: Context, now: float,

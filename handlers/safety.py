@@ -13,7 +13,7 @@ What ``urgent`` does, by what ``services.safety.assess`` finds (word lists in kn
 - someone in the water, a fire, a gas leak: their own answers (119, and what not to do).
 - water or mud coming into a house, a house hit or fallen, someone trapped, someone hurt by the
   disaster (屋頂被吹走 + 受傷): 119 first, then the disaster report (outside a conversation) or a
-  button to start it (inside another one). Words handlers/disaster.py already answers are left to it.
+  button to start it (inside another one). Words handlers/disaster/ already answers are left to it.
 
 Inside a disaster report the report's steps give 119 themselves (and the safety net checks them).
 In a group the bot only sees texts that mention it (bot/events.py), so it stays quiet otherwise.

@@ -197,39 +197,55 @@ def store(db: Database, raw_events: Iterable[dict[str, Any]]) -> list[int | None
     for i, (key, payload, reason) in enumerate(checked):
         if reason is not None:
             refused[i] = (key, reason)
-    out: list[int | None] = [None] * len(raws)
     if db.engine.dialect.name == "postgresql":
-        received = now.isoformat().encode()
-        rows: list[tuple[bytes, ...]] = []
-        positions: list[int] = []
-        for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
-            if reason is None:
-                rows.append((key.encode(), raw.get("type", "?").encode(), payload, b"t" if _redelivery(raw) else b"f",
-                             b"%d" % _timestamp(raw), received))
-                positions.append(i)
-        if rows:
-            writer = _writers.get(db.url)
-            if writer is None:
-                with _writers_lock:
-                    writer = _writers.setdefault(db.url, _PgWriter(db.url))
-            ids, by_database = writer.insert(rows)
-            for i, row, row_id in zip(positions, rows, ids):
-                out[i] = row_id
-                if row[0] in by_database:
-                    refused[i] = (_digest_key(raws[i]["webhookEventId"]), f"refused: database {by_database[row[0]]}")
+        out = _store_pg(db, raws, checked, refused, now)
     else:
-        names = ("webhook_event_id", "event_type", "payload", "is_redelivery", "event_ts", "received_at")
-        stmt = _insert(db.engine.dialect.name)
-        try:
-            with db.autocommit.connect() as conn:
-                for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
-                    if reason is None:
-                        row = (key, raw.get("type", "?"), payload.decode(), _redelivery(raw), _timestamp(raw), now)
-                        out[i] = conn.execute(stmt, dict(zip(names, row))).scalar()
-        except SQLAlchemyError as exc:
-            raise StorageError(type(exc).__name__) from exc
+        out = _store_sql(db, raws, checked, now)
     if refused:
         _record_refused(db, raws, refused, now)
+    return out
+
+
+def _store_pg(db: Database, raws: list[dict[str, Any]], checked: list[tuple[str, bytes | None, str | None]],
+              refused: dict[int, tuple[str, str]], now) -> list[int | None]:
+    """PostgreSQL: the readable events in one batch through the thread's writer (``_PgWriter``); an
+    event the database refuses is added to ``refused``."""
+    out: list[int | None] = [None] * len(raws)
+    received = now.isoformat().encode()
+    rows: list[tuple[bytes, ...]] = []
+    positions: list[int] = []
+    for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
+        if reason is None:
+            rows.append((key.encode(), raw.get("type", "?").encode(), payload, b"t" if _redelivery(raw) else b"f",
+                         b"%d" % _timestamp(raw), received))
+            positions.append(i)
+    if rows:
+        writer = _writers.get(db.url)
+        if writer is None:
+            with _writers_lock:
+                writer = _writers.setdefault(db.url, _PgWriter(db.url))
+        ids, by_database = writer.insert(rows)
+        for i, row, row_id in zip(positions, rows, ids):
+            out[i] = row_id
+            if row[0] in by_database:
+                refused[i] = (_digest_key(raws[i]["webhookEventId"]), f"refused: database {by_database[row[0]]}")
+    return out
+
+
+def _store_sql(db: Database, raws: list[dict[str, Any]], checked: list[tuple[str, bytes | None, str | None]],
+               now) -> list[int | None]:
+    """Other databases (SQLite in local mode): one insert per readable event."""
+    out: list[int | None] = [None] * len(raws)
+    names = ("webhook_event_id", "event_type", "payload", "is_redelivery", "event_ts", "received_at")
+    stmt = _insert(db.engine.dialect.name)
+    try:
+        with db.autocommit.connect() as conn:
+            for i, (raw, (key, payload, reason)) in enumerate(zip(raws, checked)):
+                if reason is None:
+                    row = (key, raw.get("type", "?"), payload.decode(), _redelivery(raw), _timestamp(raw), now)
+                    out[i] = conn.execute(stmt, dict(zip(names, row))).scalar()
+    except SQLAlchemyError as exc:
+        raise StorageError(type(exc).__name__) from exc
     return out
 
 

@@ -3,7 +3,7 @@
 ``knowledge/kinds.yaml`` declares each kind once; everything that used to restate the list reads it
 from here: case numbers (``services.submissions``: the prefixes and the pattern that finds a case
 number in a text), the routing labels (``services.nlu``, ``handlers.safety``), the conversations
-(``handlers.router`` imports ``handlers.<flow>`` by name: services never import handlers), the
+(``handlers.conversations`` imports ``handlers.<flow>`` by name: services never import handlers), the
 owning sections and the private kinds (``services.access``, ``services.submissions``,
 ``services.workflow``, ``services.digest``) and the dashboard's kind list and names.
 

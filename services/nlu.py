@@ -3,8 +3,8 @@
 Labels are the contract of ARCHITECTURE.md: road_report, dengue_report, dengue_info,
 disaster_report, welfare, faq, case_status, human, greeting, unknown.
 
-1. Normalise: full-width to half-width, simplified to traditional (OpenCC), lower case,
-   known typos, no spaces or punctuation.
+1. Normalise (services/nlu_text.py): full-width to half-width, simplified to traditional (OpenCC),
+   lower case, known typos, no spaces or punctuation.
 2. A case number decides at once (case_status).
 3. Label words (knowledge/nlu/lexicon.yaml) give each label a score.
 4. The FAQ (knowledge/faq/) is searched with BM25 over character unigrams and bigrams, plus a
@@ -21,13 +21,19 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any, Iterable
 
 from services import faq as faq_mod
 from services import kinds
 from services import knowledge
 from services import nlu_index
+# The normalisation lives in services/nlu_text.py; its names are used as ``nlu.<name>`` everywhere.
+from services.nlu_text import has_any, has_word, normalize, normalize_word, normalized_words
 from services.submissions import normalize_ref
+
+__all__ = ["CONFIDENT", "FAQ_BM25", "FAQ_KEYWORDS", "LABELS", "MIN_SCORE", "PRECEDENCE", "REPORTS",
+           "RULE_LISTS", "FaqIndex", "Intent", "Lexicon", "build_faq_index", "candidate_index", "classify",
+           "complaint", "deceased", "faq_index", "has_any", "has_word", "install_faq_index", "lexicon",
+           "names_benefit", "normalize", "normalize_word", "normalized_words", "report_hint"]
 
 # The kinds' labels come from knowledge/kinds.yaml (services/kinds.py), the rest are the router's own.
 LABELS = kinds.routing_labels() + ("faq", "case_status", "human", "greeting", "unknown")
@@ -51,69 +57,6 @@ class Intent:
     guesses: tuple[str, ...] = ()   # FAQ entry ids worth offering when unsure
     best_faq: tuple[str, float] | None = None  # the closest FAQ entry and its score, whatever the label
     scores: dict[str, float] = field(default_factory=dict, compare=False)
-
-
-# -- normalisation -------------------------------------------------------------------------------
-
-@functools.cache
-def _converter():
-    import opencc
-    return opencc.OpenCC("s2twp")
-
-
-_DROP = re.compile(r"[\s\u3000]+")
-
-
-def _strip_punct(text: str) -> str:
-    return "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "Z", "C"))
-                   and ch not in "~`^|<>+=$")
-
-
-def normalize(text: str) -> str:
-    """The comparable form of a message (and of every lexicon word)."""
-    t = unicodedata.normalize("NFKC", text or "").lower()
-    t = _DROP.sub("", t)
-    t = _converter().convert(t)
-    for wrong, right in _typos():
-        t = t.replace(wrong, right)
-    return _strip_punct(t)
-
-
-@functools.cache
-def _typos() -> tuple[tuple[str, str], ...]:
-    conv = _converter()
-    pairs = []
-    for wrong, right in (knowledge.load("nlu/lexicon").get("typos") or {}).items():
-        w = conv.convert(unicodedata.normalize("NFKC", str(wrong)).lower())
-        r = conv.convert(unicodedata.normalize("NFKC", str(right)).lower())
-        pairs.append((w, r))
-    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
-
-
-def normalize_word(word: str) -> str:
-    """A lexicon or keyword entry in the same comparable form as ``normalize`` gives a text."""
-    return _norm_word(word)
-
-
-def normalized_words(key: str) -> list[str]:
-    """A word list of the messages files (``knowledge.words``), each in ``normalize``'s form;
-    entries that normalise to nothing (punctuation) are dropped, since they would match any text."""
-    return [w for w in (normalize_word(x) for x in knowledge.words(key)) if w]
-
-
-def has_word(norm: str, key: str) -> bool:
-    """Does a text already in ``normalize``'s form contain one of the words listed at ``key``?"""
-    return any(w in norm for w in normalized_words(key))
-
-
-def has_any(norm: str, words: Iterable[Any]) -> bool:
-    """``has_word`` for a word list given directly (e.g. a category's words in a knowledge file);
-    words that normalise to nothing are skipped, since they would match any text."""
-    return any(w and w in norm for w in map(normalize_word, words))
-
-
-def _norm_word(word: str) -> str:
-    return _strip_punct(_converter().convert(unicodedata.normalize("NFKC", str(word)).lower().replace(" ", "")))
 
 
 # -- the lexicon ---------------------------------------------------------------------------------
@@ -141,15 +84,15 @@ def lexicon() -> Lexicon:
         items = []
         for weight, ws in tiers.items():
             for w in ws:
-                nw = _norm_word(w)
+                nw = normalize_word(w)
                 if nw:
                     items.append((nw, float(weight)))
         words[label] = tuple(sorted(set(items), key=lambda p: -len(p[0])))
-    return Lexicon(words, tuple(_norm_word(w) for w in data.get("question_words", ())),
-                   tuple(_norm_word(w) for w in data.get("report_words", ())),
-                   tuple(_norm_word(w) for w in data.get("elsewhere", ())),
-                   tuple(_norm_word(w) for w in data.get("home", ())),
-                   {k: tuple(w for w in (_norm_word(x) for x in data.get(k, ())) if w) for k in RULE_LISTS})
+    return Lexicon(words, tuple(normalize_word(w) for w in data.get("question_words", ())),
+                   tuple(normalize_word(w) for w in data.get("report_words", ())),
+                   tuple(normalize_word(w) for w in data.get("elsewhere", ())),
+                   tuple(normalize_word(w) for w in data.get("home", ())),
+                   {k: tuple(w for w in (normalize_word(x) for x in data.get(k, ())) if w) for k in RULE_LISTS})
 
 
 def _has(norm: str, key: str) -> bool:
@@ -314,10 +257,10 @@ def build_faq_index(entries) -> FaqIndex:
     docs = []
     keywords = []
     for e in entries:
-        kws = tuple(sorted({_norm_word(w) for w in (e.title, *e.keywords)}, key=len, reverse=True))
+        kws = tuple(sorted({normalize_word(w) for w in (e.title, *e.keywords)}, key=len, reverse=True))
         keywords.append(kws)
         text = " ".join([e.title] * 2 + list(e.keywords) * 2 + list(e.questions))
-        docs.append([tok for part in text.split() for tok in _tokens(_norm_word(part))])
+        docs.append([tok for part in text.split() for tok in _tokens(normalize_word(part))])
     retriever = bm25s.BM25()
     retriever.index(docs, show_progress=False)
     return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
@@ -386,11 +329,33 @@ REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml)
 
 def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool = False,
             top_kw: str | None = None) -> None:
-    """Rules no single word can carry."""
+    """Rules no single word can carry, in this order (a rule reads what the ones before it changed)."""
     lex = lexicon()
     asks = any(w in norm for w in lex.question)
     reports = any(w in norm for w in lex.report)
-    best_report = max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
+    if _rule_report_or_story(norm, scores, distinctive, top_kw, asks):
+        asks, reports = False, True
+    _rule_road_not_disaster(norm, scores)
+    _rule_complaint(norm, scores)
+    _rule_dengue(scores, asks, reports)
+    if _rule_elsewhere(norm, scores):
+        return
+    _rule_faq_or_report(norm, scores, distinctive, asks, reports)
+    _rule_greeting(norm, scores, asks)
+    _rule_welfare(norm, scores, distinctive, named)
+    # Unrelated topics lose to any office word.
+    if "unknown" in scores:
+        scores["unknown"] = max(0.0, scores["unknown"] - 0.5)
+
+
+def _best_report(scores: dict[str, float]) -> str:
+    return max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
+
+
+def _rule_report_or_story(norm: str, scores: dict[str, float], distinctive: bool, top_kw: str | None,
+                          asks: bool) -> bool:
+    """True when the text is a request to report something (it then asks nothing and reports)."""
+    best_report = _best_report(scores)
     how = [w for w in lexicon().rules.get("report_how", ()) if w in norm]
     if how:
         # What is to be reported, without the "how do I report" words (檢舉 alone is no dengue).
@@ -398,65 +363,89 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
         for w in sorted(how + list(lexicon().rules.get("report_verbs", ())), key=len, reverse=True):
             rest = rest.replace(w, "|")
         sub, _ = _label_scores(rest)
-        best_report = max(REPORTS, key=lambda k: (sub.get(k, 0.0), -REPORTS.index(k)))
+        best_report = _best_report(sub)
         named_service = bool(top_kw) and distinctive and top_kw in rest
-    # "How do I report X / who do I call about X" with a road, dengue or disaster word: a request
-    # to report X, not a question (the report starts; the FAQ does not answer it) — unless the
-    # question names a service of its own (農損要去哪裡報: crop disaster aid).
-    if how and sub.get(best_report, 0) >= 2 and not named_service:
-        asks, reports = False, True
-        scores[best_report] = scores.get(best_report, 0.0) + 2.0
-        if "faq" in scores:
-            scores["faq"] -= 3.0
+        # "How do I report X / who do I call about X" with a road, dengue or disaster word: a request
+        # to report X, not a question (the report starts; the FAQ does not answer it) — unless the
+        # question names a service of its own (農損要去哪裡報: crop disaster aid).
+        if sub.get(best_report, 0) >= 2 and not named_service:
+            scores[best_report] = scores.get(best_report, 0.0) + 2.0
+            if "faq" in scores:
+                scores["faq"] -= 3.0
+            return True
     # A story about a problem (since when, what happened) without a question: a report.
-    elif not asks and _has(norm, "story_words") and scores.get(best_report, 0) >= 2:
+    if not asks and _has(norm, "story_words") and scores.get(best_report, 0) >= 2:
         scores[best_report] += 1.5
         if "faq" in scores:
             scores["faq"] -= 1.5
-    # A road problem that floods or may fall "every time it rains" or "if a typhoon comes" is a road
-    # report (a drain to clear, a tree to trim), not a disaster happening now.
+    return False
+
+
+def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
+    """A road problem that floods or may fall "every time it rains" or "if a typhoon comes" is a road
+    report (a drain to clear, a tree to trim), not a disaster happening now."""
     if _has(norm, "habitual_or_worry") and scores.get("road_report", 0) >= 2 \
             and scores.get("road_report", 0) <= scores.get("disaster_report", 0) and not _has(norm, "disaster_now"):
         scores["road_report"] = scores["disaster_report"] + 0.5
-    # A complaint about an earlier report (reported before, still not done): the resident's cases.
+
+
+def _rule_complaint(norm: str, scores: dict[str, float]) -> None:
+    """A complaint about an earlier report (reported before, still not done): the resident's cases."""
     if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
         scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values(), default=0.0) + 1.0)
-    # Dengue: a question about containers or mosquitoes is information, not a report.
+
+
+def _rule_dengue(scores: dict[str, float], asks: bool, reports: bool) -> None:
+    """Dengue: a question about containers or mosquitoes is information, not a report."""
     if "dengue_report" in scores and asks and not reports:
         scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")
     if "dengue_info" in scores and "dengue_report" in scores and reports and not asks:
         scores["dengue_report"] += 1
-    # Another city's matter: not for this office (unless Zuozhen is named too).
+
+
+def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
+    """Another city's matter: not for this office (unless Zuozhen is named too). True ends the rules."""
+    lex = lexicon()
     if len(norm) <= 24 and any(w in norm for w in lex.elsewhere) and not any(w in norm for w in lex.home):
         scores.clear()
         scores["unknown"] = 10.0
+        return True
+    return False
+
+
+def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, asks: bool, reports: bool) -> None:
+    """A question about a service is for the FAQ; a statement about a problem is a report."""
+    if "faq" not in scores:
         return
-    # A question about a service is for the FAQ; a statement about a problem is a report.
-    if "faq" in scores:
-        if asks and distinctive:
-            scores["faq"] += 1.0
-        elif not asks and any(scores.get(k, 0) >= 3 for k in kinds.report_labels()):
-            scores["faq"] -= 3.0
-        if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
-            scores["faq"] -= 1.5
-        # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
-        # the FAQ when it names a service, not a disaster report.
-        if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \
-                and (distinctive or _has(norm, "where_how")) and not _has(norm, "story_words"):
-            scores["faq"] = max(scores["faq"], scores["disaster_report"] + 0.5)
-    # Thanks for a repair done (路燈修好了 謝謝你們) is a thank-you, not a new report; otherwise
-    # greetings give way to any real request.
+    if asks and distinctive:
+        scores["faq"] += 1.0
+    elif not asks and any(scores.get(k, 0) >= 3 for k in kinds.report_labels()):
+        scores["faq"] -= 3.0
+    if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
+        scores["faq"] -= 1.5
+    # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
+    # the FAQ when it names a service, not a disaster report.
+    if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \
+            and (distinctive or _has(norm, "where_how")) and not _has(norm, "story_words"):
+        scores["faq"] = max(scores["faq"], scores["disaster_report"] + 0.5)
+
+
+def _rule_greeting(norm: str, scores: dict[str, float], asks: bool) -> None:
+    """Thanks for a repair done (路燈修好了 謝謝你們) is a thank-you, not a new report; otherwise
+    greetings give way to any real request."""
     if _has(norm, "fixed_thanks") and "greeting" in scores and not asks:
         scores["greeting"] = max(scores.values()) + 1.0
     elif "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
         scores.pop("greeting")
-    # A named service beats the generic welfare words when its keyword is specific.
+
+
+def _rule_welfare(norm: str, scores: dict[str, float], distinctive: bool, named: bool) -> None:
+    """A named service beats the generic welfare words when its keyword is specific. Welfare: never
+    the screener for a death, a funeral or an inheritance, nor for another section's 補助 (farming,
+    elections, assessment), nor for relief after a fire; a generic "what can they get" about someone
+    is the screener; a question about one named programme is that programme's FAQ entry."""
     if "faq" in scores and "welfare" in scores and scores["faq"] >= 4.0 and scores["welfare"] <= 3.0:
         scores["faq"] += 0.5
-    # Welfare: never the screener for a death, a funeral or an inheritance, nor for another
-    # section's 補助 (farming, elections, assessment), nor for relief after a fire; a generic
-    # "what can they get" about someone is the screener; a question about one named programme
-    # is that programme's FAQ entry.
     if "welfare" in scores and (deceased(norm) or _has(norm, "not_welfare")
                                 or (_has(norm, "fire_words") and _has(norm, "benefit_words"))):
         moved = scores.pop("welfare")
@@ -473,6 +462,3 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
     elif named and _has(norm, "programme_info") and "faq" in scores and "welfare" in scores:
         # The screener would start (someone is named); the question is about the programme.
         scores["faq"] = max(scores["faq"], scores["welfare"] + 0.5)
-    # Unrelated topics lose to any office word.
-    if "unknown" in scores:
-        scores["unknown"] = max(0.0, scores["unknown"] - 0.5)

@@ -125,22 +125,7 @@ def _read_json(path: Path) -> dict:
 @cache
 def _places() -> _Places:
     """Load, cross-check, project and index the village data (once)."""
-    villages_fc = _read_json(VILLAGES_GEOJSON)
-    outline_fc = _read_json(OUTLINE_GEOJSON)
-    with VILLAGES_YAML.open(encoding="utf-8") as fh:
-        meta = yaml.safe_load(fh)
-
-    features = villages_fc["features"]
-    entries = meta["villages"]
-    geo_keys = [(f["properties"]["villcode"], f["properties"]["name"]) for f in features]
-    yaml_keys = [(str(v["id"]), v["name"]) for v in entries]
-    if geo_keys != yaml_keys:
-        raise RuntimeError(
-            f"{VILLAGES_YAML.name} and {VILLAGES_GEOJSON.name} disagree on the villages "
-            f"or their order: {yaml_keys} != {geo_keys}"
-        )
-
-    outline_feature = outline_fc["features"][0]
+    features, entries, meta, outline_feature = _read_checked()
     lat0 = float(outline_feature["properties"]["centroid_lat"])
     lng0 = float(outline_feature["properties"]["centroid_lng"])
     m_per_deg_lng = math.cos(math.radians(lat0)) * _M_PER_DEG_LNG_AT_EQUATOR
@@ -154,14 +139,7 @@ def _places() -> _Places:
     polygons = tuple(shapely.transform(shape(f["geometry"]), to_plane) for f in features)
     outline = shapely.transform(shape(outline_feature["geometry"]), to_plane)
     boundaries = tuple(p.boundary for p in polygons)
-    for geom in (*polygons, outline):
-        shapely.prepare(geom)
-    # GEOS builds some internal indexes lazily on first use; do it now, in
-    # one thread, so that later concurrent lookups only read.
-    probe = Point(0.0, 0.0)
-    for geom in (*polygons, outline):
-        geom.contains(probe)
-        geom.distance(probe)
+    _prepare((*polygons, outline))
     tree = STRtree(polygons)
 
     names = tuple(v["name"] for v in entries)
@@ -177,6 +155,38 @@ def _places() -> _Places:
         text_tokens=_build_text_tokens(entries, frozenset(meta["text_matching"]["never_bare"])),
         guards={k: frozenset(v) for k, v in meta["text_matching"]["preceding_char_guards"].items()},
     )
+
+
+def _read_checked() -> tuple[list[dict], list[dict], dict, dict]:
+    """The villages' features, their entries in the YAML (checked to be the same villages in the same
+    order), the YAML, and the district outline's feature."""
+    villages_fc = _read_json(VILLAGES_GEOJSON)
+    outline_fc = _read_json(OUTLINE_GEOJSON)
+    with VILLAGES_YAML.open(encoding="utf-8") as fh:
+        meta = yaml.safe_load(fh)
+
+    features = villages_fc["features"]
+    entries = meta["villages"]
+    geo_keys = [(f["properties"]["villcode"], f["properties"]["name"]) for f in features]
+    yaml_keys = [(str(v["id"]), v["name"]) for v in entries]
+    if geo_keys != yaml_keys:
+        raise RuntimeError(
+            f"{VILLAGES_YAML.name} and {VILLAGES_GEOJSON.name} disagree on the villages "
+            f"or their order: {yaml_keys} != {geo_keys}"
+        )
+    return features, entries, meta, outline_fc["features"][0]
+
+
+def _prepare(geoms: tuple) -> None:
+    """Ready the geometries for fast look-ups, safe to share between threads."""
+    for geom in geoms:
+        shapely.prepare(geom)
+    # GEOS builds some internal indexes lazily on first use; do it now, in
+    # one thread, so that later concurrent lookups only read.
+    probe = Point(0.0, 0.0)
+    for geom in geoms:
+        geom.contains(probe)
+        geom.distance(probe)
 
 
 def _build_text_tokens(entries: list[dict], never_bare: frozenset[str]) -> tuple[tuple[str, str], ...]:
