@@ -103,6 +103,7 @@ def report_pothole(app, fake_line) -> tuple[Resident, str]:
     return r, m.group(0)
 
 
+# Longer than 50 lines on purpose: one transcript, told in order from start to end.
 def test_clerk_sets_a_case_in_progress_and_the_resident_is_told(chromium, live_app, fake_line, tmp_path):
     from playwright.sync_api import expect
 

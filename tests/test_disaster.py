@@ -209,6 +209,7 @@ def test_two_chiefs_in_one_group_do_not_mix(app, fake_line):
     assert svc.state.load(group, b.user)["answers"]["category"] == "water"
 
 
+# Longer than 50 lines on purpose: one transcript, told in order from start to end.
 def test_disaster_mode_on_and_off_with_check_ins(app, fake_line):
     store = fake_line.store
     ganglin, caoshan = chief_of(app, fake_line, "岡林里"), chief_of(app, fake_line, "草山里")

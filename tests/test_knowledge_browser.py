@@ -28,6 +28,7 @@ def shot(page, tmp_path: Path, name: str, full: bool = True) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
 
 
+# Longer than 50 lines on purpose: one transcript, told in order from start to end.
 def test_a_clerk_answers_an_unanswered_question_and_a_reviewer_publishes_it(chromium, live_app, fake_line, tmp_path):
     from playwright.sync_api import expect
 
