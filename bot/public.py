@@ -16,6 +16,7 @@ from typing import Any, Callable
 from flask import Blueprint, Response, current_app, render_template, request
 from redis.exceptions import RedisError
 
+from bot import headers
 from bot.dashboard import BOT_DIR, DEFAULT_TILE_ATTRIBUTION, DEFAULT_TILE_URL
 from bot.extensions import get_services
 from bot.state import public_cache_key
@@ -61,25 +62,13 @@ def markers() -> list[dict]:
     return cached("markers", compute)
 
 
-def _tile_origin() -> str:
-    from bot.dashboard.common import _tile_origin as origin  # the dashboard's own rule
-    return origin()
-
-
 @bp.after_request
 def _headers(resp: Response) -> Response:
     if request.endpoint != "public.static":
         resp.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     else:
         resp.headers.setdefault("Cache-Control", "public, max-age=86400")
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    resp.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: {_tile_origin()}; connect-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
-    return resp
+    return headers.secure(resp, "'none'")
 
 
 @bp.get("")

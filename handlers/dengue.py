@@ -121,12 +121,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
         phone = parsers.phone_in(inc.text)
         if phone:
             return Accept({"phone": phone}, goto="confirm")
-    if inc.kind == "image" and inc.message_id:
-        updates, replies, media = STEPS.add_photo(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
-    if inc.kind == "audio" and inc.message_id:
-        updates, replies, media = STEPS.add_voice(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
+    kept = STEPS.media_at_confirm(inc, a)
+    if kept is not None:
+        return kept
     value = _confirm_value(inc)
     if value == "phone" and not anonymous:
         return Accept({"asking_phone": True}, goto="phone")

@@ -310,6 +310,14 @@ class ReportSteps:
         voices.append({"id": inc.message_id, "ms": inc.duration_ms})
         return {"voices": voices}, (Text(voice_received(inc.duration_ms)),), (inc.message_id,)
 
+    def media_at_confirm(self, inc: Incoming, a: dict[str, Any]) -> Accept | None:
+        """A photo or a voice message sent at the summary: kept, and the summary shown again."""
+        if inc.kind not in ("image", "audio") or not inc.message_id:
+            return None
+        add = self.add_photo if inc.kind == "image" else self.add_voice
+        updates, replies, media = add(inc, a)
+        return Accept(updates, replies=replies, goto="confirm", media=media)
+
     def voice_aside(self, inc: Incoming, a: dict[str, Any]) -> Accept:
         """A voice message at a step that cannot take it as its answer: kept; the step is asked again."""
         updates, replies, media = self.add_voice(inc, a)

@@ -70,12 +70,9 @@ def _parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
         elif len(nlu.normalize(inc.text)) >= 4 and not parsers.is_no(inc.text):
             # more detail typed at the summary (「整條路都擋住了」): added to the description, shown again
             return Accept({"description": STEPS.more_description(a, inc.text)}, goto="confirm")
-    if inc.kind == "image" and inc.message_id:
-        updates, replies, media = STEPS.add_photo(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
-    if inc.kind == "audio" and inc.message_id:
-        updates, replies, media = STEPS.add_voice(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
+    kept = STEPS.media_at_confirm(inc, a)
+    if kept is not None:
+        return kept
     if value == "phone":
         return Accept({"asking_phone": True}, goto="phone")
     if value == "yes":

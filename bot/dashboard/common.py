@@ -19,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from bot import headers
 from bot.dashboard import auth, bp, exports, text
 from bot.extensions import get_services
 from services import access, kinds, knowledge, workflow
@@ -186,13 +187,7 @@ def _guard():
     return None
 
 
-def _tile_origin() -> str:
-    parts = urlsplit(current_app.config.get("MAP_TILE_URL") or "")
-    if parts.scheme in ("http", "https") and parts.netloc:
-        host = re.sub(r"\{[a-z]\}", "*", parts.netloc)
-        if "{" not in host:
-            return f"{parts.scheme}://{host}"
-    return "https:"
+_tile_origin = headers.tile_origin
 
 
 @bp.after_request
@@ -200,15 +195,8 @@ def _headers(resp: Response) -> Response:
     if request.endpoint != "dashboard.static":
         resp.headers["Cache-Control"] = "private, no-store"
         resp.headers["Pragma"] = "no-cache"
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
     resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
-    resp.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: {_tile_origin()}; connect-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-    return resp
+    return headers.secure(resp, "'self'")
 
 
 @bp.context_processor

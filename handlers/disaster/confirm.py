@@ -56,12 +56,9 @@ def parse_confirm(inc: Incoming, a: dict[str, Any], ctx: Context):
             value = "phone"
         elif parsers.is_yes(inc.text):
             value = "yes"
-    if inc.kind == "image" and inc.message_id:
-        updates, replies, media = STEPS.add_photo(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
-    if inc.kind == "audio" and inc.message_id:
-        updates, replies, media = STEPS.add_voice(inc, a)
-        return Accept(updates, replies=replies, goto="confirm", media=media)
+    kept = STEPS.media_at_confirm(inc, a)
+    if kept is not None:
+        return kept
     if value == "phone" and not a.get("group"):
         return Accept({"asking_phone": True}, goto="phone")
     if value == "yes":
