@@ -30,22 +30,7 @@ def proc_stat_cpu() -> tuple[int, int, int]:
 
 def group_cpu_s(pgid: int) -> float:
     """CPU seconds (user+system) of the live processes in one process group."""
-    total = 0
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rfind(")") + 2:].split()
-        try:
-            if int(rest[2]) == pgid:
-                total += int(rest[11]) + int(rest[12])
-        except (IndexError, ValueError):
-            continue
-    return total / CLK_TCK
+    return sum(cpu for _, group, cpu in all_proc_cpu().values() if group == pgid)
 
 
 def pid_cpu_s(pid: int) -> float:
@@ -78,21 +63,25 @@ def redis_cpu_s() -> float:
         return 0.0
 
 
+def _proc_stats():
+    """(pid, the text of /proc/<pid>/stat) of every process that can still be read."""
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    yield int(d), f.read()
+            except OSError:
+                continue
+
+
 def all_proc_cpu() -> dict[int, tuple[str, int, float]]:
     """pid -> (command name, process group, CPU seconds) for every process (read-only, from /proc)."""
     out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                data = f.read()
-        except OSError:
-            continue
+    for pid, data in _proc_stats():
         try:
             comm = data[data.index("(") + 1:data.rfind(")")]
             rest = data[data.rfind(")") + 2:].split()
-            out[int(d)] = (comm, int(rest[2]), (int(rest[11]) + int(rest[12])) / CLK_TCK)
+            out[pid] = (comm, int(rest[2]), (int(rest[11]) + int(rest[12])) / CLK_TCK)
         except (ValueError, IndexError):
             continue
     return out
