@@ -32,12 +32,16 @@ def _faq_or_unsure(inc: Incoming, intent: Intent, ctx: Context, now: float, acti
     return _unsure(inc, intent, active)
 
 
-def _unsure(inc: Incoming, intent: Intent, active: bool) -> Outcome:
+def _unsure(inc: Incoming, intent: Intent, active: bool, ctx: Context | None = None) -> Outcome:
     """Not sure: a problem told (a report's words, or 壞了, 很臭…) is asked "report it?" with the
-    report's button; otherwise the best guesses and the office phone."""
+    report's button; otherwise the best guesses and the office phone; with no guess at all (only
+    when ``ctx`` is given: a message not understood) the general fallback."""
     hint = nlu.report_hint(inc.text, intent)
     if hint:
         return faq.report_offer(inc.text, intent, hint, active)
+    if ctx is not None and not intent.guesses:
+        out = common.fallback(None, None, ctx)
+        return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
     return faq.unsure(inc.text, intent, active)
 
 
@@ -61,10 +65,7 @@ def _faq_programme(inc: Incoming, intent: Intent, ctx: Context, now: float, acti
 
 
 def _unknown(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
-    if intent.guesses or nlu.report_hint(inc.text, intent):
-        return _unsure(inc, intent, active)
-    out = common.fallback(None, None, ctx)
-    return replace(out, question={"text": inc.text, "label": "unknown", "guesses": [], "confidence": None})
+    return _unsure(inc, intent, active, ctx)
 
 
 def _other_service(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:

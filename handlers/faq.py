@@ -56,7 +56,7 @@ def report_offer(text: str, intent: Intent, label: str, active: bool = False) ->
     said = f"{t(f'faq.report_offer_say.{kind.id}')}：{text.strip()}"[:MAX_MESSAGE_ACTION]
     items = (say(name, said),)
     items += tuple(postback(base.get(g).title, f"faq={g}", base.get(g).title) for g in guesses)
-    items += menu_buttons(active)[-1:]  # 真人 (a person), the last of the menu's buttons
+    items += (postback(t("common.label.human"), "cmd=human"),)  # a person, as under the FAQ menu
     note = {"text": text, "label": intent.label, "guesses": guesses, "confidence": intent.confidence}
     return Outcome(replies=(Text(reply, items[:MAX_QUICK_REPLIES]),), keep_state=True, question=note)
 
