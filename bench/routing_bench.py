@@ -1,7 +1,7 @@
 """Routing: accuracy of the candidate methods, time per message, and the web process's memory.
 
 Run: .venv/bin/python bench/routing_bench.py [--out docs/performance.md]
-It evaluates on tests/nlu/utterances.jsonl and ../shared/eval/dev-utterances.jsonl, times
+It evaluates on knowledge/nlu/examples/utterances.jsonl and ../shared/eval/dev-utterances.jsonl, times
 ``services.nlu.classify`` (uncached) on every utterance, and measures the resident memory of a
 fresh process that has built the app and routed one message (what a web worker holds).
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SETS = {"own (tests/nlu)": ROOT / "tests" / "nlu" / "utterances.jsonl",
+SETS = {"own (examples)": ROOT / "knowledge" / "nlu" / "examples" / "utterances.jsonl",
         "shared dev": ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl"}
 METHODS = {
     "label words only (no FAQ search)": dict(FAQ_KEYWORDS=False, FAQ_BM25=False),

@@ -31,8 +31,8 @@ WAIT_S = 5.0
 ROOT = Path(__file__).resolve().parent.parent
 # The dev sets (never the held-out one, which is only scored to report): label accuracy, and FAQ-answer
 # accuracy on the lines that name entries (residents-tune.jsonl).
-EVAL_SETS = (ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl", ROOT / "tests" / "nlu" / "utterances.jsonl",
-             ROOT / "tests" / "nlu" / "residents-tune.jsonl")
+EVAL_SETS = (ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl", ROOT / "knowledge" / "nlu" / "examples" / "utterances.jsonl",
+             ROOT / "knowledge" / "nlu" / "examples" / "residents-tune.jsonl")
 
 
 class Live:

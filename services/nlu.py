@@ -26,6 +26,7 @@ from services import faq as faq_mod
 from services import kinds
 from services import knowledge
 from services import nlu_index
+from services import nlu_learned
 # The normalisation lives in services/nlu_text.py; its names are used as ``nlu.<name>`` everywhere.
 from services.nlu_text import has_any, has_word, normalize, normalize_word, normalized_words
 from services.submissions import normalize_ref
@@ -200,6 +201,7 @@ class FaqIndex:
     ids: tuple[str, ...]
     keywords: tuple[tuple[str, ...], ...]
     bm25: object | None
+    learned: nlu_learned.Index | None = None   # labelled examples by resemblance (services/nlu_learned.py)
 
     def search(self, text: str, k: int = 3) -> list[tuple[str, float, str | None]]:
         """(entry id, score, matched keyword) best first."""
@@ -263,7 +265,7 @@ def build_faq_index(entries) -> FaqIndex:
         docs.append([tok for part in text.split() for tok in _tokens(normalize_word(part))])
     retriever = bm25s.BM25()
     retriever.index(docs, show_progress=False)
-    return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever)
+    return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever, nlu_learned.build(entries, normalize))
 
 
 def faq_index() -> FaqIndex:
@@ -286,7 +288,8 @@ def classify(text: str) -> Intent:
     if not norm:
         return Intent("unknown", confidence=1.0)
     scores, matched = _label_scores(norm)
-    hits = faq_index().search(norm, k=6)
+    index = faq_index()
+    hits = index.search(norm, k=6)
     relief = _relief_entry(norm)
     if relief:
         # Money after a fire (火災後有慰問金嗎) is relief (the lexicon's fire_relief entry), not
@@ -305,12 +308,14 @@ def classify(text: str) -> Intent:
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
+    # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's matter.
+    guess = index.learned.guess(norm) if index.learned and scores.get("unknown") != 10.0 else None
+    nlu_learned.fuse(guess, scores, deceased(norm))
 
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
     if not ranked or ranked[0][1] < MIN_SCORE:
-        return Intent("unknown", confidence=1.0 if not ranked else 0.3, guesses=guesses, scores=scores,
-                      best_faq=(hits[0][0], round(hits[0][1], 3)) if hits else None)
+        return _unplaced(norm, guess, scores, guesses, (hits[0][0], round(hits[0][1], 3)) if hits else None)
     label, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
@@ -322,6 +327,19 @@ def classify(text: str) -> Intent:
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
+
+
+def _unplaced(norm: str, guess, scores: dict[str, float], guesses: tuple[str, ...], best) -> Intent:
+    """A message the rules could not place: its nearest examples' label when they agree, else unknown.
+    An FAQ answer reached this way stays unsure (confidence under CONFIDENT: the bot offers guesses)."""
+    label = nlu_learned.fallback(guess, deceased(norm))
+    if label is None:
+        return Intent("unknown", confidence=1.0 if not scores else 0.3, guesses=guesses, scores=scores, best_faq=best)
+    topic = guess.entry if label == "faq" else None
+    if topic:
+        guesses = (topic,) + tuple(g for g in guesses if g != topic)
+    confidence = round(min(guess.probability, CONFIDENT - 0.01) if label == "faq" else guess.probability, 3)
+    return Intent(label, None, None, topic, confidence, guesses[:3], best_faq=best, scores=scores)
 
 
 REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml); on equal scores the earlier wins

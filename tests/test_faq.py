@@ -13,7 +13,7 @@ from services.models import UnansweredQuestion
 from tests.helpers import OFFICE_PHONE, postback_event, start_pothole_report
 
 ROOT = Path(__file__).resolve().parent.parent
-OWN_SET = ROOT / "tests" / "nlu" / "utterances.jsonl"
+OWN_SET = ROOT / "knowledge" / "nlu" / "examples" / "utterances.jsonl"
 SHARED_SET = ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl"
 
 

@@ -20,7 +20,7 @@ from services.nlu import LABELS
 ROOT = Path(__file__).resolve().parent.parent
 NLU = ROOT / "tests" / "nlu"
 FIXTURE = NLU / "eval-fixture.jsonl"
-TUNE = NLU / "residents-tune.jsonl"
+TUNE = ROOT / "knowledge" / "nlu" / "examples" / "residents-tune.jsonl"
 HELDOUT = NLU / "residents-heldout.jsonl"
 
 # Unsafe outcomes on the tune part, by kind, measured at commit ebd9263 (2026-12-05, before the

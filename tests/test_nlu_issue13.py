@@ -61,7 +61,7 @@ def _route(text):
     return _route_text(text)
 
 
-@pytest.mark.parametrize("text,flow", [("那條路晚上很暗", "road"),                 # a road word, not enough to decide
+@pytest.mark.parametrize("text,flow", [("廟旁邊那個東西壞了很久", "road"),           # something broken, nothing more to go on
                                        ("我家門口那邊一直有怪味道 很久了", "road"),   # a problem told: the general report
                                        ("電線桿歪了", "road")])
 def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
@@ -83,14 +83,14 @@ def test_no_report_offer_without_a_problem(text):
 
 
 def test_the_offer_button_starts_the_report_with_the_words_already_said(resident):
-    out = resident.says("那條路晚上很暗")
+    out = resident.says("廟旁邊那個東西壞了很久")
     assert "通報" in out[-1]
     out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
     resident.taps("路燈故障")
     resident.sends_location(*ZUOZHEN_LI)
     out = resident.taps("略過")
-    assert "確認" in out[-1] and "那條路晚上很暗" in out[-1]            # the words said first are the description
+    assert "確認" in out[-1] and "廟旁邊那個東西壞了很久" in out[-1]            # the words said first are the description
 
 
 # -- rules added from the tune part's misses -----------------------------------------------------
