@@ -43,6 +43,7 @@ PRECEDENCE = ("case_status", "disaster_report", "road_report", "dengue_report", 
               "welfare", "faq", "greeting", "unknown")
 MIN_SCORE = 2.0
 CONFIDENT = 0.6
+DEATH_BONUS = 1.5
 # The parts of the FAQ search; bench/routing_bench.py switches them off to compare methods.
 FAQ_KEYWORDS = True
 FAQ_BM25 = True
@@ -74,7 +75,9 @@ class Lexicon:
 
 RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
               "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
-              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more")
+              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more",
+              "death_entries", "complaint_again", "again_units", "complaint_waited", "waited_units", "count_links",
+              "number_words")
 
 
 @functools.cache
@@ -100,11 +103,27 @@ def _has(norm: str, key: str) -> bool:
     return any(w in norm for w in lexicon().rules.get(key, ()))
 
 
+@functools.cache
+def _counted(verbs: str, units: str) -> re.Pattern[str]:
+    """A verb of the list, a number (digits or the lexicon's number words), a unit of the list:
+    報修三次, 反映好幾遍 (complaint_again); 已經五天, 已經一個月 (complaint_waited)."""
+    words = lexicon().rules
+    alt = lambda key: "|".join(map(re.escape, sorted(words.get(key, ()), key=len, reverse=True))) or "(?!)"
+    return re.compile(f"(?:{alt(verbs)})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+(?:{alt(units)})")
+
+
+def _complains(norm: str) -> bool:
+    """Reported again and again, or reported before and still not done (or a long wait since)."""
+    if _counted("complaint_again", "again_units").search(norm):
+        return True
+    still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
+    return still and _has(norm, "complaint_earlier")
+
+
 def complaint(text: str) -> bool:
-    """A complaint about an earlier report (reported before, still not done: 「一年前就報了 路還是爛的」);
-    the same two word lists that make such a message ``case_status``."""
-    norm = normalize(text or "")
-    return _has(norm, "complaint_earlier") and _has(norm, "complaint_still")
+    """A complaint about an earlier report (reported before, still not done: 「一年前就報了 路還是爛的」,
+    「報修三次了」); the same test that makes such a message ``case_status``."""
+    return _complains(normalize(text or ""))
 
 
 def report_hint(text: str, intent: Intent) -> str | None:
@@ -296,7 +315,7 @@ def classify(text: str) -> Intent:
         # the emergency: no fire burns now (a fire burning now gets 119 from handlers/safety.py).
         top = float(hits[0][1]) if hits else 0.0
         hits = [(relief, max(top, 3.5) + 0.5, None)] + [h for h in hits if h[0] != relief]
-    hits = hits[:3]
+    all_hits, hits = hits, hits[:3]
     distinctive = bool(relief) or bool(hits and hits[0][2] and not _is_shared(hits[0][2], _flow_words()))
     named = bool(hits and names_benefit(hits[0][2]))
     if hits and hits[0][1] > 0:
@@ -320,13 +339,25 @@ def classify(text: str) -> Intent:
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
     confidence = max(0.0, min(1.0, confidence))
-    topic = hits[0][0] if hits and label == "faq" else None
+    # Which service: the search's ranking, with the neighbours' votes for entries added.
+    topic = _services(norm, all_hits, guess)[0][0] if all_hits and label == "faq" else None
     if label == "faq":
         # Sure of a service only when one was named (close neighbours are related services).
         if not distinctive and not named:
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
+
+
+def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
+    """The FAQ entries best first: the search's scores and the neighbours' votes; after a death, the
+    entries about a death come first (「我媽過世了 她的老人津貼」 is about what to do now, not the allowance)."""
+    ranked = nlu_learned.rerank(hits, guess)
+    if deceased(norm):
+        death = lexicon().rules.get("death_entries", ())   # entry ids, in the lexicon's normal form
+        ranked = sorted(((e, s + (DEATH_BONUS if normalize_word(e) in death else 0.0), kw) for e, s, kw in ranked),
+                        key=lambda h: -h[1])
+    return ranked
 
 
 def _unplaced(norm: str, guess, scores: dict[str, float], guesses: tuple[str, ...], best) -> Intent:
@@ -409,7 +440,7 @@ def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
 
 def _rule_complaint(norm: str, scores: dict[str, float]) -> None:
     """A complaint about an earlier report (reported before, still not done): the resident's cases."""
-    if _has(norm, "complaint_earlier") and _has(norm, "complaint_still"):
+    if _complains(norm):
         scores["case_status"] = max(scores.get("case_status", 0.0) + 6.0, max(scores.values(), default=0.0) + 1.0)
 
 

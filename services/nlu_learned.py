@@ -30,8 +30,9 @@ POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far
 # How the votes join the rules (chosen on residents-tune.jsonl before it became examples; docs/nlu.md):
 WEIGHT = 1.5       # a label's score gains WEIGHT x its share of the votes (x the nearest similarity / 0.6, at most 1)
 FULL_SIMILARITY = 0.6
+ENTRY_WEIGHT = 1.0   # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share of the votes
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
-FALLBACK_SIMILARITY = 0.3   # ... and the nearest example is at least this similar
+FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case
 # look-up is decided by its own words, never by resemblance.
 NEVER = ("unknown", "greeting", "case_status")
@@ -53,6 +54,7 @@ class Guess:
     similarity: float                  # cosine similarity of the nearest example
     nearest: str                       # that example's text (for explanations and tests)
     votes: tuple[tuple[str, float], ...] = ()   # every label's share, best first
+    entry_votes: tuple[tuple[str, float], ...] = ()   # every FAQ entry's share, best first
 
 
 def grams(text: str) -> Counter:
@@ -97,9 +99,10 @@ class Index:
             sims[rows] += v * vals
         return sims
 
-    def guess(self, text: str, k: int = K) -> Guess | None:
+    def guess(self, text: str, k: int | None = None) -> Guess | None:
         if not self.examples or not text:
             return None
+        k = k or K
         sims = self.similarities(text)
         top = np.argsort(-sims)[:k]
         if sims[top[0]] <= 0:
@@ -116,7 +119,8 @@ class Index:
         entry, entry_votes = entries.most_common(1)[0] if entries else (None, 0.0)
         return Guess(label, votes / total, entry, entry_votes / total, float(sims[top[0]]),
                      self.examples[int(top[0])].text,
-                     tuple((lab, round(v / total, 4)) for lab, v in labels.most_common()))
+                     tuple((lab, round(v / total, 4)) for lab, v in labels.most_common()),
+                     tuple((e, round(v / total, 4)) for e, v in entries.most_common()))
 
 
 def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
@@ -127,7 +131,22 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
     for label, share in guess.votes:
         if label in NEVER or (label == "welfare" and deceased):
             continue
+        if label == "faq":
+            # A service question counts as far as the neighbours agree on which service.
+            share = min(share, guess.entry_probability)
         scores[label] = round(scores.get(label, 0.0) + WEIGHT * share * closeness, 3)
+
+
+def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
+    """The FAQ search's entries (id, score, keyword), each with ENTRY_WEIGHT x its share of the
+    neighbours' votes added; an entry only the neighbours name joins with its votes alone."""
+    if guess is None or not guess.entry_votes:
+        return hits
+    closeness = min(1.0, guess.similarity / FULL_SIMILARITY)
+    bonus = {e: ENTRY_WEIGHT * share * closeness for e, share in guess.entry_votes}
+    out = [(e, score + bonus.pop(e, 0.0), kw) for e, score, kw in hits]
+    out += [(e, b, None) for e, b in bonus.items()]
+    return sorted(out, key=lambda h: -h[1])
 
 
 def fallback(guess: Guess | None, deceased: bool) -> str | None:

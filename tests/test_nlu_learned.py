@@ -1,0 +1,114 @@
+"""The learned part of understanding (services/nlu_learned.py): labelled examples vote by resemblance."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services import faq, nlu, nlu_learned
+from services.nlu_learned import Example, Guess, Index
+
+
+def _index(*pairs) -> Index:
+    return Index([Example(nlu.normalize(t), label, entry) for t, label, entry in pairs])
+
+
+SMALL = _index(("路燈不亮了", "road_report", None), ("巷口的路燈壞掉", "road_report", None),
+               ("空地積水很多蚊子", "dengue_report", None), ("老人津貼怎麼申請", "faq", "social.senior_living_allowance"),
+               ("老人津貼要帶什麼", "faq", "social.senior_living_allowance"), ("幫我訂便當", "unknown", None))
+
+
+def test_the_same_text_is_its_own_nearest_example():
+    g = SMALL.guess(nlu.normalize("空地積水很多蚊子"))
+    assert g.label == "dengue_report" and g.similarity == pytest.approx(1.0, abs=1e-5)
+    assert g.nearest == nlu.normalize("空地積水很多蚊子")
+
+
+def test_a_paraphrase_finds_its_label_and_service():
+    g = SMALL.guess(nlu.normalize("阿嬤的老人津貼要怎樣申請"))
+    assert g.label == "faq" and g.entry == "social.senior_living_allowance"
+    assert dict(g.votes)["faq"] > 0.5 and g.entry_votes[0][0] == "social.senior_living_allowance"
+
+
+def test_nothing_in_common_is_no_guess():
+    assert SMALL.guess(nlu.normalize("ㄅㄆㄇ")) is None
+    assert Index([]).guess("路燈") is None
+
+
+def _guess(label="road_report", p=0.9, sim=0.8, entry=None, entry_p=0.0, votes=None):
+    return Guess(label, p, entry, entry_p, sim, "x", votes or ((label, p),), ((entry, entry_p),) if entry else ())
+
+
+def test_the_votes_add_to_the_rules_scores_scaled_by_closeness():
+    scores = {"road_report": 1.0}
+    nlu_learned.fuse(_guess(votes=(("road_report", 0.8), ("faq", 0.2)), sim=0.3), scores, deceased=False)
+    assert scores["road_report"] == pytest.approx(1.0 + nlu_learned.WEIGHT * 0.8 * 0.5, abs=1e-3)
+    assert scores["faq"] == 0.0          # no service agreed on: a faq vote adds nothing
+
+
+def test_the_votes_never_give_the_screener_after_a_death_nor_unknown_greeting_or_a_case():
+    scores = {}
+    votes = (("welfare", 0.4), ("unknown", 0.2), ("greeting", 0.2), ("case_status", 0.2))
+    nlu_learned.fuse(_guess("welfare", 0.4, votes=votes), scores, deceased=True)
+    assert scores == {}
+    assert nlu_learned.fallback(_guess("welfare", 0.9), deceased=True) is None
+    for label in nlu_learned.NEVER:
+        assert nlu_learned.fallback(_guess(label, 0.9), deceased=False) is None
+
+
+def test_the_fallback_needs_agreement_closeness_and_for_an_answer_a_service():
+    assert nlu_learned.fallback(_guess("road_report", 0.9, 0.8), deceased=False) == "road_report"
+    assert nlu_learned.fallback(_guess("road_report", 0.4, 0.8), deceased=False) is None      # split vote
+    assert nlu_learned.fallback(_guess("road_report", 0.9, 0.2), deceased=False) is None      # too far
+    assert nlu_learned.fallback(_guess("faq", 0.9, 0.8), deceased=False) is None              # which service?
+    assert nlu_learned.fallback(_guess("faq", 0.9, 0.8, "office.phone", 0.3), deceased=False) is None
+    assert nlu_learned.fallback(_guess("faq", 0.9, 0.8, "office.phone", 0.7), deceased=False) == "faq"
+
+
+def test_a_service_the_neighbours_name_can_overtake_the_search():
+    hits = [("a", 3.0, "kw"), ("b", 2.9, None)]
+    ranked = nlu_learned.rerank(hits, _guess("faq", 1.0, 0.9, "b", 1.0))
+    assert ranked[0][0] == "b" and ranked[1] == ("a", 3.0, "kw")
+    assert nlu_learned.rerank(hits, None) == hits
+
+
+def test_the_examples_files_teach_labels_without_danger_lines_or_unknown_entries(tmp_path):
+    f = tmp_path / "x.jsonl"
+    f.write_text("\n".join([
+        "# a comment",
+        json.dumps({"text": "路燈壞", "intent": ["road_report", "faq"]}, ensure_ascii=False),
+        json.dumps({"text": "有人受困", "intent": ["disaster_report"], "danger": True}, ensure_ascii=False),
+        json.dumps({"text": "問老人津貼", "intent": "faq", "faq": ["gone.entry", "social.x"]}, ensure_ascii=False),
+    ]) + "\n", encoding="utf-8")
+    got = nlu_learned.read_examples(f, nlu.normalize, {"social.x"})
+    assert [(e.label, e.entry) for e in got] == [("road_report", None), ("faq", "social.x")]
+
+
+def test_the_bot_learns_from_its_examples_and_from_the_faq_questions(app):
+    with app.app_context():
+        index = nlu_learned.build(faq.base().entries, nlu.normalize)
+        texts = {e.text for e in index.examples}
+        assert len(index.examples) > 1000 and len(set(index.examples)) == len(index.examples)   # once each
+        some = faq.base().entries[0]
+        assert nlu.normalize(some.questions[0]) in texts
+        assert any(e.label == "road_report" for e in index.examples)       # knowledge/nlu/examples/
+
+
+def test_a_message_the_rules_cannot_place_takes_its_neighbours_label(app, tmp_path):
+    """Words no rule knows (made up here), close to labelled reports: the report starts."""
+    f = tmp_path / "local.jsonl"
+    lines = [{"text": "嚕嚕嘰嘰咕", "intent": "road_report"}, {"text": "嚕嚕嘰嘰咕咕", "intent": "road_report"},
+             {"text": "嘰嘰咕咕嚕", "intent": "road_report"}]
+    f.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    text = "嚕嚕嘰嘰咕咕咕"
+    with app.app_context():
+        before = nlu.classify(text)
+        index = nlu.build_faq_index(faq.base().entries)
+        index.learned = nlu_learned.build(faq.base().entries, nlu.normalize, [f])
+        nlu.install_faq_index(index)
+        try:
+            after = nlu.classify(text)
+        finally:
+            nlu.install_faq_index(None)
+    assert before.label == "unknown"
+    assert after.label == "road_report" and after.confidence >= nlu_learned.FALLBACK_SHARE
