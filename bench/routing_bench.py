@@ -20,10 +20,11 @@ sys.path.insert(0, str(ROOT))
 SETS = {"own (examples)": ROOT / "knowledge" / "nlu" / "examples" / "utterances.jsonl",
         "shared dev": ROOT.parent / "shared" / "eval" / "dev-utterances.jsonl"}
 METHODS = {
-    "label words only (no FAQ search)": dict(FAQ_KEYWORDS=False, FAQ_BM25=False),
-    "label words + FAQ keywords": dict(FAQ_KEYWORDS=True, FAQ_BM25=False),
-    "label words + FAQ BM25 (char 1-2 grams)": dict(FAQ_KEYWORDS=False, FAQ_BM25=True),
-    "label words + FAQ keywords + BM25 (chosen)": dict(FAQ_KEYWORDS=True, FAQ_BM25=True),
+    "label words only (no FAQ search)": dict(FAQ_KEYWORDS=False, FAQ_BM25=False, LEARNED=False),
+    "label words + FAQ keywords": dict(FAQ_KEYWORDS=True, FAQ_BM25=False, LEARNED=False),
+    "label words + FAQ BM25 (char 1-2 grams)": dict(FAQ_KEYWORDS=False, FAQ_BM25=True, LEARNED=False),
+    "label words + FAQ keywords + BM25": dict(FAQ_KEYWORDS=True, FAQ_BM25=True, LEARNED=False),
+    "label words + FAQ keywords + BM25 + examples' votes (chosen)": dict(FAQ_KEYWORDS=True, FAQ_BM25=True, LEARNED=True),
 }
 
 MEMORY_PROBE = r"""
@@ -60,7 +61,7 @@ def accuracy_rows(nlu) -> list[list[str]]:
                 ia, ma, n = accuracy(path)
                 row.append(f"{ia:.1%} / {ma:.1%}")
         rows.append(row)
-    for k in ("FAQ_KEYWORDS", "FAQ_BM25"):
+    for k in ("FAQ_KEYWORDS", "FAQ_BM25", "LEARNED"):
         setattr(nlu, k, True)
     return rows
 
@@ -97,7 +98,9 @@ def render(rows: list[list[str]], times: list[float], texts: list[str], rss: int
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", f"Routing one message (`services.nlu.classify`, uncached), {len(times)} calls over "
               f"{len(texts)} utterances: median **{p50:.2f} ms**, p95 {p95:.2f} ms, p99 {p99:.2f} ms "
-              f"(requirement: median < 5 ms).",
+              f"(requirement: median < 5 ms, p99 < 20 ms).",
+              "The own set is also among the labelled examples that vote, so its last row measures fit; "
+              "accuracy on messages the bot never saw is in docs/nlu.md.",
               f"Web process after `create_app()` and routing (SQLite, embedded Redis stand-in): "
               f"resident **{rss} MB** (peak {maxrss} MB) (requirement: < 200 MB)."]
     return "\n".join(lines)

@@ -31,7 +31,7 @@ from services import nlu_learned
 from services.nlu_text import has_any, has_word, normalize, normalize_word, normalized_words
 from services.submissions import normalize_ref
 
-__all__ = ["CONFIDENT", "FAQ_BM25", "FAQ_KEYWORDS", "LABELS", "MIN_SCORE", "PRECEDENCE", "REPORTS",
+__all__ = ["CONFIDENT", "FAQ_BM25", "FAQ_KEYWORDS", "LABELS", "LEARNED", "MIN_SCORE", "PRECEDENCE", "REPORTS",
            "RULE_LISTS", "FaqIndex", "Intent", "Lexicon", "build_faq_index", "candidate_index", "classify",
            "complaint", "deceased", "faq_index", "has_any", "has_word", "install_faq_index", "lexicon",
            "names_benefit", "normalize", "normalize_word", "normalized_words", "report_hint"]
@@ -47,6 +47,7 @@ DEATH_BONUS = 1.5
 # The parts of the FAQ search; bench/routing_bench.py switches them off to compare methods.
 FAQ_KEYWORDS = True
 FAQ_BM25 = True
+LEARNED = True      # the labelled examples' votes (services/nlu_learned.py)
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ def classify(text: str) -> Intent:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's matter.
-    guess = index.learned.guess(norm) if index.learned and scores.get("unknown") != 10.0 else None
+    guess = index.learned.guess(norm) if LEARNED and index.learned and scores.get("unknown") != 10.0 else None
     nlu_learned.fuse(guess, scores, deceased(norm))
 
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
