@@ -7,13 +7,15 @@ Needs, for the bench only (the bot does not use them, so they are not in require
 
 Every candidate is installed in place of ``services.nlu.classify`` (or of one of its parts) and
 scored through the webhook's router with ``bot.cli.evaluate`` — the scoring code of
-``flask --app app nlu-eval`` — on four sets: the shared dev set, tests/nlu/utterances.jsonl,
+``flask --app app nlu-eval`` — on four sets: the shared dev set, knowledge/nlu/examples/utterances.jsonl,
 residents-tune.jsonl and residents-heldout.jsonl. Only the held-out part's totals are printed.
 
 Training data of the learned candidates: the FAQ entries' titles, keywords and example questions,
-and the labelled lines of tests/nlu/utterances.jsonl, ../shared/eval/dev-utterances.jsonl and
+and the labelled lines of knowledge/nlu/examples/utterances.jsonl, ../shared/eval/dev-utterances.jsonl and
 tests/nlu/issue13-tuned.jsonl. Never residents-heldout.jsonl; residents-tune.jsonl is kept for
-validation (the few hyper-parameters below were chosen on it).
+validation (the few hyper-parameters below were chosen on it). Since the bot itself learns from
+knowledge/nlu/examples/ (services/nlu_learned.py; residents-tune.jsonl is among them), ``current``
+includes those votes and its tune-part numbers measure fit; bench/nlu_cv.py cross-validates instead.
 
 Candidates:
 - ``current``: label words + FAQ keywords + BM25 over character 1-2 grams + ``_adjust`` rules.

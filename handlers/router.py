@@ -149,7 +149,12 @@ def _urgent(fn) -> Callable[[Message], Outcome | None]:
 
 
 def _safety(m: Message) -> Outcome | None:
-    return safety.urgent(m.state, m.raw, m.ctx, m.now, understood=lambda: m.intent)
+    out = safety.urgent(m.state, m.raw, m.ctx, m.now, understood=lambda: m.intent)
+    if out is None or out.meta:
+        return out
+    # The safety answer was chosen with the rules' label (Intent.by_rules): that is the one reported.
+    by_rules = m.intent.by_rules
+    return with_meta(out, replace(m.intent, label=by_rules, topic=m.intent.topic if by_rules == m.intent.label else None))
 
 
 def _intercept(fn) -> Callable[[Message], Outcome | None]:

@@ -40,11 +40,12 @@ def _call_button() -> QuickReply:
 
 
 def _label(text: str, understood=None) -> str:
-    """The text's routing label: the router's (classified once per message) when it passes it."""
+    """The text's routing label by words and rules (``Intent.by_rules``, not the examples' votes):
+    the router's (classified once per message) when it passes it."""
     if understood is not None:
-        return understood().label
+        return understood().by_rules
     from services.nlu import classify
-    return classify(text).label
+    return classify(text).by_rules
 
 
 def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float,

@@ -16,22 +16,25 @@ The method was chosen by measurement: see docs/nlu.md.
 from __future__ import annotations
 
 import functools
-import logging
 import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from services import faq as faq_mod
 from services import kinds
 from services import knowledge
 from services import nlu_index
 from services import nlu_learned
+# The lexicon and the FAQ index live in services/nlu_lexicon.py and services/nlu_faq.py; their
+# names are used as ``nlu.<name>`` elsewhere.
+from services.nlu_faq import (FaqIndex, build_faq_index, candidate_index, faq_index, flow_words as _flow_words,
+                              install_faq_index, is_shared as _is_shared)
+from services.nlu_lexicon import RULE_LISTS, Lexicon, has as _has, label_scores as _label_scores, lexicon, names_benefit
 # The normalisation lives in services/nlu_text.py; its names are used as ``nlu.<name>`` everywhere.
 from services.nlu_text import has_any, has_word, normalize, normalize_word, normalized_words
 from services.submissions import normalize_ref
 
-__all__ = ["CONFIDENT", "FAQ_BM25", "FAQ_KEYWORDS", "LABELS", "LEARNED", "MIN_SCORE", "PRECEDENCE", "REPORTS",
+__all__ = ["CONFIDENT", "LABELS", "LEARNED", "MIN_SCORE", "PRECEDENCE", "REPORTS",
            "RULE_LISTS", "FaqIndex", "Intent", "Lexicon", "build_faq_index", "candidate_index", "classify",
            "complaint", "deceased", "faq_index", "has_any", "has_word", "install_faq_index", "lexicon",
            "names_benefit", "normalize", "normalize_word", "normalized_words", "report_hint"]
@@ -44,10 +47,8 @@ PRECEDENCE = ("case_status", "disaster_report", "road_report", "dengue_report", 
 MIN_SCORE = 2.0
 CONFIDENT = 0.6
 DEATH_BONUS = 1.5
-# The parts of the FAQ search; bench/routing_bench.py switches them off to compare methods.
-FAQ_KEYWORDS = True
-FAQ_BM25 = True
 LEARNED = True      # the labelled examples' votes (services/nlu_learned.py)
+FUSE_FIRST = False  # the votes join before _adjust's rules (after them measured worse: docs/nlu.md)
 
 
 @dataclass(frozen=True)
@@ -60,49 +61,18 @@ class Intent:
     guesses: tuple[str, ...] = ()   # FAQ entry ids worth offering when unsure
     best_faq: tuple[str, float] | None = None  # the closest FAQ entry and its score, whatever the label
     scores: dict[str, float] = field(default_factory=dict, compare=False)
+    # The label by the words and rules alone, before the examples voted (None: the same as label).
+    # The safety layer decides with it: whether someone in danger is also reporting a road problem
+    # must not depend on a message's resemblance to other messages.
+    rules_label: str | None = field(default=None, compare=False)
+    rule_scores: dict[str, float] | None = field(default=None, compare=False)   # the scores before the votes
+
+    @property
+    def by_rules(self) -> str:
+        return self.rules_label or self.label
 
 
 # -- the lexicon ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Lexicon:
-    words: dict[str, tuple[tuple[str, float], ...]]
-    question: tuple[str, ...]
-    report: tuple[str, ...]
-    elsewhere: tuple[str, ...]
-    home: tuple[str, ...]
-    rules: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the phrase lists of ``_adjust``
-
-
-RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still", "deceased",
-              "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
-              "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more",
-              "death_entries", "complaint_again", "again_units", "complaint_waited", "waited_units", "count_links",
-              "number_words")
-
-
-@functools.cache
-def lexicon() -> Lexicon:
-    data = knowledge.load("nlu/lexicon")
-    words = {}
-    for label, tiers in data["labels"].items():
-        items = []
-        for weight, ws in tiers.items():
-            for w in ws:
-                nw = normalize_word(w)
-                if nw:
-                    items.append((nw, float(weight)))
-        words[label] = tuple(sorted(set(items), key=lambda p: -len(p[0])))
-    return Lexicon(words, tuple(normalize_word(w) for w in data.get("question_words", ())),
-                   tuple(normalize_word(w) for w in data.get("report_words", ())),
-                   tuple(normalize_word(w) for w in data.get("elsewhere", ())),
-                   tuple(normalize_word(w) for w in data.get("home", ())),
-                   {k: tuple(w for w in (normalize_word(x) for x in data.get(k, ())) if w) for k in RULE_LISTS})
-
-
-def _has(norm: str, key: str) -> bool:
-    return any(w in norm for w in lexicon().rules.get(key, ()))
-
 
 @functools.cache
 def _counted(verbs: str, units: str) -> re.Pattern[str]:
@@ -139,7 +109,8 @@ def report_hint(text: str, intent: Intent) -> str | None:
     if intent.label not in ("unknown", "faq"):
         return None
     norm = normalize(text or "")
-    scores = intent.scores or {}
+    # Evidence is words, not resemblance: the scores before the examples voted.
+    scores = (intent.scores if intent.rule_scores is None else intent.rule_scores) or {}
     if scores.get("unknown", 0) >= 5 or deceased(norm):
         return None
     if any(w in norm for w in lexicon().question):
@@ -173,130 +144,6 @@ def _relief_entry(norm: str) -> str | None:
     return None
 
 
-def names_benefit(keyword: str | None) -> bool:
-    """Does an FAQ keyword name a benefit programme (低收入戶, 育兒津貼, 農機補助), not just a
-    situation (一個人住)?"""
-    return bool(keyword) and any(w in keyword and len(keyword) > len(w)
-                                 for w in lexicon().rules.get("benefit_words", ()))
-
-
-def _label_scores(text: str) -> tuple[dict[str, float], dict[str, str]]:
-    """Sum of weights of the words found; a word inside a longer found word of the same label
-    does not count twice."""
-    scores: dict[str, float] = {}
-    best: dict[str, str] = {}
-    for label, items in lexicon().words.items():
-        found: list[str] = []
-        total = 0.0
-        for word, weight in items:
-            if word in text and not any(word in f for f in found):
-                found.append(word)
-                total += weight
-        if total:
-            scores[label] = total
-            best[label] = found[0]
-    return scores, best
-
-
-# -- the FAQ index -------------------------------------------------------------------------------
-
-_RUN = re.compile(r"[a-z0-9]+|.", re.DOTALL)
-
-
-def _tokens(text: str) -> list[str]:
-    """Characters and character pairs; a run of letters or digits (375, 1999, fb) is one token."""
-    units = _RUN.findall(text)
-    return units + [a + b for a, b in zip(units, units[1:]) if len(a) == 1 and len(b) == 1]
-
-
-@functools.cache
-def _fillers() -> re.Pattern[str]:
-    """The filler characters of the lexicon's ``fillers`` list, as one character class."""
-    chars = "".join(sorted({c for w in lexicon().rules.get("fillers", ()) for c in w}))
-    return re.compile(f"[{re.escape(chars)}]") if chars else re.compile(r"(?!)")
-
-
-@dataclass
-class FaqIndex:
-    ids: tuple[str, ...]
-    keywords: tuple[tuple[str, ...], ...]
-    bm25: object | None
-    learned: nlu_learned.Index | None = None   # labelled examples by resemblance (services/nlu_learned.py)
-
-    def search(self, text: str, k: int = 3) -> list[tuple[str, float, str | None]]:
-        """(entry id, score, matched keyword) best first."""
-        if not self.ids:
-            return []
-        scores = []
-        use_bm25 = FAQ_BM25 and self.bm25 is not None
-        raw = self.bm25.get_scores(_tokens(text)) if use_bm25 else [0.0] * len(self.ids)
-        top = max(raw) if len(raw) else 0.0
-        shared = _flow_words()
-        # Filler characters residents put inside a service's name (選舉的工作人員): a keyword of 4+
-        # characters found once they are left out counts half a point less.
-        squeezed = _fillers().sub("", text)
-        for i, entry_id in enumerate(self.ids):
-            kw, bonus = None, 0.0
-            for w in (self.keywords[i] if FAQ_KEYWORDS else ()):
-                whole = len(w) >= 2 and w in text
-                if whole or (len(w) >= 4 and squeezed != text and w in squeezed):
-                    # A word that also names a report (路燈, 水溝, 登革熱) says little about which service.
-                    b = 1.0 if _is_shared(w, shared) else 2.0 + min(len(w), 6) * 0.5 - (0 if whole else 0.5)
-                    if b > bonus:
-                        kw, bonus = w, b
-            rel = (raw[i] / top) if top > 0 else 0.0
-            # Word overlap alone (no keyword) stays under the threshold: it can suggest, not decide.
-            score = bonus + 1.5 * rel * min(1.0, top / 10.0)
-            scores.append((entry_id, score, kw))
-        scores.sort(key=lambda s: -s[1])
-        return scores[:k]
-
-
-def _is_shared(keyword: str, shared: frozenset[str]) -> bool:
-    """A keyword that is (nearly) a report word: 路燈壞了 is, 農作物天然災害救助 is not. A programme's
-    name is never shared, although it holds a welfare word (老人津貼, 急難救助 name one service)."""
-    if names_benefit(keyword):
-        return False
-    return any(w in keyword and len(keyword) - len(w) < 3 for w in shared)
-
-
-@functools.cache
-def _flow_words() -> frozenset[str]:
-    """Medium and strong words of the labels that open a conversation or a look-up."""
-    out = set()
-    for label in kinds.routing_labels() + ("case_status",):
-        out.update(w for w, weight in lexicon().words.get(label, ()) if weight >= 2 and len(w) >= 2)
-    return frozenset(out)
-
-
-def build_faq_index(entries) -> FaqIndex:
-    """The routing index of FAQ entries (BM25 over their titles, keywords and example questions)."""
-    entries = tuple(entries)
-    if not entries:
-        return FaqIndex((), (), None)
-    import bm25s
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
-    docs = []
-    keywords = []
-    for e in entries:
-        kws = tuple(sorted({normalize_word(w) for w in (e.title, *e.keywords)}, key=len, reverse=True))
-        keywords.append(kws)
-        text = " ".join([e.title] * 2 + list(e.keywords) * 2 + list(e.questions))
-        docs.append([tok for part in text.split() for tok in _tokens(normalize_word(part))])
-    retriever = bm25s.BM25()
-    retriever.index(docs, show_progress=False)
-    return FaqIndex(tuple(e.id for e in entries), tuple(keywords), retriever, nlu_learned.build(entries, normalize))
-
-
-def faq_index() -> FaqIndex:
-    """The index in use (services/nlu_index.py: swapped when staff publish an FAQ edit)."""
-    return nlu_index.current(lambda: build_faq_index(faq_mod.base().entries))
-
-
-install_faq_index = nlu_index.install    # services/knowledge_live.py, after a publication
-candidate_index = nlu_index.candidate    # the dashboard's effect of a draft
-
-
 # -- classification ------------------------------------------------------------------------------
 
 @nlu_index.per_index
@@ -327,15 +174,24 @@ def classify(text: str) -> Intent:
         matched["faq"] = hits[0][2] or matched.get("faq")
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
+    # The labelled examples vote (services/nlu_learned.py).
+    guess = index.learned.guess(norm) if LEARNED and index.learned else None
+    by_rules, rule_scores = None, None
+    if FUSE_FIRST:
+        nlu_learned.fuse(guess, scores, deceased(norm))
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
-    # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's matter.
-    guess = index.learned.guess(norm) if LEARNED and index.learned and scores.get("unknown") != 10.0 else None
-    nlu_learned.fuse(guess, scores, deceased(norm))
+    if scores.get("unknown") == 10.0:
+        guess = None
+    elif not FUSE_FIRST:
+        by_rules, rule_scores = _top(scores), dict(scores)
+        nlu_learned.fuse(guess, scores, deceased(norm))
+        _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
 
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
     if not ranked or ranked[0][1] < MIN_SCORE:
-        return _unplaced(norm, guess, scores, guesses, (hits[0][0], round(hits[0][1], 3)) if hits else None)
+        return _unplaced(norm, guess, scores, guesses, (hits[0][0], round(hits[0][1], 3)) if hits else None,
+                         by_rules, rule_scores)
     label, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
@@ -347,7 +203,8 @@ def classify(text: str) -> Intent:
         if not distinctive and not named:
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
-    return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores)
+    return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores,
+                  rules_label=by_rules, rule_scores=rule_scores)
 
 
 def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
@@ -361,17 +218,25 @@ def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
     return ranked
 
 
-def _unplaced(norm: str, guess, scores: dict[str, float], guesses: tuple[str, ...], best) -> Intent:
+def _top(scores: dict[str, float]) -> str:
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
+    return ranked[0][0] if ranked and ranked[0][1] >= MIN_SCORE else "unknown"
+
+
+def _unplaced(norm: str, guess, scores: dict[str, float], guesses: tuple[str, ...], best,
+              by_rules: str | None = None, rule_scores: dict[str, float] | None = None) -> Intent:
     """A message the rules could not place: its nearest examples' label when they agree, else unknown.
     An FAQ answer reached this way stays unsure (confidence under CONFIDENT: the bot offers guesses)."""
     label = nlu_learned.fallback(guess, deceased(norm))
     if label is None:
-        return Intent("unknown", confidence=1.0 if not scores else 0.3, guesses=guesses, scores=scores, best_faq=best)
+        return Intent("unknown", confidence=1.0 if not scores else 0.3, guesses=guesses, scores=scores, best_faq=best,
+                      rules_label=by_rules, rule_scores=rule_scores)
     topic = guess.entry if label == "faq" else None
     if topic:
         guesses = (topic,) + tuple(g for g in guesses if g != topic)
     confidence = round(min(guess.probability, CONFIDENT - 0.01) if label == "faq" else guess.probability, 3)
-    return Intent(label, None, None, topic, confidence, guesses[:3], best_faq=best, scores=scores)
+    return Intent(label, None, None, topic, confidence, guesses[:3], best_faq=best, scores=scores,
+                  rules_label=by_rules, rule_scores=rule_scores)
 
 
 REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml); on equal scores the earlier wins

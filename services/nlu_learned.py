@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import functools
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,12 @@ BUCKETS = 1 << 18
 K = 7              # neighbours that vote
 POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far more than loose ones
 # How the votes join the rules (chosen on residents-tune.jsonl before it became examples; docs/nlu.md):
-WEIGHT = 1.5       # a label's score gains WEIGHT x its share of the votes (x the nearest similarity / 0.6, at most 1)
+WEIGHT = 7.0      # a label's score gains WEIGHT x its share of the votes (x the nearest similarity / 0.6, at most 1)
 FULL_SIMILARITY = 0.6
+LOW_SIMILARITY = 0.0   # a floor under which votes count nothing (0.2: 3 lines worse, 0.3: 14 worse)
+SHARE_POWER = 1.0  # 2 (a split vote counting far less) measured worse
+MIN_SHARE = 0.0    # a label (or, for faq, a service) with less of the votes gains nothing (0.35, 0.5 measured worse)
+FUSE_UNKNOWN = 0.0  # 1: votes for "unknown" (off-topic examples) count against answering (measured: no better)
 ENTRY_WEIGHT = 1.0   # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share of the votes
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
@@ -57,6 +62,11 @@ class Guess:
     nearest: str                       # that example's text (for explanations and tests)
     votes: tuple[tuple[str, float], ...] = ()   # every label's share, best first
     entry_votes: tuple[tuple[str, float], ...] = ()   # every FAQ entry's share, best first
+
+
+# A run of digits is one "0": a phone or case number says nothing about what a message asks
+# (case numbers are the rules' business), and its digits would pair unrelated messages.
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _buckets(text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -99,8 +109,9 @@ class Index:
         self.entries = [e.entry for e in examples]
         n = len(examples)
         # Every n-gram of every example at once (the texts joined by NUL), counted per row with np.unique.
-        lengths = np.fromiter((len(e.text) + 1 for e in examples), dtype=np.int64, count=n)
-        buckets, starts = _buckets("\0".join(e.text for e in examples))
+        texts = [_DIGITS.sub("0", e.text) for e in examples]
+        lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
+        buckets, starts = _buckets("\0".join(texts))
         owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[starts]
         keys, counts = np.unique(owner * BUCKETS + buckets, return_counts=True)
         rows, buckets = (keys // BUCKETS).astype(np.int32), keys % BUCKETS
@@ -117,7 +128,7 @@ class Index:
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's columns (n-grams some example has) and their TF-IDF weights, unit length."""
-        hashed, _ = _buckets(text)
+        hashed, _ = _buckets(_DIGITS.sub("0", text))
         if not len(hashed) or not len(self.vocab):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         buckets, counts = np.unique(hashed, return_counts=True)
@@ -160,18 +171,24 @@ class Index:
                      tuple((e, round(v / total, 4)) for e, v in entries.most_common()))
 
 
+def _closeness(similarity: float) -> float:
+    """Similarity / FULL_SIMILARITY (at most 1); 0 under LOW_SIMILARITY, where resemblance is noise."""
+    return 0.0 if similarity < LOW_SIMILARITY else min(1.0, similarity / FULL_SIMILARITY)
+
+
 def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
     """Add the neighbours' votes to the rules' label scores (never the screener for a death)."""
     if guess is None:
         return
-    closeness = min(1.0, guess.similarity / FULL_SIMILARITY)
+    closeness = _closeness(guess.similarity)
     for label, share in guess.votes:
-        if label in NEVER or (label == "welfare" and deceased):
+        if (label in NEVER and not (label == "unknown" and FUSE_UNKNOWN)) or (label == "welfare" and deceased):
             continue
         if label == "faq":
             # A service question counts as far as the neighbours agree on which service.
             share = min(share, guess.entry_probability)
-        scores[label] = round(scores.get(label, 0.0) + WEIGHT * share * closeness, 3)
+        if share >= MIN_SHARE:
+            scores[label] = round(scores.get(label, 0.0) + WEIGHT * share ** SHARE_POWER * closeness, 3)
 
 
 def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
@@ -179,7 +196,7 @@ def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> li
     neighbours' votes added; an entry only the neighbours name joins with its votes alone."""
     if guess is None or not guess.entry_votes:
         return hits
-    closeness = min(1.0, guess.similarity / FULL_SIMILARITY)
+    closeness = _closeness(guess.similarity)
     bonus = {e: ENTRY_WEIGHT * share * closeness for e, share in guess.entry_votes}
     out = [(e, score + bonus.pop(e, 0.0), kw) for e, score, kw in hits]
     out += [(e, b, None) for e, b in bonus.items()]

@@ -180,13 +180,13 @@ def test_effect_counts_other_questions_the_entry_would_now_answer(app, people):
 
 
 def test_the_cache_of_classify_follows_the_installed_index():
-    assert nlu.classify(QUESTION).label == "unknown"
+    assert nlu.classify(QUESTION).topic != "civil.added_1"
     base = edits.build_base({"civil.added_1": (college(), True)})
     faq.install(base)
     nlu.install_faq_index(nlu.build_faq_index(base.entries))
     assert nlu.classify(QUESTION).topic == "civil.added_1"
     knowledge_live.reset()
-    assert nlu.classify(QUESTION).label == "unknown"
+    assert nlu.classify(QUESTION).topic != "civil.added_1"
 
 
 def test_weekly_numbers(app):
