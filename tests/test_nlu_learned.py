@@ -112,3 +112,38 @@ def test_a_message_the_rules_cannot_place_takes_its_neighbours_label(app, tmp_pa
             nlu.install_faq_index(None)
     assert before.label == "unknown"
     assert after.label == "road_report" and after.confidence >= nlu_learned.FALLBACK_SHARE
+
+
+def _with_examples(tmp_path, lines):
+    f = tmp_path / "local.jsonl"
+    f.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    index = nlu.build_faq_index(faq.base().entries)
+    index.learned = nlu_learned.build(faq.base().entries, nlu.normalize, [f])
+    nlu.install_faq_index(index)
+
+
+def test_safety_decides_with_the_rules_label_not_with_resemblance(app, tmp_path):
+    """Even when every example near it is a road report, a person not responding gets the
+    ambulance's answer: the safety layer reads Intent.by_rules."""
+    from tests.test_safety import _first_reply
+    text = "阿伯坐在椅子上叫不醒"
+    with app.app_context():
+        _with_examples(tmp_path, [{"text": "阿伯坐在椅子上", "intent": "road_report"},
+                                  {"text": "坐在椅子上叫", "intent": "road_report"},
+                                  {"text": "椅子上叫不醒", "intent": "road_report"}])
+        try:
+            intent = nlu.classify(text)
+            reply = _first_reply(text)
+        finally:
+            nlu.install_faq_index(None)
+    assert intent.label == "road_report" and intent.by_rules != "road_report"
+    assert reply.index("119") < 20 and "道路" not in reply.split("\n")[0]
+
+
+def test_the_report_offer_needs_words_not_resemblance():
+    """A message with no report word is not offered a report because it resembles reports: the offer
+    reads the scores before the votes (Intent.rule_scores)."""
+    voted = nlu.Intent("unknown", scores={"road_report": 3.0}, rule_scores={})
+    worded = nlu.Intent("unknown", scores={"road_report": 3.0}, rule_scores={"road_report": 1.0})
+    assert nlu.report_hint("嚕嚕嘰嘰", voted) is None
+    assert nlu.report_hint("嚕嚕嘰嘰", worded) == "road_report"
