@@ -126,6 +126,8 @@ def deceased(norm: str) -> bool:
     「阿公走了」, 「繼承要辦什麼」)? Then the welfare screener must not start: it would ask the
     age of the person who died."""
     rules = lexicon().rules
+    if _has(norm, "not_deceased"):
+        return False    # a pet, or a person said to be alive (人還在, 我還沒死)
     if _has(norm, "deceased"):
         return True
     for word in rules.get("deceased_after_person", ()):

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 from services.knowledge import KNOWLEDGE_DIR, load
 
 # When a message fits several kinds, the first here decides what the bot does.
-KIND_ORDER = ("fire", "gas", "trapped", "house", "water", "medical", "collapse", "hurt")
+KIND_ORDER = ("fire", "gas", "violence", "trapped", "house", "water", "medical", "collapse", "hurt")
 PERSON_BEFORE = 5   # characters before (and after) a word where a person must be named (needs_person)
 PERSON_AFTER = 4
 SEP = "|"           # stands for a removed phrase; never part of a normalised word
