@@ -52,7 +52,11 @@ def _score(folds: list[list[str]], tmp: Path) -> dict:
         index = nlu.build_faq_index(faq.base().entries)
         index.learned = nlu_learned.build(faq.base().entries, nlu.normalize, others + [train])
         nlu.install_faq_index(index)
-        *_, s = list(evaluate(str(test)))
+        *rows, s = list(evaluate(str(test)))
+        for r in rows:
+            if not r["ok"]:
+                total.setdefault("confusion", {}).setdefault(f"{r['want'][0]} -> {r['intent']}", 0)
+                total["confusion"][f"{r['want'][0]} -> {r['intent']}"] += 1
         total["n"] += s["total"]
         total["ok"] += round(s["intent_accuracy"] * s["total"])
         total["faq_n"] += s["faq_total"]
@@ -66,6 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.nlu_learned or services.nlu)")
+    ap.add_argument("--confusion", action="store_true", help="the most frequent misses (expected -> got)")
     args = ap.parse_args()
     grid = [(k, [float(v) for v in vs.split(",")]) for k, vs in (kv.split("=") for kv in args.set)]
     os.environ.pop("REDIS_URL", None)
@@ -83,6 +88,9 @@ def main() -> None:
             print(json.dumps({"setting": setting, "intent": f"{t['ok']}/{t['n']} ({t['ok'] / t['n']:.1%})",
                               "faq": f"{t['faq_ok']}/{t['faq_n']} ({t['faq_ok'] / max(1, t['faq_n']):.1%})",
                               "unsafe": t["unsafe"]}, ensure_ascii=False), flush=True)
+            if args.confusion:
+                for k, v in sorted(t.get("confusion", {}).items(), key=lambda kv: -kv[1])[:15]:
+                    print(f"  {v:3d}  {k}")
 
 
 if __name__ == "__main__":

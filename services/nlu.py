@@ -48,7 +48,6 @@ MIN_SCORE = 2.0
 CONFIDENT = 0.6
 DEATH_BONUS = 1.5
 LEARNED = True      # the labelled examples' votes (services/nlu_learned.py)
-FUSE_FIRST = False  # the votes join before _adjust's rules (after them measured worse: docs/nlu.md)
 
 
 @dataclass(frozen=True)
@@ -176,16 +175,12 @@ def classify(text: str) -> Intent:
         matched["faq"] = hits[0][2] or matched.get("faq")
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
-    # The labelled examples vote (services/nlu_learned.py).
-    guess = index.learned.guess(norm) if LEARNED and index.learned else None
-    by_rules, rule_scores = None, None
-    if FUSE_FIRST:
-        nlu_learned.fuse(guess, scores, deceased(norm))
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
-    if scores.get("unknown") == 10.0:
-        guess = None
-    elif not FUSE_FIRST:
-        by_rules, rule_scores = _top(scores), dict(scores)
+    # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
+    # matter; what the rules alone said is kept for the safety layer and the report offer.
+    by_rules, rule_scores = _top(scores), dict(scores)
+    guess = index.learned.guess(norm) if LEARNED and index.learned and scores.get("unknown") != 10.0 else None
+    if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
 

@@ -1,16 +1,17 @@
 """The learned part of understanding: labelled examples, compared by their character n-grams.
 
-The rules of services/nlu.py decide most messages. A message they cannot place (no label word, no
-service keyword) is compared with every labelled example the project has: the FAQ entries' titles
-and example questions (knowledge/faq/) and the labelled messages of knowledge/nlu/examples.jsonl.
-Each text is a TF-IDF vector of its character 1-3 grams (sublinear counts, unit length); the
-message's nearest examples vote for their label and entry, weighted by cosine similarity.
+Every FAQ entry's title and example questions (knowledge/faq/) and every labelled message of
+knowledge/nlu/examples/*.jsonl is a TF-IDF vector of its character 1-3 grams (sublinear counts, unit
+length). A message's seven nearest examples vote for their label and service, weighted by cosine
+similarity squared. services/nlu.py adds the votes to the rules' scores (``fuse``), lets them help
+choose the service (``rerank``), and lets a message the rules cannot place take its neighbours'
+label when they agree (``fallback``). The safety layer never reads them (``Intent.by_rules``).
 
 Nearest neighbours rather than a trained classifier: nothing to train (a knowledge edit published
 in the dashboard is learned by rebuilding the index, in well under a second), NumPy only (no SciPy
 or scikit-learn in the worker: issue 13's memory limit), and every decision can be explained by the
-examples that made it. The method was chosen by measurement on messages it was not built from:
-see docs/nlu.md.
+examples that made it. The settings were chosen by cross-validation on residents' messages
+(bench/nlu_cv.py) and the result measured on held-out messages: see docs/nlu.md.
 """
 from __future__ import annotations
 
@@ -30,14 +31,11 @@ NGRAMS = (1, 2, 3)
 BUCKETS = 1 << 18
 K = 7              # neighbours that vote
 POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far more than loose ones
-# How the votes join the rules (chosen on residents-tune.jsonl before it became examples; docs/nlu.md):
-WEIGHT = 7.0      # a label's score gains WEIGHT x its share of the votes (x the nearest similarity / 0.6, at most 1)
-FULL_SIMILARITY = 0.6
-LOW_SIMILARITY = 0.0   # a floor under which votes count nothing (0.2: 3 lines worse, 0.3: 14 worse)
-SHARE_POWER = 1.0  # 2 (a split vote counting far less) measured worse
-MIN_SHARE = 0.0    # a label (or, for faq, a service) with less of the votes gains nothing (0.35, 0.5 measured worse)
-FUSE_UNKNOWN = 0.0  # 1: votes for "unknown" (off-topic examples) count against answering (measured: no better)
-ENTRY_WEIGHT = 1.0   # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share of the votes
+# How the votes join the rules (chosen by cross-validation, bench/nlu_cv.py; the alternatives measured
+# and not kept are in docs/nlu.md):
+WEIGHT = 7.0       # a label's score gains WEIGHT x its share of the votes x closeness
+FULL_SIMILARITY = 0.6   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
+ENTRY_WEIGHT = 1.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case
@@ -172,8 +170,7 @@ class Index:
 
 
 def _closeness(similarity: float) -> float:
-    """Similarity / FULL_SIMILARITY (at most 1); 0 under LOW_SIMILARITY, where resemblance is noise."""
-    return 0.0 if similarity < LOW_SIMILARITY else min(1.0, similarity / FULL_SIMILARITY)
+    return min(1.0, similarity / FULL_SIMILARITY)
 
 
 def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
@@ -182,13 +179,12 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
         return
     closeness = _closeness(guess.similarity)
     for label, share in guess.votes:
-        if (label in NEVER and not (label == "unknown" and FUSE_UNKNOWN)) or (label == "welfare" and deceased):
+        if label in NEVER or (label == "welfare" and deceased):
             continue
         if label == "faq":
             # A service question counts as far as the neighbours agree on which service.
             share = min(share, guess.entry_probability)
-        if share >= MIN_SHARE:
-            scores[label] = round(scores.get(label, 0.0) + WEIGHT * share ** SHARE_POWER * closeness, 3)
+        scores[label] = round(scores.get(label, 0.0) + WEIGHT * share * closeness, 3)
 
 
 def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
