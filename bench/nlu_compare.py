@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -300,98 +299,8 @@ def _fallback(original):
     return classify
 
 
-@functools.cache
-def knn_index():
-    from services import faq as faq_mod
-    from services import nlu_learned
-    from services.nlu import normalize
-    return nlu_learned.build(faq_mod.base().entries, normalize, [p for p in TRAIN if p.exists()])
-
-
-def _knn_intent(nlu, it, g, cap=0.59):
-    topic = g.entry if g.label == "faq" else None
-    conf = round(min(g.probability, cap) if g.label == "faq" else g.probability, 3)
-    return nlu.Intent(g.label, None, None, topic, conf, it.guesses, best_faq=it.best_faq,
-                      scores={**it.scores, g.label: max(2.0, it.scores.get(g.label, 0.0))})
-
-
-def _knn_ok(nlu, norm, g, p, sim):
-    return (g is not None and g.probability >= p and g.similarity >= sim
-            and g.label not in ("unknown", "greeting", "case_status")
-            and not (g.label == "welfare" and nlu.deceased(norm)))
-
-
-def _knn_fallback(original):
-    from services import nlu
-
-    def classify(text):
-        it = original(text)
-        if it.label != "unknown" or it.scores.get("unknown") == 10.0:
-            return it
-        norm = nlu.normalize(text)
-        g = knn_index().guess(norm) if norm else None
-        return _knn_intent(nlu, it, g) if _knn_ok(nlu, norm, g, KNN_P, KNN_SIM) else it
-    return classify
-
-
-def _knn_override(original):
-    """The fallback, and also: an unsure rule decision that close examples clearly contradict."""
-    from services import nlu
-    fallback = _knn_fallback(original)
-
-    def classify(text):
-        it = fallback(text)
-        if it.label == "unknown" or it.confidence >= nlu.CONFIDENT or it.scores.get(it.label, 0) >= 4:
-            return it
-        norm = nlu.normalize(text)
-        g = knn_index().guess(norm) if norm else None
-        if g and g.label != it.label and _knn_ok(nlu, norm, g, KNN_OVERRIDE_P, KNN_OVERRIDE_SIM):
-            return _knn_intent(nlu, it, g)
-        return it
-    return classify
-
-
-def _knn_fuse(original):
-    from services import nlu
-
-    def adjust(norm, scores, *args, **kwargs):
-        original(norm, scores, *args, **kwargs)
-        if scores.get("unknown") == 10.0:
-            return
-        g = knn_index().guess(norm)
-        if g is None:
-            return
-        for label, share in g.votes:
-            if label in ("unknown", "greeting", "case_status") or (label == "welfare" and nlu.deceased(norm)):
-                continue
-            scores[label] = round(scores.get(label, 0.0) + KNN_W * share * min(1.0, g.similarity / 0.6), 3)
-    return adjust
-
-
-def _knn_only(text):
-    from services import nlu
-    from services.submissions import normalize_ref
-    import unicodedata
-    ref = normalize_ref(unicodedata.normalize("NFKC", text or ""))
-    if ref:
-        return nlu.Intent("case_status", ref, ref)
-    norm = nlu.normalize(text)
-    g = knn_index().guess(norm) if norm else None
-    if g is None or g.probability < 0.3:
-        return nlu.Intent("unknown", confidence=0.3)
-    return nlu.Intent(g.label, None, None, g.entry if g.label == "faq" else None, round(g.probability, 3),
-                      (g.entry,) if g.entry else (), best_faq=(g.entry, 3.0) if g.entry else None,
-                      scores={g.label: 4 * g.probability})
-
-
 CANDIDATES = ("current", "jieba-bm25", "tfidf-ranker", "tfidf-only", "current+tiebreak", "tfidf-ranker+tiebreak",
-              "current+entry-clf", "current+entry-clf+tiebreak", "current+clf-fallback",
-              "current+knn-fallback", "current+knn-override", "knn-only", "current+knn-fuse")
-KNN_W = 2.0          # fuse: a label's score gains KNN_W x its share of the votes x the nearest similarity
-KNN_P = 0.5          # the kNN fallback acts when its label has at least this share of the votes
-KNN_SIM = 0.3        # ... and the nearest example is at least this similar
-KNN_OVERRIDE_P = 0.8
-KNN_OVERRIDE_SIM = 0.6
+              "current+entry-clf", "current+entry-clf+tiebreak", "current+clf-fallback", "rules-only")
 
 
 def install(name: str) -> float:
@@ -415,14 +324,8 @@ def install(name: str) -> float:
     if name == "current+clf-fallback":
         entry_model(), label_model()
         classify = functools.lru_cache(maxsize=2048)(_fallback(o["classify"].__wrapped__))
-    if name in ("current+knn-fallback", "current+knn-override", "knn-only"):
-        knn_index()
-        make = {"current+knn-fallback": _knn_fallback, "current+knn-override": _knn_override,
-                "knn-only": lambda _: _knn_only}[name]
-        classify = functools.lru_cache(maxsize=2048)(make(o["classify"].__wrapped__))
-    if name == "current+knn-fuse":
-        knn_index()
-        nlu._adjust = _knn_fuse(o["_adjust"])
+    # ``current`` includes the labelled examples' votes (services/nlu_learned.py); ``rules-only`` not.
+    nlu.LEARNED = name != "rules-only"
     if name == "tfidf-only":
         entry_model(), label_model()
         classify = functools.lru_cache(maxsize=2048)(_pure_classify)

@@ -60,15 +60,14 @@ class Intent:
     guesses: tuple[str, ...] = ()   # FAQ entry ids worth offering when unsure
     best_faq: tuple[str, float] | None = None  # the closest FAQ entry and its score, whatever the label
     scores: dict[str, float] = field(default_factory=dict, compare=False)
-    # The label by the words and rules alone, before the examples voted (None: the same as label).
-    # The safety layer decides with it: whether someone in danger is also reporting a road problem
-    # must not depend on a message's resemblance to other messages.
-    rules_label: str | None = field(default=None, compare=False)
-    rule_scores: dict[str, float] | None = field(default=None, compare=False)   # the scores before the votes
+    # The scores by the words and rules alone, before the examples voted (None: the same as scores).
+    rule_scores: dict[str, float] | None = field(default=None, compare=False)
 
     @property
     def by_rules(self) -> str:
-        return self.rules_label or self.label
+        """The label by the words and rules alone. The safety layer decides with it: whether someone
+        in danger is also reporting a road problem must not depend on resemblance to other messages."""
+        return self.label if self.rule_scores is None else _top(self.rule_scores)
 
 
 # -- the lexicon ---------------------------------------------------------------------------------
@@ -178,17 +177,17 @@ def classify(text: str) -> Intent:
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
     # matter; what the rules alone said is kept for the safety layer and the report offer.
-    by_rules, rule_scores = _top(scores), dict(scores)
+    rule_scores = dict(scores)
     guess = index.learned.guess(norm) if LEARNED and index.learned and scores.get("unknown") != 10.0 else None
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
 
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
+    ranked = _ranked(scores)
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
     if not ranked or ranked[0][1] < MIN_SCORE:
         return _unplaced(norm, guess, scores, guesses, (hits[0][0], round(hits[0][1], 3)) if hits else None,
-                         by_rules, rule_scores)
+                         rule_scores)
     label, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round(1 / (1 + math.exp(-(top - second) / 1.5)) * min(1.0, top / 3.0) * 2 - 0.0, 3)
@@ -201,7 +200,7 @@ def classify(text: str) -> Intent:
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores,
-                  rules_label=by_rules, rule_scores=rule_scores)
+                  rule_scores=rule_scores)
 
 
 def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
@@ -215,25 +214,29 @@ def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
     return ranked
 
 
+def _ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
+
+
 def _top(scores: dict[str, float]) -> str:
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], PRECEDENCE.index(kv[0])))
+    ranked = _ranked(scores)
     return ranked[0][0] if ranked and ranked[0][1] >= MIN_SCORE else "unknown"
 
 
 def _unplaced(norm: str, guess, scores: dict[str, float], guesses: tuple[str, ...], best,
-              by_rules: str | None = None, rule_scores: dict[str, float] | None = None) -> Intent:
+              rule_scores: dict[str, float] | None = None) -> Intent:
     """A message the rules could not place: its nearest examples' label when they agree, else unknown.
     An FAQ answer reached this way stays unsure (confidence under CONFIDENT: the bot offers guesses)."""
     label = nlu_learned.fallback(guess, deceased(norm))
     if label is None:
         return Intent("unknown", confidence=1.0 if not scores else 0.3, guesses=guesses, scores=scores, best_faq=best,
-                      rules_label=by_rules, rule_scores=rule_scores)
+                      rule_scores=rule_scores)
     topic = guess.entry if label == "faq" else None
     if topic:
         guesses = (topic,) + tuple(g for g in guesses if g != topic)
     confidence = round(min(guess.probability, CONFIDENT - 0.01) if label == "faq" else guess.probability, 3)
     return Intent(label, None, None, topic, confidence, guesses[:3], best_faq=best, scores=scores,
-                  rules_label=by_rules, rule_scores=rule_scores)
+                  rule_scores=rule_scores)
 
 
 REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml); on equal scores the earlier wins
