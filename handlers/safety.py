@@ -110,9 +110,10 @@ def _hazard_notice() -> str:
 
 
 def first_119(inc: Incoming, out: Outcome) -> Outcome:
-    """The router's safety net: an answer to a text that says a person is in danger starts with 119.
-    An answer whose first number already is 119 is left as it is; a silent outcome stays silent."""
-    if inc.kind != "text" or not out.replies or safety.assess(inc.text) is None:
+    """The router's safety net: an answer to a text that says, or sounds like, a person is in danger
+    (``safety.alarm``) starts with 119. An answer whose first number already is 119 is left as it
+    is; a silent outcome stays silent."""
+    if inc.kind != "text" or not out.replies or not safety.alarm(inc.text):
         return out
     first = out.replies[0]
     if safety.starts_with_119(first.text):

@@ -125,9 +125,40 @@ def assess(text: str) -> Danger | None:
     for kind in kinds:
         for w in _kind_words(kind):
             rest = rest.replace(w, SEP)
-    if not _has(rest, "now_words") and (_has(rest, "about_words") or _has(rest, "not_now_words")):
+    if _not_now(rest):
         return None
     return Danger(kind=next(k for k in KIND_ORDER if k in kinds), kinds=kinds)
+
+
+def _not_now(norm: str) -> bool:
+    """Over (人沒事, 救回來), or asked about, imagined or past without a word that says now."""
+    if _has(norm, "over_words"):
+        return True
+    return not _has(norm, "now_words") and (_has(norm, "about_words") or _has(norm, "not_now_words"))
+
+
+def _denied(norm: str) -> bool:
+    """Does the text deny a danger word (水沒有淹進來, 沒有人受傷)? The model does not read negations."""
+    for kind in KIND_ORDER:
+        for word in _kind_words(kind):
+            i = norm.find(word)
+            if i >= 0 and _denial_re().search(norm[max(0, i - 8):i]):
+                return True
+    return False
+
+
+def alarm(text: str) -> bool:
+    """Should the answer to this message start with 119? When the safety words find a danger
+    (``assess``), or when the message sounds like one to the model learned from residents' danger
+    messages (services/safety_learned.py) and says nothing that makes it past, imagined or only
+    asked about. ``assess`` decides what the bot answers; this only decides the 119 line."""
+    if assess(text) is not None:
+        return True
+    norm = _strip(_nlu().normalize(text or ""), "not_danger")
+    if not norm or _not_now(norm) or _denied(norm):
+        return False
+    from services import safety_learned
+    return safety_learned.sounds_like_danger(text)
 
 
 # -- phone numbers in a text -----------------------------------------------------------------------
