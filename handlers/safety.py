@@ -113,7 +113,7 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     """The router's safety net: an answer to a text that says, or sounds like, a person is in danger
     (``safety.alarm``) starts with 119. An answer whose first number already is 119 is left as it
     is; a silent outcome stays silent."""
-    if inc.kind != "text" or not out.replies or not safety.alarm(inc.text):
+    if inc.kind != "text" or not out.replies or not _heard(inc.text):
         return out
     first = out.replies[0]
     if safety.starts_with_119(first.text):
@@ -124,3 +124,11 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     if first.flex is None:
         return replace(out, replies=(replace(first, text=f"{line}\n{first.text}"), *out.replies[1:]))
     return replace(out, replies=(Text(line), *out.replies[:MAX_REPLIES - 1]))
+
+
+def _heard(text: str) -> bool:
+    """The words' danger, or the danger model's alarm (``safety.alarm``) - except for a fever or
+    dengue, whose own answer decides how urgent it is (warning signs: the emergency room, 119)."""
+    if safety.assess(text) is not None:
+        return True
+    return safety.alarm(text) and not dengue_domain.fever_or_dengue(text)

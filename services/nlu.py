@@ -81,9 +81,29 @@ def _counted(verbs: str, units: str) -> re.Pattern[str]:
     return re.compile(f"(?:{alt(verbs)})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+(?:{alt(units)})")
 
 
+@functools.cache
+def _earlier_re() -> re.Pattern[str]:
+    """A time before now, up to EARLIER_GAP characters, a verb of reporting (lexicon earlier_*)."""
+    words = lexicon().rules
+    alt = lambda key: "|".join(map(re.escape, sorted(words.get(key, ()), key=len, reverse=True))) or "(?!)"
+    return re.compile(f"(?:{alt('earlier_time')})(.{{0,{EARLIER_GAP}}}?)(?:{alt('earlier_verbs')})(?!{alt('earlier_not_after')})")
+
+
+EARLIER_GAP = 8
+
+
+def _reported_earlier(norm: str) -> bool:
+    """上禮拜報修的路燈, 之前通報的竹子, 上次傳的那個坑洞: a report made before (not 上次說的補助, 之前想報)."""
+    for m in _earlier_re().finditer(norm):
+        if not any(m.group(1).endswith(w) for w in lexicon().rules.get("earlier_not_verb", ())):
+            return True
+    return False
+
+
 def _complains(norm: str) -> bool:
-    """Reported again and again, or reported before and still not done (or a long wait since)."""
-    if _counted("complaint_again", "again_units").search(norm):
+    """Reported again and again, reported earlier, or reported before and still not done (or a long
+    wait since)."""
+    if _counted("complaint_again", "again_units").search(norm) or _reported_earlier(norm):
         return True
     still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
     return still and _has(norm, "complaint_earlier")

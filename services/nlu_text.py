@@ -12,8 +12,27 @@ from services import knowledge
 
 @functools.cache
 def _converter():
+    """Simplified to traditional (Taiwan variants), character by character. OpenCC's phrase
+    dictionaries (s2twp) weigh about 40 MB in every process; matching needs only the same form for a
+    message and for the words it is compared with, and both go through ``normalize``."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
     import opencc
-    return opencc.OpenCC("s2twp")
+    share = Path(opencc.__file__).parent / "clib" / "share" / "opencc"
+    chars, variants = (str(share / name) for name in ("STCharacters.ocd2", "TWVariants.ocd2"))
+    config = {"name": "s2tw, characters only",
+              "segmentation": {"type": "mmseg", "dict": {"type": "ocd2", "file": chars}},
+              "conversion_chain": [{"dict": {"type": "ocd2", "file": chars}},
+                                   {"dict": {"type": "ocd2", "file": variants}}]}
+    fd, path = tempfile.mkstemp(suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(config, fh)
+        return opencc.OpenCC(path)
+    finally:
+        os.unlink(path)
 
 
 _DROP = re.compile(r"[\s\u3000]+")

@@ -138,7 +138,7 @@ def _not_now(norm: str) -> bool:
 
 
 def _denied(norm: str) -> bool:
-    """Does the text deny a danger word (水沒有淹進來, 沒有人受傷)? The model does not read negations."""
+    """Does the text deny a danger word (水沒有淹進來, 沒有人受傷)? The model reads no negation."""
     for kind in KIND_ORDER:
         for word in _kind_words(kind):
             i = norm.find(word)
@@ -154,11 +154,25 @@ def alarm(text: str) -> bool:
     asked about. ``assess`` decides what the bot answers; this only decides the 119 line."""
     if assess(text) is not None:
         return True
-    norm = _strip(_nlu().normalize(text or ""), "not_danger")
-    if not norm or _not_now(norm) or _denied(norm):
+    if not passes_gate(text):
         return False
     from services import safety_learned
-    return safety_learned.sounds_like_danger(text)
+    # The model reads the text without the phrases that are not a person in danger (手機掉到水溝).
+    return safety_learned.sounds_like_danger(danger_model(), _strip(_nlu().normalize(text), "not_danger"))
+
+
+@functools.cache
+def danger_model():
+    """The danger model (services/safety_learned.py), trained once per process on first use."""
+    from services import safety_learned
+    return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None))
+
+
+def passes_gate(text: str) -> bool:
+    """May the model's alarm count for this text: nothing in it says the danger is over, past,
+    imagined or only asked about, and no danger word in it is denied (the model reads no negation)."""
+    norm = _strip(_nlu().normalize(text or ""), "not_danger")
+    return bool(norm) and not _not_now(norm) and not _denied(norm)
 
 
 # -- phone numbers in a text -----------------------------------------------------------------------

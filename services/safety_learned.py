@@ -5,7 +5,7 @@ The safety words (knowledge/safety.yaml, services/safety.assess) decide what the
 danger: the ambulance's answer, the flood's, the fire's. They are explicit and reviewed, but words
 miss phrasings nobody listed (「留學留不停」 for 流血流不停, 「鐵牛硩著人」, a story whose danger is in its
 last clause). This model reads the same message and says only whether it *sounds like* someone is in
-danger now; the router's safety net (handlers/safety.first_119) then puts the 119 line before
+danger now; services.safety.alarm, and the router's safety net (handlers/safety.first_119), then put the 119 line before
 whatever else the bot answers. It never replaces an answer and never decides a label.
 
 Learned from (each line's ``danger`` field, the format of tests/nlu/README.md):
@@ -15,30 +15,27 @@ Learned from (each line's ``danger`` field, the format of tests/nlu/README.md):
   is a negative, unless the safety words find a danger in it (its writer did not mark it either way,
   and a negative that the rules call danger would only teach the model to disagree with them).
 
-Features: the presence of each character 1-3 gram (hashed as in services/nlu_learned.py) of the
-normalised text. Trained with AdaGrad for a fixed number of epochs in a fixed order, so the same
-files give the same model in every process (about a second, once per process, on first use). The
+The model is services/nlu_linear.LinearModel (character n-grams, AdaGrad, a fixed order: the same
+files give the same model in every process; about a second, once per process, on first use). The
 settings were chosen by cross-validation over the danger sets (bench/danger_cv.py); docs/nlu.md has
 the numbers, and the held-out set (tests/nlu/danger2-heldout.jsonl) is scored only to report.
 """
 from __future__ import annotations
 
-import functools
 import json
-import random
 from pathlib import Path
+from typing import Callable
 
-import numpy as np
-
-from services.nlu_learned import EXAMPLES, _DIGITS, _buckets
+from services.nlu_learned import EXAMPLES
+from services.nlu_linear import LinearModel
 
 DANGER_DIR = EXAMPLES.parent / "danger"
-THRESHOLD = 0.8      # probability above which a message sounds like danger now
+THRESHOLD = 0.9      # probability above which a message sounds like danger now
 EPOCHS = 30
 RATE = 0.5           # AdaGrad's step
 L2 = 1e-5
 POSITIVE_WEIGHT = 3.0   # a missed danger costs more than a needless 119 line
-SEED = 20261205
+DANGER, SAFE = "danger", "safe"
 
 
 def _lines(path: Path) -> list[dict]:
@@ -49,10 +46,10 @@ def _lines(path: Path) -> list[dict]:
     return out
 
 
-def training_rows(danger_files: list[Path] | None = None,
+def training_rows(flagged: Callable[[str], bool], danger_files: list[Path] | None = None,
                   example_files: list[Path] | None = None) -> list[tuple[str, int]]:
-    """(text, 1 if someone is in danger now) for every line the model learns from."""
-    from services import safety
+    """(text, 1 if someone is in danger now) for every line the model learns from; an example line
+    that ``flagged`` (the safety words) calls danger is left out unless it is marked."""
     rows: list[tuple[str, int]] = []
     for path in sorted(DANGER_DIR.glob("*.jsonl")) if danger_files is None else danger_files:
         rows.extend((case["text"], int(bool(case["danger"]))) for case in _lines(path))
@@ -60,61 +57,25 @@ def training_rows(danger_files: list[Path] | None = None,
         for case in _lines(path):
             if case.get("danger"):
                 rows.append((case["text"], 1))
-            elif safety.assess(case["text"]) is None:
+            elif not flagged(case["text"]):
                 rows.append((case["text"], 0))
     return list(dict.fromkeys(rows))
 
 
-def features(text: str) -> np.ndarray:
-    """The sorted, distinct n-gram buckets of a text (in services.nlu.normalize's form)."""
+def train(rows: list[tuple[str, int]], *, epochs: int | None = None, rate: float | None = None,
+          l2: float | None = None, positive_weight: float | None = None) -> LinearModel:
     from services import nlu
-    buckets, _ = _buckets(_DIGITS.sub("0", nlu.normalize(text or "")))
-    return np.unique(buckets)
+    return LinearModel([(nlu.normalize(text), DANGER if label else SAFE) for text, label in rows],
+                       epochs=int(epochs or EPOCHS), rate=rate or RATE, l2=L2 if l2 is None else l2,
+                       class_weight={DANGER: positive_weight or POSITIVE_WEIGHT})
 
 
-class Model:
-    """Weights of the n-gram buckets seen in training (sorted ``vocab``, ``weights``) and a bias."""
-
-    def __init__(self, rows: list[tuple[str, int]], epochs: int = EPOCHS, rate: float = RATE,
-                 l2: float = L2, positive_weight: float = POSITIVE_WEIGHT):
-        feats = [features(text) for text, _ in rows]
-        labels = [label for _, label in rows]
-        vocab = np.unique(np.concatenate(feats)) if feats else np.zeros(0, dtype=np.int64)
-        cols = [np.searchsorted(vocab, f) for f in feats]   # bucket -> column of vocab
-        w = np.zeros(len(vocab))
-        g2 = np.full(len(vocab), 1e-8)
-        b, gb = 0.0, 1e-8
-        order = list(range(len(rows)))
-        rng = random.Random(SEED)
-        for _ in range(epochs):
-            rng.shuffle(order)
-            for i in order:
-                c = cols[i]
-                p = 1.0 / (1.0 + np.exp(-(w[c].sum() + b)))
-                g = (p - labels[i]) * (positive_weight if labels[i] else 1.0)
-                grad = g + l2 * w[c]
-                g2[c] += grad * grad
-                w[c] -= rate * grad / np.sqrt(g2[c])
-                gb += g * g
-                b -= rate * g / np.sqrt(gb)
-        self.vocab = vocab.astype(np.int64)
-        self.weights = w.astype(np.float32)
-        self.bias = float(b)
-
-    def probability(self, text: str) -> float:
-        f = features(text)
-        at = np.minimum(np.searchsorted(self.vocab, f), len(self.vocab) - 1)
-        z = float(self.weights[at[self.vocab[at] == f]].sum()) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+def probability(model: LinearModel, norm: str) -> float:
+    """The probability that a normalised text (services.nlu.normalize) tells of danger now."""
+    return model.probability(norm, DANGER)
 
 
-@functools.cache
-def model() -> Model:
-    return Model(training_rows())
-
-
-def sounds_like_danger(text: str) -> bool:
-    """Does the message sound like someone is in danger now (the model's probability over
+def sounds_like_danger(model: LinearModel, norm: str) -> bool:
+    """Does the normalised message sound like someone is in danger now (the model's probability over
     ``THRESHOLD``)? Pure; the text is not kept."""
-    return model().probability(text) > THRESHOLD
-
+    return probability(model, norm) > THRESHOLD

@@ -17,7 +17,7 @@ DANGER_FOUND_AT_LEAST = 150      # of 160 by the words alone (2026-12-05, second
 DANGER_FALSE_AT_MOST = 1         # of 90 near-misses
 ALARM_FOUND_AT_LEAST = 324       # of 324 in both danger sets, words or model (the model learned them)
 ALARM_FALSE_AT_MOST = 8          # of 165 near-misses
-DEATH_FOUND_AT_LEAST = 119       # of 120
+DEATH_FOUND_AT_LEAST = 120       # of 120 (second round)
 DEATH_FALSE_AT_MOST = 1          # of 60
 
 

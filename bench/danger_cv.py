@@ -1,0 +1,79 @@
+"""Safety: choose the danger model's settings by cross-validation, and report the held-out danger set.
+
+Run: .venv/bin/python bench/danger_cv.py [--folds 5] [--set THRESHOLD=0.5,0.8] [--set POSITIVE_WEIGHT=1,3]
+
+The lines services/safety_learned.py learns from (knowledge/nlu/danger/*.jsonl and the examples)
+are cut into folds; for each fold the model is trained without it and the fold is scored with
+``services.safety.alarm``'s rule (the safety words, or the model's probability over the threshold
+with nothing that says past, imagined, asked about or denied). Printed per setting: dangers heard
+(of the danger lines), alarms on near-misses (of the near-miss lines) and on the examples (lines
+that are not about danger), by the words alone and by words or model. The held-out set
+(tests/nlu/danger2-heldout.jsonl) is scored last with the configured settings, only to report.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HELD_OUT = ROOT / "tests" / "nlu" / "danger2-heldout.jsonl"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.safety_learned)")
+    args = ap.parse_args()
+    from services import nlu, safety, safety_learned as sl
+    rows = sl.training_rows(lambda text: safety.assess(text) is not None)
+    kinds = _kinds()
+    words = [safety.assess(t) is not None for t, _ in rows]
+    gate = [safety.passes_gate(t) for t, _ in rows]
+    order = list(range(len(rows)))
+    random.Random(20261205).shuffle(order)
+    folds = [order[i::args.folds] for i in range(args.folds)]
+    grid = [(k, [float(v) for v in vs.split(",")]) for k, vs in (kv.split("=") for kv in args.set)]
+    for values in itertools.product(*[vs for _, vs in grid]) if grid else [()]:
+        for (name, _), v in zip(grid, values):
+            setattr(sl, name, v)
+        prob = [0.0] * len(rows)
+        for fold in folds:
+            held = set(fold)
+            model = sl.train([r for i, r in enumerate(rows) if i not in held])
+            for i in fold:
+                prob[i] = sl.probability(model, safety._strip(nlu.normalize(rows[i][0]), "not_danger"))
+        alarm = [w or (g and p > sl.THRESHOLD) for w, g, p in zip(words, gate, prob)]
+        setting = " ".join(f"{n}={v}" for (n, _), v in zip(grid, values)) or "as configured"
+        out = {"setting": setting}
+        for name, pick in (("danger heard", lambda i: rows[i][1] == 1),
+                           ("near-miss alarms", lambda i: kinds.get(rows[i][0]) == "near_miss"),
+                           ("example alarms", lambda i: rows[i][1] == 0 and kinds.get(rows[i][0]) != "near_miss")):
+            idx = [i for i in range(len(rows)) if pick(i)]
+            out[name] = (f"words {sum(words[i] for i in idx)}, words or model {sum(alarm[i] for i in idx)}"
+                         f" of {len(idx)}")
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    lines = [json.loads(l) for l in HELD_OUT.read_text(encoding="utf-8").splitlines()
+             if l.strip() and not l.startswith("#")]
+    for flag, name in ((True, "held-out danger heard"), (False, "held-out near-miss alarms")):
+        part = [c["text"] for c in lines if c["danger"] is flag]
+        print(f"{name}: words {sum(safety.assess(t) is not None for t in part)}, "
+              f"words or model {sum(safety.alarm(t) for t in part)} of {len(part)}")
+
+
+def _kinds() -> dict[str, str]:
+    """Each danger-set line's ``what`` (near_miss for the near-misses)."""
+    from services import safety_learned as sl
+    out = {}
+    for path in sorted(sl.DANGER_DIR.glob("*.jsonl")):
+        for case in sl._lines(path):
+            out[case["text"]] = case.get("what", "")
+    return out
+
+
+if __name__ == "__main__":
+    main()
