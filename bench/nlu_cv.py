@@ -7,7 +7,8 @@ residents write, which the bot also learns from) are cut into folds. For each fo
 examples index is built without that fold's lines, and the fold is scored through the router with
 ``nlu-eval``'s scoring code (``bot.cli.evaluate``): every line is scored by a bot that never learned
 it. The held-out files in tests/nlu/ are never read. Each setting prints intent and FAQ-answer
-accuracy summed over the folds, and the unsafe outcomes.
+accuracy summed over the folds, and the unsafe outcomes. With ``CV_SHOW=1`` every miss is printed to
+stderr (lines of the example files, which the bot learns from anyway).
 
 The rules (knowledge/nlu/lexicon.yaml) were written while reading some of these lines, so the
 absolute numbers are higher than on text nobody read; the comparison between settings of the
