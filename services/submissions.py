@@ -60,11 +60,12 @@ class CaseView:
 
 
 def normalize_ref(text: str) -> str | None:
-    """``R202611270001``, ``r-20261127 0001`` -> ``R-20261127-0001``; None if no case number."""
+    """``R202611270001``, ``r-20261127 0001``, ``R一20261127一0001``, ``r20261127-1`` ->
+    ``R-20261127-0001``; None if no case number."""
     m = kinds.ref_pattern().search(text or "")
     if not m:
         return None
-    return f"{m.group(1).upper()}-{m.group(2)}-{m.group(3)}"
+    return f"{m.group(1).upper()}-{m.group(2)}-{(m.group(3) or m.group(4)).zfill(4)}"
 
 
 def taipei_day(now: dt.datetime | None = None) -> str:

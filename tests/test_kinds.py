@@ -40,6 +40,16 @@ def test_each_prefix_is_a_case_number(kind):
     assert nlu.classify(f"{p}-20261127-0001").ref == f"{p}-20261127-0001"
 
 
+@pytest.mark.parametrize("typed,ref", [("R一20261202一0008", "R-20261202-0008"),       # 一 for a dash
+                                      ("那件r20261203-5有消息了嗎", "R-20261203-0005"),    # leading zeros left out
+                                      ("我要查R－20261127－0003", "R-20261127-0003"),      # full-width dashes
+                                      ("R20261127 12345", None), ("R2026112712", None)])   # not a case number
+def test_a_case_number_as_residents_type_it(typed, ref):
+    assert normalize_ref(typed) == ref
+    if ref:
+        assert nlu.classify(typed).label == "case_status"
+
+
 def test_a_letter_that_is_no_kind_is_no_case_number():
     taken = set(kinds.prefixes().values())
     free = next(c for c in "ABCEFGHIJKLMNOPQTUVXYZ" if c not in taken)
