@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.safety_learned)")
     args = ap.parse_args()
     from services import nlu, safety, safety_learned as sl
-    rows = sl.training_rows(lambda text: safety.assess(text) is not None)
+    rows = sl.training_rows(lambda text: safety.assess(text) is not None, safety.passes_gate)
     kinds = _kinds()
     words = [safety.assess(t) is not None for t, _ in rows]
     gate = [safety.passes_gate(t) for t, _ in rows]

@@ -339,9 +339,22 @@ def _rule_dengue(scores: dict[str, float], asks: bool, reports: bool) -> None:
 
 
 def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
-    """Another city's matter: not for this office (unless Zuozhen is named too). True ends the rules."""
+    """Another city's matter: not for this office (unless Zuozhen is named too): a short message that
+    names another place, or one from someone who lives there (我住高雄美濃…), unless a family member is
+    named (they may live in Zuozhen). True ends the rules."""
     lex = lexicon()
-    if len(norm) <= 24 and any(w in norm for w in lex.elsewhere) and not any(w in norm for w in lex.home):
+    if any(w in norm for w in lex.home):
+        return False
+    places = "|".join(map(re.escape, lex.elsewhere)) or "(?!)"
+    # A direction (台20線往玉井方向, 從龍崎那邊過來的路) and where someone else lives (地主住台北) are not
+    # the place of the matter: left out first.
+    norm = re.sub(f"(?:往|到|去|向|通往|從|自)(?:{places})|(?:{places})(?:的?方向|那邊過來|過來)|(?<![我阮們])住(?:{places})",
+                  "", norm)
+    if _has(norm, "persons"):
+        return False    # 我住台北 我媽家門口的路燈壞了: the family may live here
+    short = len(norm) <= 24 and any(w in norm for w in lex.elsewhere)
+    lives = any(f"{at}{place}" in norm for at in lex.rules.get("lives_at", ()) for place in lex.elsewhere)
+    if short or lives:
         scores.clear()
         scores["unknown"] = 10.0
         return True

@@ -22,7 +22,8 @@ RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still
               "deceased_after_person", "persons", "screen_ask", "benefit_words", "fire_words", "not_welfare", "report_verbs", "programme_info",
               "persons_or_self", "someone", "problem_words", "fixed_thanks", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more",
               "death_entries", "complaint_again", "again_units", "complaint_waited", "waited_units", "count_links",
-              "number_words", "not_deceased", "earlier_time", "earlier_verbs", "earlier_not_verb", "earlier_not_after")
+              "number_words", "not_deceased", "earlier_time", "earlier_verbs", "earlier_not_verb", "earlier_not_after",
+              "lives_at")
 
 
 @functools.cache

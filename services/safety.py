@@ -165,7 +165,7 @@ def alarm(text: str) -> bool:
 def danger_model():
     """The danger model (services/safety_learned.py), trained once per process on first use."""
     from services import safety_learned
-    return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None))
+    return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None, passes_gate))
 
 
 def passes_gate(text: str) -> bool:

@@ -30,7 +30,7 @@ from services.nlu_learned import EXAMPLES
 from services.nlu_linear import LinearModel
 
 DANGER_DIR = EXAMPLES.parent / "danger"
-THRESHOLD = 0.9      # probability above which a message sounds like danger now
+THRESHOLD = 0.9      # probability above which a message sounds like danger now (bench/danger_cv.py)
 EPOCHS = 30
 RATE = 0.5           # AdaGrad's step
 L2 = 1e-5
@@ -46,18 +46,24 @@ def _lines(path: Path) -> list[dict]:
     return out
 
 
-def training_rows(flagged: Callable[[str], bool], danger_files: list[Path] | None = None,
+def training_rows(flagged: Callable[[str], bool], gate: Callable[[str], bool] = lambda text: True,
+                  danger_files: list[Path] | None = None,
                   example_files: list[Path] | None = None) -> list[tuple[str, int]]:
-    """(text, 1 if someone is in danger now) for every line the model learns from; an example line
-    that ``flagged`` (the safety words) calls danger is left out unless it is marked."""
+    """(text, 1 if someone is in danger now) for every line the model learns from. An example line
+    that ``flagged`` (the safety words) calls danger is left out unless it is marked; a line that is
+    not marked and fails ``gate`` (past, imagined, asked about, denied: the model is never asked
+    about such a message) is left out too, so that 「上個月阿公跌倒 現在想申請扶手」 does not teach the
+    model that a fall is nothing."""
     rows: list[tuple[str, int]] = []
     for path in sorted(DANGER_DIR.glob("*.jsonl")) if danger_files is None else danger_files:
-        rows.extend((case["text"], int(bool(case["danger"]))) for case in _lines(path))
+        for case in _lines(path):
+            if case["danger"] or gate(case["text"]):
+                rows.append((case["text"], int(bool(case["danger"]))))
     for path in sorted(EXAMPLES.glob("*.jsonl")) if example_files is None else example_files:
         for case in _lines(path):
             if case.get("danger"):
                 rows.append((case["text"], 1))
-            elif not flagged(case["text"]):
+            elif not flagged(case["text"]) and gate(case["text"]):
                 rows.append((case["text"], 0))
     return list(dict.fromkeys(rows))
 

@@ -61,7 +61,7 @@ def _route(text):
     return _route_text(text)
 
 
-@pytest.mark.parametrize("text,flow", [("那個東西又壞了", "road"),                   # something broken, nothing more to go on
+@pytest.mark.parametrize("text,flow", [("那邊有一個東西破掉", "road"),               # something broken, nothing more to go on
                                        ("我家門口那邊一直有怪味道 很久了", "road"),   # a problem told: the general report
                                        ("那個柱子歪掉了", "road")])
 def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
@@ -90,14 +90,14 @@ def test_something_broken_by_a_landmark_for_long_starts_the_report():
 
 
 def test_the_offer_button_starts_the_report_with_the_words_already_said(resident):
-    out = resident.says("那個東西又壞了")
+    out = resident.says("那邊有一個東西破掉")
     assert "通報" in out[-1]
     out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
     resident.taps("路燈故障")
     resident.sends_location(*ZUOZHEN_LI)
     out = resident.taps("略過")
-    assert "確認" in out[-1] and "那個東西又壞了" in out[-1]                    # the words said first are the description
+    assert "確認" in out[-1] and "那邊有一個東西破掉" in out[-1]                # the words said first are the description
 
 
 # -- rules added from the tune part's misses -----------------------------------------------------
@@ -174,3 +174,14 @@ def test_a_programme_named_alone_gets_its_entry_with_the_screener_offered(text, 
 def test_what_else_can_they_get_with_one_programme_named_is_the_screener():
     assert nlu.classify("我爸70歲 只有老農津貼 還可以申請別的嗎").label == "welfare"
     assert nlu.classify("我媽82歲一個人住，有什麼補助").label == "welfare"
+
+
+@pytest.mark.parametrize("text,label", [
+    ("我住高雄美濃 我們那邊的大坑洞一年了都沒人補 打去區公所也沒用", "unknown"),   # lives elsewhere, any length
+    ("我在永康 路上有一個大洞", "unknown"),
+    ("台20線往玉井方向有一段路面變成波浪狀", "road_report"),            # a direction is not a place
+    ("龍崎那邊過來的路 邊坡整片滑下來 兩邊都不通了", "disaster_report"),
+    ("我住台北 我媽家門口的路燈壞了", "road_report"),                   # the family may live in Zuozhen
+])
+def test_another_places_matter_is_told_by_where_the_resident_is(text, label):
+    assert nlu.classify(text).label == label
