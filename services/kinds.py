@@ -130,22 +130,18 @@ def dashboard_label(kind_id: str | None) -> str:
     return kind.dashboard if kind else (kind_id or "")
 
 
-# What residents type between the parts of a case number: spaces, hyphens and dashes of every width,
-# and the character 一 that a Chinese keyboard gives for a dash (R一20261202一0008).
-REF_SEPARATORS = r"\s\-\u2010-\u2015\u2212\uff0d\u30fc\u4e00_/."
-
-
 def ref_pattern() -> re.Pattern[str]:
     """Finds a case number in a text: any kind's prefix, then the Taipei date and the number, with
-    or without spaces and hyphens, in any case (``r 20261127 0001``). Groups: the prefix, the date,
+    or without spaces and hyphens (or the dashes of knowledge/kinds.yaml ``ref_separators``), in any
+    case (``r 20261127 0001``). Groups: the prefix, the date,
     and the number as four digits (group 3) or, after a separator, as one to three (group 4:
     ``r20261203-5``, the number without its leading zeros)."""
-    return _ref_pattern(tuple(prefixes().values()))
+    return _ref_pattern(tuple(prefixes().values()), str(load("kinds").get("ref_separators") or ""))
 
 
 @functools.cache
-def _ref_pattern(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+def _ref_pattern(prefixes: tuple[str, ...], separators: str) -> re.Pattern[str]:
     alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=lambda p: (-len(p), p)))
-    sep = f"[{REF_SEPARATORS}]"
+    sep = "[\\s\\-" + "".join(re.escape(c) for c in separators) + "]"
     return re.compile(rf"(?<![A-Za-z0-9])({alternatives}){sep}*(\d{{8}})(?:{sep}*(\d{{4}})|{sep}+(\d{{1,3}}))(?![0-9])",
                       re.IGNORECASE)

@@ -338,6 +338,19 @@ def _rule_dengue(scores: dict[str, float], asks: bool, reports: bool) -> None:
         scores["dengue_report"] += 1
 
 
+@functools.cache
+def _not_the_place() -> re.Pattern[str]:
+    """A direction (台20線往玉井方向, 從龍崎那邊過來的路) or where someone else lives (地主住台北): another
+    place named, but not the place of the matter (lexicon place_before, place_after, lives_*)."""
+    lex = lexicon()
+    alt = lambda words: "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+    places, rules = alt(lex.elsewhere), lex.rules
+    self_words = "".join(w for w in rules.get("lives_self", ()) if len(w) == 1) or "\\x00"
+    return re.compile(f"(?:{alt(rules.get('place_before', ()))})(?:{places})"
+                      f"|(?:{places})(?:{alt(rules.get('place_after', ()))})"
+                      f"|(?<![{re.escape(self_words)}])(?:{alt(rules.get('lives_word', ()))})(?:{places})")
+
+
 def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
     """Another city's matter: not for this office (unless Zuozhen is named too): a short message that
     names another place, or one from someone who lives there (我住高雄美濃…), unless a family member is
@@ -345,11 +358,7 @@ def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
     lex = lexicon()
     if any(w in norm for w in lex.home):
         return False
-    places = "|".join(map(re.escape, lex.elsewhere)) or "(?!)"
-    # A direction (台20線往玉井方向, 從龍崎那邊過來的路) and where someone else lives (地主住台北) are not
-    # the place of the matter: left out first.
-    norm = re.sub(f"(?:往|到|去|向|通往|從|自)(?:{places})|(?:{places})(?:的?方向|那邊過來|過來)|(?<![我阮們])住(?:{places})",
-                  "", norm)
+    norm = _not_the_place().sub("", norm)
     if _has(norm, "persons"):
         return False    # 我住台北 我媽家門口的路燈壞了: the family may live here
     short = len(norm) <= 24 and any(w in norm for w in lex.elsewhere)
