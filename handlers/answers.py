@@ -65,6 +65,11 @@ def _faq_programme(inc: Incoming, intent: Intent, ctx: Context, now: float, acti
 
 
 def _unknown(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    if intent.elsewhere is not None:
+        # Another city's or district's matter: whose it is and how to reach them, not 「不太懂」.
+        out = common.fallback(None, None, ctx)
+        first = replace(out.replies[0], text=t("common.elsewhere"))
+        return replace(out, replies=(first, *out.replies[1:]))
     return _unsure(inc, intent, active, ctx)
 
 

@@ -118,6 +118,9 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     first = out.replies[0]
     if safety.starts_with_119(first.text):
         return out
+    if first.text == t("common.fallback"):
+        # Nothing else understood it: a patient clerk would not say 「不太懂」 to a call for help.
+        return replace(out, replies=(replace(first, text=t("safety.heard")), *out.replies[1:]))
     line = t("safety.line")
     if len(out.replies) < MAX_REPLIES:
         return replace(out, replies=(Text(line), *out.replies))

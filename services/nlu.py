@@ -62,6 +62,8 @@ class Intent:
     scores: dict[str, float] = field(default_factory=dict, compare=False)
     # The scores by the words and rules alone, before the examples voted (None: the same as scores).
     rule_scores: dict[str, float] | None = field(default=None, compare=False)
+    # Another city or district the message is about (lexicon ``elsewhere``): not this office's matter.
+    elsewhere: str | None = None
 
     @property
     def by_rules(self) -> str:
@@ -203,6 +205,9 @@ def classify(text: str) -> Intent:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
 
+    if scores.get("unknown") == 10.0 and len(scores) == 1:
+        # Another place's matter (_rule_elsewhere): no service of this office to guess at.
+        return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores, elsewhere=_place_named(norm))
     ranked = _ranked(scores)
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
     if not ranked or ranked[0][1] < MIN_SCORE:
@@ -336,6 +341,11 @@ def _rule_dengue(scores: dict[str, float], asks: bool, reports: bool) -> None:
         scores["dengue_info"] = scores.get("dengue_info", 0) + scores.pop("dengue_report")
     if "dengue_info" in scores and "dengue_report" in scores and reports and not asks:
         scores["dengue_report"] += 1
+
+
+def _place_named(norm: str) -> str:
+    """The other place a message names (the longest of the lexicon's ``elsewhere`` words in it)."""
+    return max((w for w in lexicon().elsewhere if w in norm), key=len, default="")
 
 
 @functools.cache

@@ -185,3 +185,11 @@ def test_what_else_can_they_get_with_one_programme_named_is_the_screener():
 ])
 def test_another_places_matter_is_told_by_where_the_resident_is(text, label):
     assert nlu.classify(text).label == label
+
+
+def test_another_places_matter_is_told_whose_it_is():
+    got, out = _route("我住高雄美濃 我們那邊的大坑洞一年了都沒人補")
+    reply = out.replies[0].text
+    assert got["intent"] == "unknown" and nlu.classify("我住高雄美濃 我們那邊的大坑洞一年了都沒人補").elsewhere == "高雄"
+    assert "不在左鎮區" in reply and "1999" in reply and "06-5731611" in reply
+    assert "不太懂" not in reply and "不太確定" not in reply

@@ -71,7 +71,11 @@ def test_a_danger_the_words_miss_still_gets_the_119_line_first_and_its_answer():
     text = "龜殼花咬到我兒子的腳"   # a venomous snake bit a child: no word of knowledge/safety.yaml
     assert safety.assess(text) is None and safety.alarm(text)
     assert safety.first_phone(_first_reply(text)) == "119"
-    assert safety.first_phone(understand(text)["reply"]) == "119"
+    reply = understand(text)["reply"]
+    assert safety.first_phone(reply) == "119"
+    assert "不太懂" not in reply          # not understood otherwise: 119 and the way on, never 「不太懂」
+    road = "路燈被車撞倒 騎士倒在路邊不會動"
+    assert safety.first_phone(understand(road)["reply"]) == "119"
 
 
 def test_a_past_or_imagined_danger_gets_no_alarm_even_when_it_sounds_like_one():
