@@ -205,6 +205,16 @@ def _daily_digest(svc: Services) -> None:
         jobs.send_digest()
 
 
+def warm_up(app) -> None:
+    """Build what understanding a message needs (the FAQ and examples index, the danger model of
+    services/safety_learned.py) before the first message, so that the first resident of a new
+    process does not wait the few seconds it takes."""
+    with app.app_context():
+        from services import nlu, safety
+        nlu.classify("warm up")
+        safety.alarm("warm up")
+
+
 def start_embedded(app) -> threading.Event:
     """Local mode: a worker thread and a sweeper thread inside the web process."""
     jobs.bind(app)
@@ -212,6 +222,7 @@ def start_embedded(app) -> threading.Event:
     stop = threading.Event()
 
     def work():
+        warm_up(app)
         while not stop.is_set():
             try:
                 ThreadWorker(queues(svc), connection=svc.redis).work(
@@ -234,6 +245,8 @@ def run(app, burst: bool = False) -> None:
         feeder = Feeder(svc)
         while feeder.run_once(burst=True):
             pass
+    else:
+        warm_up(app)
     stop = threading.Event()
     threading.Thread(target=_sweep_loop, args=(app, stop, False), name="sweeper", daemon=True).start()
     threading.Thread(target=_feed_loop, args=(app, stop), name="feeder", daemon=True).start()

@@ -163,7 +163,8 @@ def alarm(text: str) -> bool:
 
 @functools.cache
 def danger_model():
-    """The danger model (services/safety_learned.py), trained once per process on first use."""
+    """The danger model (services/safety_learned.py), trained once per process (bot/worker.warm_up,
+    or the first message)."""
     from services import safety_learned
     return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None, passes_gate))
 

@@ -14,10 +14,12 @@ Learned from (each line's ``danger`` field, the format of tests/nlu/README.md):
 - knowledge/nlu/examples/*.jsonl: every line marked ``danger: true`` is a positive; every other line
   is a negative, unless the safety words find a danger in it (its writer did not mark it either way,
   and a negative that the rules call danger would only teach the model to disagree with them).
+A line that is not marked and that the gate of services.safety.alarm keeps from the model (past,
+imagined, asked about, denied) is left out: the model is never asked about such a message.
 
 The model is services/nlu_linear.LinearModel (character n-grams, AdaGrad, a fixed order: the same
-files give the same model in every process; about a second, once per process, on first use). The
-settings were chosen by cross-validation over the danger sets (bench/danger_cv.py); docs/nlu.md has
+files give the same model in every process; about 3 s, once per process, when the worker warms up:
+bot/worker.warm_up). The settings were chosen by cross-validation over the danger sets (bench/danger_cv.py); docs/nlu.md has
 the numbers, and the held-out set (tests/nlu/danger2-heldout.jsonl) is scored only to report.
 """
 from __future__ import annotations

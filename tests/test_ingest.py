@@ -129,3 +129,14 @@ def test_concurrent_requests_share_commits_and_keep_their_answers(pg_app, fake_l
     assert sorted(map(tuple, results)).count((False,)) == 1
     residents[0].run_worker()
     assert len(fake_line.store.sent()) == 12
+
+
+def test_a_worker_builds_what_understanding_needs_before_the_first_message(pg_app):
+    """bot.worker.run (not in burst) and the embedded worker warm up first: the first resident of a
+    new process does not wait for the examples index and the danger model."""
+    from bot import worker
+    from services import safety
+    safety.danger_model.cache_clear()
+    worker.warm_up(pg_app)
+    assert safety.danger_model.cache_info().currsize == 1
+    assert safety.alarm("龜殼花咬到我兒子的腳")
