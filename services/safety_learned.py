@@ -19,8 +19,9 @@ imagined, asked about, denied) is left out: the model is never asked about such 
 
 The model is services/nlu_linear.LinearModel (character n-grams, AdaGrad, a fixed order: the same
 files give the same model in every process; about 3 s, once per process, when the worker warms up:
-bot/worker.warm_up). The settings were chosen by cross-validation over the danger sets (bench/danger_cv.py); docs/nlu.md has
-the numbers, and the held-out set (tests/nlu/danger2-heldout.jsonl) is scored only to report.
+bot/worker.warm_up). The settings were chosen by cross-validation over the danger sets
+(bench/danger_cv.py); docs/nlu.md has the numbers, and the held-out set
+(tests/nlu/danger2-heldout.jsonl) is scored only to report.
 """
 from __future__ import annotations
 
