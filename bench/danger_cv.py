@@ -29,7 +29,7 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.safety_learned)")
     args = ap.parse_args()
-    from services import nlu, safety, safety_learned as sl
+    from services import safety, safety_learned as sl
     rows = sl.training_rows(lambda text: safety.assess(text) is not None, safety.passes_gate)
     kinds = _kinds()
     words = [safety.assess(t) is not None for t, _ in rows]
@@ -46,7 +46,7 @@ def main() -> None:
             held = set(fold)
             model = sl.train([r for i, r in enumerate(rows) if i not in held])
             for i in fold:
-                prob[i] = sl.probability(model, safety._strip(nlu.normalize(rows[i][0]), "not_danger"))
+                prob[i] = sl.probability(model, safety.model_text(rows[i][0]) or "")
         alarm = [w or (g and p > sl.THRESHOLD) for w, g, p in zip(words, gate, prob)]
         setting = " ".join(f"{n}={v}" for (n, _), v in zip(grid, values)) or "as configured"
         out = {"setting": setting}

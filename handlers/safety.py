@@ -134,4 +134,4 @@ def _heard(text: str) -> bool:
     dengue, whose own answer decides how urgent it is (warning signs: the emergency room, 119)."""
     if safety.assess(text) is not None:
         return True
-    return safety.alarm(text) and not dengue_domain.fever_or_dengue(text)
+    return safety.model_alarm(text) and not dengue_domain.fever_or_dengue(text)

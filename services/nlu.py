@@ -74,12 +74,17 @@ class Intent:
 
 # -- the lexicon ---------------------------------------------------------------------------------
 
+def _either(words) -> str:
+    """A regular-expression alternation of the words, longest first (never matching when empty)."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
+
+
 @functools.cache
 def _counted(verbs: str, units: str) -> re.Pattern[str]:
     """A verb of the list, a number (digits or the lexicon's number words), a unit of the list:
     報修三次, 反映好幾遍 (complaint_again); 已經五天, 已經一個月 (complaint_waited)."""
     words = lexicon().rules
-    alt = lambda key: "|".join(map(re.escape, sorted(words.get(key, ()), key=len, reverse=True))) or "(?!)"
+    alt = lambda key: _either(words.get(key, ()))
     return re.compile(f"(?:{alt(verbs)})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+(?:{alt(units)})")
 
 
@@ -87,7 +92,7 @@ def _counted(verbs: str, units: str) -> re.Pattern[str]:
 def _earlier_re() -> re.Pattern[str]:
     """A time before now, up to EARLIER_GAP characters, a verb of reporting (lexicon earlier_*)."""
     words = lexicon().rules
-    alt = lambda key: "|".join(map(re.escape, sorted(words.get(key, ()), key=len, reverse=True))) or "(?!)"
+    alt = lambda key: _either(words.get(key, ()))
     return re.compile(f"(?:{alt('earlier_time')})(.{{0,{EARLIER_GAP}}}?)(?:{alt('earlier_verbs')})(?!{alt('earlier_not_after')})")
 
 
@@ -200,12 +205,13 @@ def classify(text: str) -> Intent:
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
     # matter; what the rules alone said is kept for the safety layer and the report offer.
     rule_scores = dict(scores)
-    guess = index.learned.guess(norm) if LEARNED and index.learned and scores.get("unknown") != 10.0 else None
+    elsewhere = _is_elsewhere(scores)
+    guess = index.learned.guess(norm) if LEARNED and index.learned and not elsewhere else None
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
 
-    if scores.get("unknown") == 10.0 and len(scores) == 1:
+    if elsewhere:
         # Another place's matter (_rule_elsewhere): no service of this office to guess at.
         return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores, elsewhere=_place_named(norm))
     ranked = _ranked(scores)
@@ -343,6 +349,13 @@ def _rule_dengue(scores: dict[str, float], asks: bool, reports: bool) -> None:
         scores["dengue_report"] += 1
 
 
+ELSEWHERE_SCORE = 10.0   # the only score left when _rule_elsewhere finds another place's matter
+
+
+def _is_elsewhere(scores: dict[str, float]) -> bool:
+    return scores == {"unknown": ELSEWHERE_SCORE}
+
+
 def _place_named(norm: str) -> str:
     """The other place a message names (the longest of the lexicon's ``elsewhere`` words in it)."""
     return max((w for w in lexicon().elsewhere if w in norm), key=len, default="")
@@ -353,12 +366,11 @@ def _not_the_place() -> re.Pattern[str]:
     """A direction (台20線往玉井方向, 從龍崎那邊過來的路) or where someone else lives (地主住台北): another
     place named, but not the place of the matter (lexicon place_before, place_after, lives_*)."""
     lex = lexicon()
-    alt = lambda words: "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
-    places, rules = alt(lex.elsewhere), lex.rules
+    places, rules = _either(lex.elsewhere), lex.rules
     self_words = "".join(w for w in rules.get("lives_self", ()) if len(w) == 1) or "\\x00"
-    return re.compile(f"(?:{alt(rules.get('place_before', ()))})(?:{places})"
-                      f"|(?:{places})(?:{alt(rules.get('place_after', ()))})"
-                      f"|(?<![{re.escape(self_words)}])(?:{alt(rules.get('lives_word', ()))})(?:{places})")
+    return re.compile(f"(?:{_either(rules.get('place_before', ()))})(?:{places})"
+                      f"|(?:{places})(?:{_either(rules.get('place_after', ()))})"
+                      f"|(?<![{re.escape(self_words)}])(?:{_either(rules.get('lives_word', ()))})(?:{places})")
 
 
 def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
@@ -375,7 +387,7 @@ def _rule_elsewhere(norm: str, scores: dict[str, float]) -> bool:
     lives = any(f"{at}{place}" in norm for at in lex.rules.get("lives_at", ()) for place in lex.elsewhere)
     if short or lives:
         scores.clear()
-        scores["unknown"] = 10.0
+        scores["unknown"] = ELSEWHERE_SCORE
         return True
     return False
 

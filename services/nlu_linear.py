@@ -1,6 +1,6 @@
 """A linear classifier over the presence of character n-grams: multinomial logistic regression
-trained with AdaGrad, in NumPy. Used for the danger alarm (services/safety_learned.py, two classes)
-and for the label votes of understanding (services/nlu_learned.py).
+trained with AdaGrad, in NumPy. Used for the danger alarm (services/safety_learned.py, two classes);
+measured for the label votes of understanding and not kept (docs/nlu.md).
 
 Features are the distinct character 1-3 grams of the normalised text, hashed as the examples index
 hashes them (services/nlu_learned._buckets: the same in every process), digits masked. Training

@@ -87,7 +87,7 @@ def _found(norm: str, word: str, person: bool) -> bool:
     start = 0
     while (i := norm.find(word, start)) >= 0:
         start = i + 1
-        if _denial_re().search(norm[max(0, i - 8):i]):
+        if _denied_at(norm, i):
             continue
         if person and not _person_near(norm, i, len(word)):
             continue
@@ -137,28 +137,36 @@ def _not_now(norm: str) -> bool:
     return not _has(norm, "now_words") and (_has(norm, "about_words") or _has(norm, "not_now_words"))
 
 
+def _denied_at(norm: str, i: int) -> bool:
+    """Is the word at ``norm[i:]`` denied or only asked about (沒有人受傷, 有沒有人受傷)?"""
+    return bool(_denial_re().search(norm[max(0, i - 8):i]))
+
+
 def _denied(norm: str) -> bool:
     """Does the text deny a danger word (水沒有淹進來, 沒有人受傷)? The model reads no negation."""
     for kind in KIND_ORDER:
         for word in _kind_words(kind):
             i = norm.find(word)
-            if i >= 0 and _denial_re().search(norm[max(0, i - 8):i]):
+            if i >= 0 and _denied_at(norm, i):
                 return True
     return False
 
 
 def alarm(text: str) -> bool:
     """Should the answer to this message start with 119? When the safety words find a danger
-    (``assess``), or when the message sounds like one to the model learned from residents' danger
-    messages (services/safety_learned.py) and says nothing that makes it past, imagined or only
-    asked about. ``assess`` decides what the bot answers; this only decides the 119 line."""
-    if assess(text) is not None:
-        return True
-    if not passes_gate(text):
+    (``assess``), or when the model learned from residents' danger messages hears one
+    (``model_alarm``). ``assess`` decides what the bot answers; this only decides the 119 line."""
+    return assess(text) is not None or model_alarm(text)
+
+
+def model_alarm(text: str) -> bool:
+    """Does the message sound like danger now to the model (services/safety_learned.py), with nothing
+    in it that keeps it from the model (``model_text``)?"""
+    norm = model_text(text)
+    if norm is None:
         return False
     from services import safety_learned
-    # The model reads the text without the phrases that are not a person in danger (手機掉到水溝).
-    return safety_learned.sounds_like_danger(danger_model(), _strip(_nlu().normalize(text), "not_danger"))
+    return safety_learned.sounds_like_danger(danger_model(), norm)
 
 
 @functools.cache
@@ -169,11 +177,17 @@ def danger_model():
     return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None, passes_gate))
 
 
-def passes_gate(text: str) -> bool:
-    """May the model's alarm count for this text: nothing in it says the danger is over, past,
-    imagined or only asked about, and no danger word in it is denied (the model reads no negation)."""
+def model_text(text: str) -> str | None:
+    """What the model reads of a message: its normalised form without the phrases that are not a
+    person in danger (手機掉到水溝); None when something in it says the danger is over, past,
+    imagined or only asked about, or denies a danger word (the model reads no negation)."""
     norm = _strip(_nlu().normalize(text or ""), "not_danger")
-    return bool(norm) and not _not_now(norm) and not _denied(norm)
+    return norm if norm and not _not_now(norm) and not _denied(norm) else None
+
+
+def passes_gate(text: str) -> bool:
+    """May the model's alarm count for this text (``model_text``)?"""
+    return model_text(text) is not None
 
 
 # -- phone numbers in a text -----------------------------------------------------------------------
