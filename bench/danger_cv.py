@@ -8,7 +8,8 @@ are cut into folds; for each fold the model is trained without it and the fold i
 with nothing that says past, imagined, asked about or denied). Printed per setting: dangers heard
 (of the danger lines), alarms on near-misses (of the near-miss lines) and on the examples (lines
 that are not about danger), by the words alone and by words or model. The held-out set
-(tests/nlu/danger2-heldout.jsonl) is scored last with the configured settings, only to report.
+(tests/nlu/danger2-heldout.jsonl, danger3-heldout.jsonl) is scored last with the configured settings, only
+to report: alarms, and replies (through the router) whose first phone number is 119.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HELD_OUT = ROOT / "tests" / "nlu" / "danger2-heldout.jsonl"
+HELD_OUT = (ROOT / "tests" / "nlu" / "danger2-heldout.jsonl", ROOT / "tests" / "nlu" / "danger3-heldout.jsonl")
 
 
 def main() -> None:
@@ -57,12 +58,15 @@ def main() -> None:
             out[name] = (f"words {sum(words[i] for i in idx)}, words or model {sum(alarm[i] for i in idx)}"
                          f" of {len(idx)}")
         print(json.dumps(out, ensure_ascii=False), flush=True)
-    lines = [json.loads(l) for l in HELD_OUT.read_text(encoding="utf-8").splitlines()
-             if l.strip() and not l.startswith("#")]
-    for flag, name in ((True, "held-out danger heard"), (False, "held-out near-miss alarms")):
-        part = [c["text"] for c in lines if c["danger"] is flag]
-        print(f"{name}: words {sum(safety.assess(t) is not None for t in part)}, "
-              f"words or model {sum(safety.alarm(t) for t in part)} of {len(part)}")
+    from bot.cli import _route_text
+    for path in HELD_OUT:
+        lines = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines()
+                 if l.strip() and not l.startswith("#")]
+        for flag, name in ((True, "danger heard"), (False, "near-miss alarms")):
+            part = [c["text"] for c in lines if c["danger"] is flag]
+            first = sum(safety.first_phone(_route_text(t)[0]["reply"]) == "119" for t in part)
+            print(f"{path.name}: {name}: words {sum(safety.assess(t) is not None for t in part)}, "
+                  f"words or model {sum(safety.alarm(t) for t in part)}, reply starts with 119 {first} of {len(part)}")
 
 
 def _kinds() -> dict[str, str]:
@@ -71,7 +75,7 @@ def _kinds() -> dict[str, str]:
     out = {}
     for path in sorted(sl.DANGER_DIR.glob("*.jsonl")):
         for case in sl._lines(path):
-            out[case["text"]] = case.get("what", "")
+            out[case["text"]] = "near_miss" if case.get("kind") == "near_miss" else case.get("what", "")
     return out
 
 

@@ -55,6 +55,8 @@ def _score(folds: list[list[str]], tmp: Path) -> dict:
         nlu.install_faq_index(index)
         *rows, s = list(evaluate(str(test)))
         for r in rows:
+            if r.get("unsafe") and os.environ.get("CV_SHOW"):
+                print("UNSAFE", r["unsafe"], r["want"], "->", r["intent"], r.get("topic"), "|", r["text"], file=sys.stderr)
             if not r["ok"]:
                 total.setdefault("confusion", {}).setdefault(f"{r['want'][0]} -> {r['intent']}", 0)
                 total["confusion"][f"{r['want'][0]} -> {r['intent']}"] += 1

@@ -107,10 +107,23 @@ def _reported_earlier(norm: str) -> bool:
     return False
 
 
+@functools.cache
+def _nth_re() -> re.Pattern[str]:
+    """第三次反映, 第四擺報: the nth time of a verb of complaint_again (within a few characters)."""
+    words = lexicon().rules
+    alt = lambda key: _either(words.get(key, ()))
+    return re.compile(f"(?:{alt('nth_words')})(?:[0-9]|{alt('number_words')})+(?:{alt('again_units')}).{{0,3}}?(?:{alt('complaint_again')})")
+
+
+def _nth_time(norm: str) -> bool:
+    return bool(_nth_re().search(norm))
+
+
 def _complains(norm: str) -> bool:
-    """Reported again and again, reported earlier, or reported before and still not done (or a long
-    wait since)."""
-    if _counted("complaint_again", "again_units").search(norm) or _reported_earlier(norm):
+    """Reported again and again, reported earlier, asked whether it is done yet, or reported before
+    and still not done (or a long wait since)."""
+    if _counted("complaint_again", "again_units").search(norm) or _nth_time(norm) or _reported_earlier(norm) \
+            or _has(norm, "done_yet"):
         return True
     still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
     return still and _has(norm, "complaint_earlier")
@@ -127,7 +140,8 @@ def report_hint(text: str, intent: Intent) -> str | None:
 
     A report label with some evidence (score of at least 1: 「那條路晚上很暗」 has a road word but
     not enough to start the report), or a problem told without a question (``problem_words``:
-    壞了, 裂開, 很臭…), which is the general report (road, with its 「其他」 category). None for
+    壞了, 裂開, 很臭…; a request put as a question, 可以叫人處理嗎, is not a question here), which is
+    the general report (road, with its 「其他」 category). None for
     a question (要撤離的話去哪裡 gets the FAQ's guesses), a death, another city's matter or a
     label already decided.
     """
@@ -138,7 +152,7 @@ def report_hint(text: str, intent: Intent) -> str | None:
     scores = (intent.scores if intent.rule_scores is None else intent.rule_scores) or {}
     if scores.get("unknown", 0) >= 5 or deceased(norm):
         return None
-    if any(w in norm for w in lexicon().question):
+    if any(w in norm for w in lexicon().question) and not _has(norm, "request_words"):
         return None
     best = max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
     if scores.get(best, 0.0) >= 1.0:
@@ -164,11 +178,15 @@ def deceased(norm: str) -> bool:
 
 
 def _relief_entry(norm: str) -> str | None:
-    """The FAQ entry for money after a fire, when the text asks about it."""
+    """The FAQ entry a text asks about whatever the search finds: money after a fire (the lexicon's
+    fire_relief entry), or a scam text pasted in (a link and its bait: scam_entry)."""
+    key = None
     if _has(norm, "fire_words") and _has(norm, "benefit_words"):
-        entry = knowledge.load("nlu/lexicon").get("fire_relief")
-        return str(entry) if entry else None
-    return None
+        key = "fire_relief"
+    elif _has(norm, "link_words") and _has(norm, "scam_bait"):
+        key = "scam_entry"
+    entry = knowledge.load("nlu/lexicon").get(key) if key else None
+    return str(entry) if entry else None
 
 
 # -- classification ------------------------------------------------------------------------------
@@ -202,6 +220,9 @@ def classify(text: str) -> Intent:
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
+    scam = relief is not None and relief == knowledge.load("nlu/lexicon").get("scam_entry")
+    if scam:
+        _lead(scores, "faq")     # a pasted scam text: the warning, never the welfare screener
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
     # matter; what the rules alone said is kept for the safety layer and the report offer.
     rule_scores = dict(scores)
@@ -210,6 +231,8 @@ def classify(text: str) -> Intent:
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
+        if scam:
+            _lead(scores, "faq")
 
     if elsewhere:
         # Another place's matter (_rule_elsewhere): no service of this office to guess at.
@@ -329,10 +352,19 @@ def _rule_report_or_story(norm: str, scores: dict[str, float], distinctive: bool
 
 def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
     """A road problem that floods or may fall "every time it rains" or "if a typhoon comes" is a road
-    report (a drain to clear, a tree to trim), not a disaster happening now."""
-    if _has(norm, "habitual_or_worry") and scores.get("road_report", 0) >= 2 \
-            and scores.get("road_report", 0) <= scores.get("disaster_report", 0) and not _has(norm, "disaster_now"):
-        scores["road_report"] = scores["disaster_report"] + 0.5
+    report (a drain to clear, a tree to trim), not a disaster happening now; one told in a storm now,
+    or a road cut off (storm_now), is the storm's damage: the disaster report."""
+    road, disaster = scores.get("road_report", 0), scores.get("disaster_report", 0)
+    if _has(norm, "habitual_or_worry"):
+        if road >= 2 and road <= disaster and not _has(norm, "disaster_now"):
+            scores["road_report"] = disaster + 0.5
+    elif _has(norm, "storm_now") and road >= 2 and disaster < road + 0.5:
+        scores["disaster_report"] = road + 0.5
+
+
+def _lead(scores: dict[str, float], label: str) -> None:
+    """A rule decides: the label leads every other by a point."""
+    scores[label] = max(scores.get(label, 0.0), max(scores.values(), default=0.0) + 1.0)
 
 
 def _rule_complaint(norm: str, scores: dict[str, float]) -> None:
@@ -402,6 +434,9 @@ def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, 
         scores["faq"] -= 3.0
     if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
         scores["faq"] -= 1.5
+    # A fine for it or a new one wanted (孑孓罰款, 想加裝路燈): the entry that found it, not a report.
+    if _has(norm, "not_report"):
+        scores["faq"] = max(scores["faq"], max((scores.get(k, 0.0) for k in REPORTS + ("dengue_info",)), default=0.0) + 0.5)
     # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
     # the FAQ when it names a service, not a disaster report.
     if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \
@@ -412,7 +447,9 @@ def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, 
 def _rule_greeting(norm: str, scores: dict[str, float], asks: bool) -> None:
     """Thanks for a repair done (路燈修好了 謝謝你們) is a thank-you, not a new report; otherwise
     greetings give way to any real request."""
-    if _has(norm, "fixed_thanks") and "greeting" in scores and not asks:
+    if norm in lexicon().rules.get("greeting_whole", ()):
+        scores["greeting"] = max(scores.values(), default=0.0) + 3.0
+    elif _has(norm, "fixed_thanks") and "greeting" in scores and not asks:
         scores["greeting"] = max(scores.values()) + 1.0
     elif "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
         scores.pop("greeting")
@@ -423,6 +460,10 @@ def _rule_welfare(norm: str, scores: dict[str, float], distinctive: bool, named:
     the screener for a death, a funeral or an inheritance, nor for another section's 補助 (farming,
     elections, assessment), nor for relief after a fire; a generic "what can they get" about someone
     is the screener; a question about one named programme is that programme's FAQ entry."""
+    if "welfare" in scores and not _has(norm, "screen_ask") and not _has(norm, "screen_more") \
+            and not any(w in norm for w, weight in lexicon().words.get("welfare", ()) if weight >= 3):
+        # Only a person or a situation (阿嬤, 中風, 洗腎), nothing asked for: not a screening request.
+        scores["welfare"] = min(scores["welfare"], MIN_SCORE - 0.1)
     if "faq" in scores and "welfare" in scores and scores["faq"] >= 4.0 and scores["welfare"] <= 3.0:
         scores["faq"] += 0.5
     if "welfare" in scores and (deceased(norm) or _has(norm, "not_welfare")
