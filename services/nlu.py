@@ -220,9 +220,9 @@ def classify(text: str) -> Intent:
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
-    scam = relief is not None and relief == knowledge.load("nlu/lexicon").get("scam_entry")
-    if scam:
-        _lead(scores, "faq")     # a pasted scam text: the warning, never the welfare screener
+    decided = _decided(norm, scores, relief)
+    if decided:
+        _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
     # matter; what the rules alone said is kept for the safety layer and the report offer.
     rule_scores = dict(scores)
@@ -231,8 +231,8 @@ def classify(text: str) -> Intent:
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
-        if scam:
-            _lead(scores, "faq")
+        if decided:
+            _lead(scores, decided)       # and so do the rules of _decided
 
     if elsewhere:
         # Another place's matter (_rule_elsewhere): no service of this office to guess at.
@@ -356,10 +356,25 @@ def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
     or a road cut off (storm_now), is the storm's damage: the disaster report."""
     road, disaster = scores.get("road_report", 0), scores.get("disaster_report", 0)
     if _has(norm, "habitual_or_worry"):
-        if road >= 2 and road <= disaster and not _has(norm, "disaster_now"):
+        if road >= 1 and road <= disaster and not _has(norm, "disaster_now"):
             scores["road_report"] = disaster + 0.5
     elif _has(norm, "storm_now") and road >= 2 and disaster < road + 0.5:
         scores["disaster_report"] = road + 0.5
+
+
+def _decided(norm: str, scores: dict[str, float], relief: str | None) -> str | None:
+    """A label the rules decide and the examples' votes do not change: a pasted scam text (the
+    warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
+    or a new installation asked about (the FAQ entry the search found)."""
+    if relief is not None and relief == knowledge.load("nlu/lexicon").get("scam_entry"):
+        return "faq"
+    top = _top(scores)
+    if top == "disaster_report" and _has(norm, "storm_now") and not _has(norm, "habitual_or_worry") \
+            and scores.get("road_report", 0) >= 2:
+        return top
+    if top == "faq" and _has(norm, "not_report"):
+        return top
+    return None
 
 
 def _lead(scores: dict[str, float], label: str) -> None:
