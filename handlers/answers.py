@@ -84,6 +84,22 @@ def _case_status(inc: Incoming, intent: Intent, ctx: Context, now: float, active
     return case_status.answer(ctx, inc.user_id, intent.ref, active=active, chat_type=inc.chat_type)
 
 
+def _outage(inc: Incoming, intent: Intent) -> bool:
+    """A power or water cut told (the lexicon's ``outage_words``) and its entry found (``outage_entries``)."""
+    rules = nlu.lexicon().rules
+    return intent.label == "faq" and nlu.normalize_word(intent.topic or "") in rules.get("outage_entries", ()) \
+        and nlu.has_any(nlu.normalize(inc.text), rules.get("outage_words", ()))
+
+
+def _outage_answer(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
+    """In a village chiefs' group or while the disaster mode is on, a cut is damage to report (the
+    disaster report starts); to a resident otherwise, the entry (Taipower's 1911, the water company),
+    sure: a cut was told and its entry found."""
+    if inc.chat_type != "user" or common.disaster_mode(ctx):
+        return STARTERS[INTENT_FLOW["disaster_report"]](inc, ctx, now)
+    return faq.answer(intent.topic, active)
+
+
 def _greeting(inc: Incoming, intent: Intent, ctx: Context, now: float, active: bool) -> Outcome:
     return common.thanks(ctx) if common.is_thanks(inc.text) else common.welcome(ctx)
 
@@ -99,6 +115,7 @@ QUESTION: tuple[Question, ...] = (
     Question("case_status", lambda inc, i: i.label == "case_status", _case_status),
     Question("human", lambda inc, i: i.label == "human", lambda inc, i, ctx, now, active: common.human(None, None, ctx)),
     Question("greeting", lambda inc, i: i.label == "greeting", _greeting),
+    Question("outage", _outage, _outage_answer),
     Question("faq_programme", lambda inc, i: i.label == "faq" and _confident_programme(inc, i), _faq_programme),
     Question("faq", lambda inc, i: i.label == "faq", _faq_or_unsure),
     Question("unknown", lambda inc, i: i.label == "unknown", _unknown),

@@ -201,7 +201,7 @@ def classify(text: str) -> Intent:
         return Intent("unknown", confidence=1.0)
     scores, matched = _label_scores(norm)
     index = faq_index()
-    hits = index.search(norm, k=6)
+    hits = index.search(_without_landmarks(norm, scores), k=6)
     relief = _relief_entry(norm)
     if relief:
         # Money after a fire (火災後有慰問金嗎) is relief (the lexicon's fire_relief entry), not
@@ -249,8 +249,9 @@ def classify(text: str) -> Intent:
     # Which service: the search's ranking, with the neighbours' votes for entries added.
     topic = _services(norm, all_hits, guess)[0][0] if all_hits and label == "faq" else None
     if label == "faq":
-        # Sure of a service only when one was named (close neighbours are related services).
-        if not distinctive and not named:
+        # Sure of a service only when one was named (close neighbours are related services), or when
+        # a rule decided it (a fine asked about: the search found the entry).
+        if not distinctive and not named and decided != "faq":
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores,
@@ -362,6 +363,20 @@ def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
         scores["disaster_report"] = road + 0.5
 
 
+@functools.cache
+def _landmark_re() -> re.Pattern[str]:
+    words = lexicon().rules
+    return re.compile(f"(?:{_either(words.get('landmarks', ()))}).{{0,3}}?(?:{_either(words.get('landmark_after', ()))})")
+
+
+def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
+    """The text the FAQ search reads: with a report told (a report label's words score 2 or more), a
+    landmark that says where (內庄活動中心旁邊) is left out: it is the place, not the service asked about."""
+    if max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < 2:
+        return norm
+    return _landmark_re().sub("|", norm) or norm
+
+
 def _decided(norm: str, scores: dict[str, float], relief: str | None) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
@@ -449,9 +464,10 @@ def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, 
         scores["faq"] -= 3.0
     if not distinctive and any(scores.get(k, 0) >= 2 for k in kinds.routing_labels()):
         scores["faq"] -= 1.5
-    # A fine for it or a new one wanted (孑孓罰款, 想加裝路燈): the entry that found it, not a report.
+    # A fine for it or a new one wanted (孑孓罰款, 想加裝路燈): the entry that found it, not a report
+    # (dengue's information, when it leads, answers the fines itself).
     if _has(norm, "not_report"):
-        scores["faq"] = max(scores["faq"], max((scores.get(k, 0.0) for k in REPORTS + ("dengue_info",)), default=0.0) + 0.5)
+        scores["faq"] = max(scores["faq"], max((scores.get(k, 0.0) for k in REPORTS), default=0.0) + 0.5)
     # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
     # the FAQ when it names a service, not a disaster report.
     if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \

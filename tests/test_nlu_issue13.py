@@ -214,12 +214,23 @@ def test_phones_nobody_answers_want_a_person(text):
     assert nlu.classify(text).label == "human"
 
 
-@pytest.mark.parametrize("text,topic", [("被查到花盆有孑孓 要罰多少", "civil.dengue_fines"),
-                                        ("我們巷口太暗 想申請加裝路燈", "agri.street_light"),
+@pytest.mark.parametrize("text,topic", [("我們巷口太暗 想申請加裝路燈", "agri.street_light"),
                                         ("轉彎那邊想申請裝一面反射鏡", "agri.traffic_signs")])
-def test_a_fine_or_a_new_one_wanted_is_the_faq_not_a_report(text, topic):
+def test_a_new_one_wanted_is_the_faq_not_a_report(text, topic):
     got = nlu.classify(text)
     assert got.label == "faq" and got.topic == topic
+
+
+@pytest.mark.parametrize("text", ["被查到花盆有孑孓 要罰多少", "孳生源罰單", "阮兜的水桶有孑孓 予人開單"])
+def test_a_fine_asked_about_is_answered_not_reported(text):
+    got = understand(text)
+    assert got["intent"] in ("faq", "dengue_info") and "3,000到15,000元" in got["reply"]
+
+
+@pytest.mark.parametrize("text,chat", [("停水了", "user"), ("停電了 要打給誰", "user")])
+def test_a_cut_told_by_a_resident_gets_whose_number_it_is(text, chat):
+    got = understand(text)
+    assert got["topic"] in ("office.power_cut", "office.water_supply")
 
 
 @pytest.mark.parametrize("text", ["水淹進來了 阿嬤還在一樓出不來", "阿公洗腎 現在路被土石蓋住 車子出不去"])
