@@ -77,7 +77,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.nlu_learned or services.nlu)")
     ap.add_argument("--confusion", action="store_true", help="the most frequent misses (expected -> got)")
     args = ap.parse_args()
-    grid = [(k, [float(v) for v in vs.split(",")]) for k, vs in (kv.split("=") for kv in args.set)]
+    grid = [(k, [int(v) if v.isdigit() else float(v) for v in vs.split(",")]) for k, vs in (kv.split("=") for kv in args.set)]
     os.environ.pop("REDIS_URL", None)
     d = tempfile.mkdtemp()
     from bot import create_app

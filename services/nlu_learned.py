@@ -33,9 +33,9 @@ K = 7              # neighbours that vote
 POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far more than loose ones
 # How the votes join the rules (chosen by cross-validation, bench/nlu_cv.py; the alternatives measured
 # and not kept are in docs/nlu.md):
-WEIGHT = 7.0       # a label's score gains WEIGHT x its share of the votes x closeness
-FULL_SIMILARITY = 0.6   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
-ENTRY_WEIGHT = 1.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
+WEIGHT = 9.0       # a label's score gains WEIGHT x its share of the votes x closeness
+FULL_SIMILARITY = 0.5   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
+ENTRY_WEIGHT = 12.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case

@@ -42,7 +42,8 @@ def _guess(label="road_report", p=0.9, sim=0.8, entry=None, entry_p=0.0, votes=N
 def test_the_votes_add_to_the_rules_scores_scaled_by_closeness():
     scores = {"road_report": 1.0}
     nlu_learned.fuse(_guess(votes=(("road_report", 0.8), ("faq", 0.2)), sim=0.3), scores, deceased=False)
-    assert scores["road_report"] == pytest.approx(1.0 + nlu_learned.WEIGHT * 0.8 * 0.5, abs=1e-3)
+    closeness = min(1.0, 0.3 / nlu_learned.FULL_SIMILARITY)
+    assert scores["road_report"] == pytest.approx(1.0 + nlu_learned.WEIGHT * 0.8 * closeness, abs=1e-3)
     assert scores["faq"] == 0.0          # no service agreed on: a faq vote adds nothing
 
 
