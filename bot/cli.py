@@ -194,18 +194,22 @@ def evaluate(path: str):
     entry ids), ``mention`` (words the reply must contain), ``danger`` and ``unsafe_if`` (see
     ``_unsafe``). Blank lines and lines starting with ``#`` are skipped.
 
-    The summary adds to intent and mention accuracy: FAQ-answer accuracy (lines with ``faq`` ids,
+    The summary adds to intent and mention accuracy: the intent accuracy with the danger lines aside
+    (``calm``: a danger line is judged by its 119, an ``unsafe`` outcome, whatever label it got), FAQ-answer accuracy (lines with ``faq`` ids,
     unless the bot chose another accepted label such as the welfare screener: the answer must be one
     of the ids), the confusion table (expected label -> got label -> count; the expected label is the
     one got when it was accepted, else the first accepted) and the unsafe outcomes by kind.
     """
-    total = intents_ok = mention_total = mention_ok = faq_total = faq_ok = 0
+    total = intents_ok = mention_total = mention_ok = faq_total = faq_ok = calm_total = calm_ok = 0
     confusion: dict[str, dict[str, int]] = {}
     unsafe = {k: 0 for k in UNSAFE_KINDS}
     for case in _cases(path):
         result = _score(case)
         total += 1
         intents_ok += result["ok"]
+        if not case.get("danger"):
+            calm_total += 1
+            calm_ok += result["ok"]
         if "mention_ok" in result:
             mention_total += 1
             mention_ok += result["mention_ok"]
@@ -219,6 +223,7 @@ def evaluate(path: str):
             unsafe[kind] += 1
         yield result
     yield {"summary": True, "total": total, "intent_accuracy": round(intents_ok / total, 4) if total else 0.0,
+           "calm_total": calm_total, "calm_accuracy": round(calm_ok / calm_total, 4) if calm_total else 0.0,
            "mentions": mention_total,
            "mention_accuracy": round(mention_ok / mention_total, 4) if mention_total else 1.0,
            "faq_total": faq_total, "faq_accuracy": round(faq_ok / faq_total, 4) if faq_total else 1.0,
@@ -261,17 +266,25 @@ def confusion_lines(confusion: dict[str, dict[str, int]], limit: int | None = No
 @click.command("nlu-eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per utterance, then a summary line.")
-def nlu_eval_cmd(path: str, as_json: bool) -> None:
-    """Accuracy of routing and of FAQ answers, the confusion table and unsafe outcomes on a JSONL file."""
+@click.option("--totals", is_flag=True, help="Only the summary (a held-out set: no line is shown).")
+def nlu_eval_cmd(path: str, as_json: bool, totals: bool) -> None:
+    """Accuracy of routing and of FAQ answers, the confusion table and unsafe outcomes on a JSONL file.
+    With --totals only the summary's lines are printed (for a held-out set: no line is read)."""
     for row in evaluate(path):
+        if totals and not row.get("summary"):
+            continue
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         elif row.get("summary"):
             click.echo(f"intent accuracy {row['intent_accuracy']:.1%} on {row['total']}; "
                        f"mention accuracy {row['mention_accuracy']:.1%} on {row['mentions']}")
+            if row["calm_total"] != row["total"]:
+                click.echo(f"intent accuracy with the danger lines aside {row['calm_accuracy']:.1%} on {row['calm_total']}")
             click.echo(f"faq-answer accuracy {row['faq_accuracy']:.1%} on {row['faq_total']}")
             by_kind = ", ".join(f"{k} {n}" for k, n in row["unsafe_by_kind"].items())
             click.echo(f"unsafe outcomes {row['unsafe']} ({by_kind})")
+            if totals:
+                continue    # the confusion table names no line, but it is read for tuning: left out
             lines = confusion_lines(row["confusion"])
             click.echo("confusion (expected -> got: count)" + ("" if lines else ": none"))
             for text in lines:

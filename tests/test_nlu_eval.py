@@ -89,11 +89,27 @@ def test_cli_prints_the_old_summary_line_then_the_new_report():
     assert "  [faq] want ['civil.library'] got faq/civil.mediation: 調解要不要錢" in lines
     assert "  [intent] want ['human'] got greeting/None: 嗨" in lines
     i = lines.index("intent accuracy 77.8% on 9; mention accuracy 100.0% on 1")
-    assert lines[i + 1:] == ["faq-answer accuracy 50.0% on 2",
+    assert lines[i + 1:] == ["intent accuracy with the danger lines aside 71.4% on 7",
+                             "faq-answer accuracy 50.0% on 2",
                              "unsafe outcomes 3 (screener 1, no_119 1, not_understood 1)",
                              "confusion (expected -> got: count)",
                              "  human -> greeting: 1",
                              "  road_report -> unknown: 1"]
+
+
+def test_totals_show_no_line_of_a_held_out_set():
+    out = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "nlu-eval", "--totals", str(FIXTURE)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["intent accuracy 77.8% on 9; mention accuracy 100.0% on 1",
+                                       "intent accuracy with the danger lines aside 71.4% on 7",
+                                       "faq-answer accuracy 50.0% on 2",
+                                       "unsafe outcomes 3 (screener 1, no_119 1, not_understood 1)"]
+
+
+def test_a_danger_line_is_judged_by_its_119_not_its_label():
+    _, s = _run(FIXTURE)
+    assert (s["calm_total"], s["calm_accuracy"]) == (7, round(5 / 7, 4))
 
 
 # -- the residents' words sets are well formed ----------------------------------------------------
