@@ -180,9 +180,10 @@ def danger_model():
 def model_text(text: str) -> str | None:
     """What the model reads of a message: its normalised form without the phrases that are not a
     person in danger (手機掉到水溝); None when something in it says the danger is over, past,
-    imagined or only asked about, or denies a danger word (the model reads no negation)."""
+    imagined or only asked about, or has lasted long (壞了很久), or denies a danger word (the model reads
+    no negation)."""
     norm = _strip(_nlu().normalize(text or ""), "not_danger")
-    return norm if norm and not _not_now(norm) and not _denied(norm) else None
+    return norm if norm and not _not_now(norm) and not _denied(norm) and not _has(norm, "long_standing") else None
 
 
 def passes_gate(text: str) -> bool:

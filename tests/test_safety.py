@@ -421,3 +421,12 @@ def test_someone_collapsed_on_a_road_gets_the_ambulance_answer_not_the_road_repo
 
 def test_someone_fainted_by_a_drain_still_hears_119_first():
     assert first_phone(understand("阿嬤在水溝旁邊昏倒了")["reply"]) == "119"
+
+
+@pytest.mark.parametrize("text", ["廟口那個招牌壞了很久", "路口那支柱子歪好幾個月了 都沒人管"])
+def test_a_thing_broken_for_long_is_no_emergency_for_the_model(text):
+    assert safety.model_text(text) is None and not safety.alarm(text)
+
+
+def test_long_next_to_someone_unresponsive_is_still_danger():
+    assert safety.alarm("阿伯坐在廟口頭垂下去很久了 叫他都沒反應")
