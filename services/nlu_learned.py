@@ -35,7 +35,8 @@ POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far
 # and not kept are in docs/nlu.md):
 WEIGHT = 9.0       # a label's score gains WEIGHT x its share of the votes x closeness
 FULL_SIMILARITY = 0.5   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
-ENTRY_WEIGHT = 12.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
+ENTRY_WEIGHT = 8.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
+MIN_SIMILARITY = 0.15  # votes count only when the nearest example is at least this similar (阿巴阿巴 is like nothing)
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case
@@ -175,7 +176,7 @@ def _closeness(similarity: float) -> float:
 
 def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
     """Add the neighbours' votes to the rules' label scores (never the screener for a death)."""
-    if guess is None:
+    if guess is None or guess.similarity < MIN_SIMILARITY:
         return
     closeness = _closeness(guess.similarity)
     for label, share in guess.votes:

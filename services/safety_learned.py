@@ -33,11 +33,12 @@ from services.nlu_learned import EXAMPLES
 from services.nlu_linear import LinearModel
 
 DANGER_DIR = EXAMPLES.parent / "danger"
-THRESHOLD = 0.8      # probability above which a message sounds like danger now (bench/danger_cv.py)
+THRESHOLD = 0.9      # probability above which a message sounds like danger now (bench/danger_cv.py)
 EPOCHS = 30
 RATE = 0.5           # AdaGrad's step
 L2 = 1e-5
 POSITIVE_WEIGHT = 3.0   # a missed danger costs more than a needless 119 line
+MIN_CHARS = 4        # a shorter message gives the model too little to read (不用了, 阿巴阿巴): the words decide
 DANGER, SAFE = "danger", "safe"
 
 
@@ -86,5 +87,5 @@ def probability(model: LinearModel, norm: str) -> float:
 
 def sounds_like_danger(model: LinearModel, norm: str) -> bool:
     """Does the normalised message sound like someone is in danger now (the model's probability over
-    ``THRESHOLD``)? Pure; the text is not kept."""
-    return probability(model, norm) > THRESHOLD
+    ``THRESHOLD``, and ``MIN_CHARS`` to read)? Pure; the text is not kept."""
+    return len(norm) >= MIN_CHARS and probability(model, norm) > THRESHOLD
