@@ -25,11 +25,13 @@ from services import kinds
 from services import knowledge
 from services import nlu_index
 from services import nlu_learned
+from services.nlu_complaint import complains as _complains, complaint
 # The lexicon and the FAQ index live in services/nlu_lexicon.py and services/nlu_faq.py; their
 # names are used as ``nlu.<name>`` elsewhere.
 from services.nlu_faq import (FaqIndex, build_faq_index, candidate_index, faq_index, flow_words as _flow_words,
                               install_faq_index, is_shared as _is_shared)
-from services.nlu_lexicon import RULE_LISTS, Lexicon, has as _has, label_scores as _label_scores, lexicon, names_benefit
+from services.nlu_lexicon import (RULE_LISTS, Lexicon, either as _either, has as _has, label_scores as _label_scores,
+                                  lexicon, names_benefit)
 # The normalisation lives in services/nlu_text.py; its names are used as ``nlu.<name>`` everywhere.
 from services.nlu_text import has_any, has_word, normalize, normalize_word, normalized_words
 from services.submissions import normalize_ref
@@ -72,68 +74,7 @@ class Intent:
         return self.label if self.rule_scores is None else _top(self.rule_scores)
 
 
-# -- the lexicon ---------------------------------------------------------------------------------
-
-def _either(words) -> str:
-    """A regular-expression alternation of the words, longest first (never matching when empty)."""
-    return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
-
-
-@functools.cache
-def _counted(verbs: str, units: str) -> re.Pattern[str]:
-    """A verb of the list, a number (digits or the lexicon's number words), a unit of the list:
-    報修三次, 反映好幾遍 (complaint_again); 已經五天, 已經一個月 (complaint_waited)."""
-    words = lexicon().rules
-    alt = lambda key: _either(words.get(key, ()))
-    return re.compile(f"(?:{alt(verbs)})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+(?:{alt(units)})")
-
-
-@functools.cache
-def _earlier_re() -> re.Pattern[str]:
-    """A time before now, up to EARLIER_GAP characters, a verb of reporting (lexicon earlier_*)."""
-    words = lexicon().rules
-    alt = lambda key: _either(words.get(key, ()))
-    return re.compile(f"(?:{alt('earlier_time')})(.{{0,{EARLIER_GAP}}}?)(?:{alt('earlier_verbs')})(?!{alt('earlier_not_after')})")
-
-
-EARLIER_GAP = 8
-
-
-def _reported_earlier(norm: str) -> bool:
-    """上禮拜報修的路燈, 之前通報的竹子, 上次傳的那個坑洞: a report made before (not 上次說的補助, 之前想報)."""
-    for m in _earlier_re().finditer(norm):
-        if not any(m.group(1).endswith(w) for w in lexicon().rules.get("earlier_not_verb", ())):
-            return True
-    return False
-
-
-@functools.cache
-def _nth_re() -> re.Pattern[str]:
-    """第三次反映, 第四擺報: the nth time of a verb of complaint_again (within a few characters)."""
-    words = lexicon().rules
-    alt = lambda key: _either(words.get(key, ()))
-    return re.compile(f"(?:{alt('nth_words')})(?:[0-9]|{alt('number_words')})+(?:{alt('again_units')}).{{0,3}}?(?:{alt('complaint_again')})")
-
-
-def _nth_time(norm: str) -> bool:
-    return bool(_nth_re().search(norm))
-
-
-def _complains(norm: str) -> bool:
-    """Reported again and again, reported earlier, asked whether it is done yet, or reported before
-    and still not done (or a long wait since)."""
-    if _counted("complaint_again", "again_units").search(norm) or _nth_time(norm) or _reported_earlier(norm) \
-            or _has(norm, "done_yet"):
-        return True
-    still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
-    return still and _has(norm, "complaint_earlier")
-
-
-def complaint(text: str) -> bool:
-    """A complaint about an earlier report (reported before, still not done: 「一年前就報了 路還是爛的」,
-    「報修三次了」); the same test that makes such a message ``case_status``."""
-    return _complains(normalize(text or ""))
-
+# -- complaints about an earlier report: services/nlu_complaint.py ---------------------------------
 
 def report_hint(text: str, intent: Intent) -> str | None:
     """The report a message not understood may be (a clarifying offer, not a decision).

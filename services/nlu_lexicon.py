@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 
 from services import knowledge
@@ -43,6 +44,11 @@ def lexicon() -> Lexicon:
                    tuple(normalize_word(w) for w in data.get("elsewhere", ())),
                    tuple(normalize_word(w) for w in data.get("home", ())),
                    {k: tuple(w for w in (normalize_word(x) for x in data.get(k, ())) if w) for k in RULE_LISTS})
+
+
+def either(words) -> str:
+    """A regular-expression alternation of the words, longest first (never matching when empty)."""
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True))) or "(?!)"
 
 
 def has(norm: str, key: str) -> bool:
