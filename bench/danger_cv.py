@@ -42,14 +42,13 @@ def main() -> None:
     for values in itertools.product(*[vs for _, vs in grid]) if grid else [()]:
         for (name, _), v in zip(grid, values):
             setattr(sl, name, v)
-        prob = [0.0] * len(rows)     # 0 for a text too short for the model (MIN_CHARS)
+        heard = [False] * len(rows)
         for fold in folds:
             held = set(fold)
             model = sl.train([r for i, r in enumerate(rows) if i not in held])
             for i in fold:
-                norm = safety.model_text(rows[i][0]) or ""
-                prob[i] = sl.probability(model, norm) if len(norm) >= sl.MIN_CHARS else 0.0
-        alarm = [w or (g and p > sl.THRESHOLD) for w, g, p in zip(words, gate, prob)]
+                heard[i] = sl.sounds_like_danger(model, safety.model_text(rows[i][0]) or "")
+        alarm = [w or (g and h) for w, g, h in zip(words, gate, heard)]
         setting = " ".join(f"{n}={v}" for (n, _), v in zip(grid, values)) or "as configured"
         out = {"setting": setting}
         for name, pick in (("danger heard", lambda i: rows[i][1] == 1),

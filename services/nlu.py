@@ -118,16 +118,16 @@ def deceased(norm: str) -> bool:
     return False
 
 
-def _relief_entry(norm: str) -> str | None:
-    """The FAQ entry a text asks about whatever the search finds: money after a fire (the lexicon's
-    fire_relief entry), or a scam text pasted in (a link and its bait: scam_entry)."""
+def _relief_entry(norm: str) -> tuple[str | None, str | None]:
+    """(lexicon key, FAQ entry) a text asks about whatever the search finds: money after a fire
+    (``fire_relief``), or a scam text pasted in (a link and its bait: ``scam_entry``)."""
     key = None
     if _has(norm, "fire_words") and _has(norm, "benefit_words"):
         key = "fire_relief"
     elif _has(norm, "link_words") and _has(norm, "scam_bait"):
         key = "scam_entry"
     entry = knowledge.load("nlu/lexicon").get(key) if key else None
-    return str(entry) if entry else None
+    return (key, str(entry)) if entry else (None, None)
 
 
 # -- classification ------------------------------------------------------------------------------
@@ -143,10 +143,10 @@ def classify(text: str) -> Intent:
     scores, matched = _label_scores(norm)
     index = faq_index()
     hits = index.search(_without_landmarks(norm, scores), k=6)
-    relief = _relief_entry(norm)
+    relief_key, relief = _relief_entry(norm)
     if relief:
-        # Money after a fire (火災後有慰問金嗎) is relief (the lexicon's fire_relief entry), not
-        # the emergency: no fire burns now (a fire burning now gets 119 from handlers/safety.py).
+        # Money after a fire (火災後有慰問金嗎) is relief, not the emergency: no fire burns now (a fire
+        # burning now gets 119 from handlers/safety.py); a pasted scam text is the warning's entry.
         top = float(hits[0][1]) if hits else 0.0
         hits = [(relief, max(top, 3.5) + 0.5, None)] + [h for h in hits if h[0] != relief]
     all_hits, hits = hits, hits[:3]
@@ -161,7 +161,7 @@ def classify(text: str) -> Intent:
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
-    decided = _decided(norm, scores, relief)
+    decided = _decided(norm, scores, scam=relief_key == "scam_entry")
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
@@ -318,11 +318,11 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
     return _landmark_re().sub("|", norm) or norm
 
 
-def _decided(norm: str, scores: dict[str, float], relief: str | None) -> str | None:
+def _decided(norm: str, scores: dict[str, float], scam: bool) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
     or a new installation asked about (the FAQ entry the search found)."""
-    if relief is not None and relief == knowledge.load("nlu/lexicon").get("scam_entry"):
+    if scam:
         return "faq"
     top = _top(scores)
     if top == "disaster_report" and _has(norm, "storm_now") and not _has(norm, "habitual_or_worry") \
