@@ -62,6 +62,8 @@ def _score(folds: list[list[str]], tmp: Path) -> dict:
                 total["confusion"][f"{r['want'][0]} -> {r['intent']}"] += 1
                 if os.environ.get("CV_SHOW"):
                     print("MISS", r["want"], "->", r["intent"], r.get("topic"), r.get("confidence"), "|", r["text"], file=sys.stderr)
+            elif r.get("faq_ok") is False and os.environ.get("CV_SHOW"):
+                print("FAQMISS", r.get("want_faq"), "->", r["intent"], r.get("topic"), r.get("confidence"), "|", r["text"], file=sys.stderr)
         total["n"] += s["total"]
         total["ok"] += round(s["intent_accuracy"] * s["total"])
         total["faq_n"] += s["faq_total"]

@@ -97,8 +97,7 @@ def _active(state: dict[str, Any] | None) -> tuple[Flow | None, dict[str, Any] |
 def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
     flow, state = _active(state)
     m = Message(raw=inc, state=state, flow=flow, ctx=ctx, now=now)
-    out = _run(RULES, m)
-    out = safety.first_119(inc, buttons.settle(group.fit(state, inc, out), inc, ctx))
+    out = buttons.settle(group.fit(state, inc, _run(RULES, m)), inc, ctx)
     if inc.kind == "text" and not out.meta:
         tap = m.tap
         label = _tap_label(tap) if tap else ("human" if command(inc.text) == "human" else None)
@@ -106,7 +105,9 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
             out = replace(out, meta={"intent": label, "topic": None, "confidence": 1.0})
         else:
             out = with_meta(out, m.intent)
-    return out
+    # Last: the safety net (an answer that only guessed at a call for help becomes 119's, and says so
+    # in its label).
+    return safety.first_119(inc, out)
 
 
 def _run(rules: tuple[Rule, ...], m: Message) -> Outcome:

@@ -29,7 +29,7 @@ from services import dengue as dengue_domain
 from services import kinds
 from services import safety
 from services.knowledge import t
-from services.messages import QuickReply, Text, postback
+from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 
 OWN_ANSWERS = ("medical", "water", "fire", "gas")
 MAX_REPLIES = 5  # LINE's limit for one reply
@@ -81,13 +81,20 @@ def _welfare_emergency(text: str) -> bool:
     return welfare.is_emergency(text)
 
 
+# How an emergency answered here is labelled (``route --json``, ``nlu-eval``): the message is for
+# people now (119's), not for a service's answer or a form, whatever its words' label.
+EMERGENCY_META = {"intent": "human", "topic": None, "confidence": 1.0}
+
+
 def _answer(kind: str, state: dict[str, Any] | None) -> Outcome:
     # Quick replies show under the last message only: the call button goes there.
     if state and state.get("flow"):
         items = (_call_button(), postback(t("common.label.continue"), "cmd=continue"),
                  postback(t("common.label.cancel"), "cmd=cancel"))
-        return Outcome(replies=(Text(t(f"safety.{kind}")), Text(t("safety.back_to_flow"), items)), keep_state=True)
-    return Outcome(replies=(Text(t(f"safety.{kind}"), (_call_button(),)),), keep_state=True)
+        return Outcome(replies=(Text(t(f"safety.{kind}")), Text(t("safety.back_to_flow"), items)),
+                       keep_state=True, meta=dict(EMERGENCY_META))
+    return Outcome(replies=(Text(t(f"safety.{kind}"), (_call_button(),)),), keep_state=True,
+                   meta=dict(EMERGENCY_META))
 
 
 def _disaster(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:
@@ -118,9 +125,13 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     first = out.replies[0]
     if safety.starts_with_119(first.text):
         return out
-    if first.text == t("common.fallback"):
-        # Nothing else understood it: a patient clerk would not say 「不太懂」 to a call for help.
-        return replace(out, replies=(replace(first, text=t("safety.heard")), *out.replies[1:]))
+    if first.text == t("common.fallback") or out.question is not None:
+        # Nothing else understood it, or only guessed (the guesses, the report offer): a patient clerk
+        # would not say 「不太懂」 to a call for help. 119 and how to call it; the guesses stay as buttons,
+        # after the call button, for a resident who meant something else.
+        items = (_call_button(), *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
+        heard = replace(first, text=t("safety.heard"), quick_replies=items)
+        return replace(out, replies=(heard, *out.replies[1:]), meta=dict(EMERGENCY_META))
     line = t("safety.line")
     if len(out.replies) < MAX_REPLIES:
         return replace(out, replies=(Text(line), *out.replies))

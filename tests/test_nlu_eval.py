@@ -62,6 +62,7 @@ def test_fixture_rows_say_what_went_wrong():
     assert by_text["qwertyuiop"]["unsafe"] == ["not_understood"] and not by_text["qwertyuiop"]["ok"]
     assert by_text["路燈壞了"]["unsafe"] == ["no_119"] and by_text["路燈壞了"]["ok"]       # marked danger: no 119
     assert by_text["阿公倒在地上叫不醒"]["unsafe"] == []                                   # 119 comes first
+    assert by_text["阿公倒在地上叫不醒"]["intent"] == "human"    # for people now (119's), not a service
     assert by_text["阮阿媽82歲 有啥補助"]["unsafe"] == ["screener"]
     assert by_text["低收入戶怎麼申請"]["faq_ok"] is True
     assert by_text["調解要不要錢"]["faq_ok"] is False and by_text["調解要不要錢"]["want_faq"] == ["civil.library"]
@@ -73,7 +74,7 @@ def test_fixture_confusion_table():
     _, s = _run(FIXTURE)
     c = s["confusion"]
     assert c["road_report"] == {"road_report": 1, "unknown": 1}
-    assert c["human"] == {"greeting": 1}
+    assert c["human"] == {"human": 1, "greeting": 1}   # the emergency's answer is labelled human
     assert c["case_status"] == {"case_status": 1}
     assert sum(n for row in c.values() for n in row.values()) == s["total"]
     assert confusion_lines(c) == ["  human -> greeting: 1", "  road_report -> unknown: 1"]
