@@ -1,6 +1,7 @@
 """Safety: choose the danger model's settings by cross-validation, and report the held-out danger set.
 
 Run: .venv/bin/python bench/danger_cv.py [--folds 5] [--set THRESHOLD=0.5,0.8] [--set POSITIVE_WEIGHT=1,3]
+(``CV_SHOW=1``: the danger lines neither heard, to stderr.)
 
 The lines services/safety_learned.py learns from (knowledge/nlu/danger/*.jsonl and the examples)
 are cut into folds; for each fold the model is trained without it and the fold is scored with
@@ -8,7 +9,7 @@ are cut into folds; for each fold the model is trained without it and the fold i
 with nothing that says past, imagined, asked about or denied). Printed per setting: dangers heard
 (of the danger lines), alarms on near-misses (of the near-miss lines) and on the examples (lines
 that are not about danger), by the words alone and by words or model. The held-out set
-(tests/nlu/danger2-heldout.jsonl, danger3-heldout.jsonl) is scored last with the configured settings, only
+(tests/nlu/danger2-, danger3- and danger4-heldout.jsonl) is scored last with the configured settings, only
 to report: alarms, and replies (through the router) whose first phone number is 119.
 """
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import random
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HELD_OUT = (ROOT / "tests" / "nlu" / "danger2-heldout.jsonl", ROOT / "tests" / "nlu" / "danger3-heldout.jsonl")
+HELD_OUT = tuple(ROOT / "tests" / "nlu" / f"danger{n}-heldout.jsonl" for n in (2, 3, 4))
 
 
 def main() -> None:
@@ -31,7 +33,7 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], help="NAME=V1,V2 (services.safety_learned)")
     args = ap.parse_args()
     from services import safety, safety_learned as sl
-    rows = sl.training_rows(lambda text: safety.assess(text) is not None, safety.passes_gate)
+    rows = sl.training_rows(lambda text: safety.assess(text) is not None, safety.trains_on)
     kinds = _kinds()
     words = [safety.assess(t) is not None for t, _ in rows]
     gate = [safety.passes_gate(t) for t, _ in rows]
@@ -58,6 +60,10 @@ def main() -> None:
             out[name] = (f"words {sum(words[i] for i in idx)}, words or model {sum(alarm[i] for i in idx)}"
                          f" of {len(idx)}")
         print(json.dumps(out, ensure_ascii=False), flush=True)
+        if os.environ.get("CV_SHOW"):   # the dangers neither the words nor the out-of-fold model heard
+            for i in range(len(rows)):
+                if rows[i][1] == 1 and not alarm[i]:
+                    print("MISSED", kinds.get(rows[i][0]), "|", rows[i][0], file=sys.stderr)
     from bot.cli import _route_text
     for path in HELD_OUT:
         lines = [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines()

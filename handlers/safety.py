@@ -125,10 +125,11 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     first = out.replies[0]
     if safety.starts_with_119(first.text):
         return out
-    if first.text == t("common.fallback") or out.question is not None:
-        # Nothing else understood it, or only guessed (the guesses, the report offer): a patient clerk
-        # would not say 「不太懂」 to a call for help. 119 and how to call it; the guesses stay as buttons,
-        # after the call button, for a resident who meant something else.
+    if first.text in (t("common.fallback"), t("faq.unsure"), t("faq.unsure_with_guesses")):
+        # Nothing else understood it, or only guessed at a service: a patient clerk would not say
+        # 「不太懂」 to a call for help. 119 and how to call it; the guesses stay as buttons, after the
+        # call button, for a resident who meant something else. (The report offer keeps its question,
+        # under the 119 line: a problem told may be both.)
         items = (_call_button(), *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
         heard = replace(first, text=t("safety.heard"), quick_replies=items)
         return replace(out, replies=(heard, *out.replies[1:]), meta=dict(EMERGENCY_META))

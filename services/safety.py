@@ -174,21 +174,30 @@ def danger_model():
     """The danger model (services/safety_learned.py), trained once per process (bot/worker.warm_up,
     or the first message)."""
     from services import safety_learned
-    return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None, passes_gate))
+    return safety_learned.train(safety_learned.training_rows(lambda text: assess(text) is not None, trains_on))
 
 
-def model_text(text: str) -> str | None:
+def model_text(text: str, lasting: bool = True) -> str | None:
     """What the model reads of a message: its normalised form without the phrases that are not a
     person in danger (手機掉到水溝); None when something in it says the danger is over, past,
-    imagined or only asked about, or has lasted long (壞了很久), or denies a danger word (the model reads
-    no negation)."""
+    imagined or only asked about, or has lasted long (壞了很久; unless ``lasting`` is False), or denies
+    a danger word (the model reads no negation)."""
     norm = _strip(_nlu().normalize(text or ""), "not_danger")
-    return norm if norm and not _not_now(norm) and not _denied(norm) and not _has(norm, "long_standing") else None
+    if not norm or _not_now(norm) or _denied(norm) or (lasting and _has(norm, "long_standing")):
+        return None
+    return norm
 
 
 def passes_gate(text: str) -> bool:
     """May the model's alarm count for this text (``model_text``)?"""
     return model_text(text) is not None
+
+
+def trains_on(text: str) -> bool:
+    """May the model learn from this line (services/safety_learned.training_rows)? As ``passes_gate``,
+    except that a long-lasting problem (很久了) still teaches it what is not danger: the complaints
+    about an earlier report are most of the calm lines that say so."""
+    return model_text(text, lasting=False) is not None
 
 
 # -- phone numbers in a text -----------------------------------------------------------------------
