@@ -178,6 +178,8 @@ def classify(text: str) -> Intent:
     if elsewhere:
         # Another place's matter (_rule_elsewhere): no service of this office to guess at.
         return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores, elsewhere=_place_named(norm))
+    if _selling(norm, rule_scores):
+        return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores)
     ranked = _ranked(scores)
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
     if not ranked or ranked[0][1] < MIN_SCORE:
@@ -331,6 +333,13 @@ def _decided(norm: str, scores: dict[str, float], scam: bool) -> str | None:
     if top == "faq" and _has(norm, "not_report"):
         return top
     return None
+
+
+def _selling(norm: str, scores: dict[str, float]) -> bool:
+    """Selling or buying something (lexicon ``selling``) with no report told (a report label's words
+    under 2) and no complaint: an advertisement, not a question for the office."""
+    return _has(norm, "selling") and max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < 2 \
+        and not _complains(norm)
 
 
 def _lead(scores: dict[str, float], label: str) -> None:
