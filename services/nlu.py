@@ -191,6 +191,8 @@ def classify(text: str) -> Intent:
     confidence = max(0.0, min(1.0, confidence))
     # Which service: the search's ranking, with the neighbours' votes for entries added.
     topic = _services(norm, all_hits, guess)[0][0] if all_hits and label == "faq" else None
+    if label == "faq" and relief_key == "scam_entry":
+        topic = relief   # a pasted scam text: the warning, whatever service its bait names
     if label == "faq":
         # Sure of a service only when one was named (close neighbours are related services), or when
         # a rule decided it (a fine asked about: the search found the entry).

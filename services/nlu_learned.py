@@ -37,6 +37,8 @@ WEIGHT = 9.0       # a label's score gains WEIGHT x its share of the votes x clo
 FULL_SIMILARITY = 0.5   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
 ENTRY_WEIGHT = 8.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
 MIN_SIMILARITY = 0.15  # votes count only when the nearest example is at least this similar (阿巴阿巴 is like nothing)
+CENTROID_WEIGHT = 4.0  # ... and CENTROID_WEIGHT x its share among the five entries whose centroid (the mean of
+                       # all its examples) is closest to the message: every example counts, not only the seven nearest
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case
@@ -61,6 +63,7 @@ class Guess:
     nearest: str                       # that example's text (for explanations and tests)
     votes: tuple[tuple[str, float], ...] = ()   # every label's share, best first
     entry_votes: tuple[tuple[str, float], ...] = ()   # every FAQ entry's share, best first
+    centroids: tuple[tuple[str, float], ...] = ()     # the entries' centroids' similarity, best first
 
 
 # A run of digits is one "0": a phone or case number says nothing about what a message asks
@@ -124,6 +127,21 @@ class Index:
         order = np.argsort(col, kind="stable")
         self.rows, self.weights = rows[order], w[order]
         self.starts = np.concatenate(([0], np.cumsum(df))).astype(np.int32)
+        # Each FAQ entry's centroid: the mean of its examples' unit vectors, unit length.
+        self.entry_ids = sorted({e for e in self.entries if e})
+        eidx = {e: i for i, e in enumerate(self.entry_ids)}
+        row_entry = np.array([eidx.get(e, -1) if e else -1 for e in self.entries], dtype=np.int64)
+        er = row_entry[self.rows]
+        colsorted = np.repeat(np.arange(len(self.vocab), dtype=np.int64), df)
+        keep = er >= 0
+        ne = max(1, len(self.entry_ids))
+        ckeys, cinv = np.unique(colsorted[keep] * ne + er[keep], return_inverse=True)
+        cw = np.bincount(cinv, weights=self.weights[keep]).astype(np.float32)
+        ccol, cent = ckeys // ne, (ckeys % ne).astype(np.int32)
+        cn = np.sqrt(np.bincount(cent, weights=cw * cw, minlength=ne)).astype(np.float32)
+        self.cweights = cw / np.where(cn > 0, cn, 1.0)[cent]
+        self.crows = cent
+        self.cstarts = np.concatenate(([0], np.cumsum(np.bincount(ccol, minlength=len(self.vocab))))).astype(np.int32)
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's columns (n-grams some example has) and their TF-IDF weights, unit length."""
@@ -146,6 +164,14 @@ class Index:
             sims[self.rows[lo:hi]] += weight * self.weights[lo:hi]
         return sims
 
+    def centroid_similarities(self, cols: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """The cosine of the text's vector (``_vector``) and each FAQ entry's centroid (``entry_ids``)."""
+        sims = np.zeros(len(self.entry_ids), dtype=np.float32)
+        for c, weight in zip(cols.tolist(), v.tolist()):
+            lo, hi = self.cstarts[c], self.cstarts[c + 1]
+            sims[self.crows[lo:hi]] += weight * self.cweights[lo:hi]
+        return sims
+
     def guess(self, text: str, k: int | None = None) -> Guess | None:
         if not self.examples or not text:
             return None
@@ -163,11 +189,16 @@ class Index:
                 entries[self.entries[i]] += w
         total = sum(labels.values()) or 1.0
         label, votes = labels.most_common(1)[0]
+        cents: tuple = ()
+        if CENTROID_WEIGHT and self.entry_ids:
+            csims = self.centroid_similarities(*self._vector(text))
+            ctop = np.argsort(-csims)[:5]
+            cents = tuple((self.entry_ids[int(i)], float(csims[i])) for i in ctop if csims[i] > 0)
         entry, entry_votes = entries.most_common(1)[0] if entries else (None, 0.0)
         return Guess(label, votes / total, entry, entry_votes / total, float(sims[top[0]]),
                      self.examples[int(top[0])].text,
                      tuple((lab, round(v / total, 4)) for lab, v in labels.most_common()),
-                     tuple((e, round(v / total, 4)) for e, v in entries.most_common()))
+                     tuple((e, round(v / total, 4)) for e, v in entries.most_common()), cents)
 
 
 def _closeness(similarity: float) -> float:
@@ -191,10 +222,15 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
 def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
     """The FAQ search's entries (id, score, keyword), each with ENTRY_WEIGHT x its share of the
     neighbours' votes added; an entry only the neighbours name joins with its votes alone."""
-    if guess is None or not guess.entry_votes:
+    if guess is None or not (guess.entry_votes or guess.centroids):
         return hits
     closeness = _closeness(guess.similarity)
     bonus = {e: ENTRY_WEIGHT * share * closeness for e, share in guess.entry_votes}
+    # The centroids' shares (similarity squared, as the votes): one service that stands out counts,
+    # five alike count little.
+    total = sum(sim ** 2 for _, sim in guess.centroids) or 1.0
+    for e, sim in guess.centroids:
+        bonus[e] = bonus.get(e, 0.0) + CENTROID_WEIGHT * sim ** 2 / total
     out = [(e, score + bonus.pop(e, 0.0), kw) for e, score, kw in hits]
     out += [(e, b, None) for e, b in bonus.items()]
     return sorted(out, key=lambda h: -h[1])

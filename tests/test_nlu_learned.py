@@ -73,6 +73,22 @@ def test_a_service_the_neighbours_name_can_overtake_the_search():
     assert nlu_learned.rerank(hits, None) == hits
 
 
+def test_every_example_of_a_service_counts_through_its_centroid():
+    # One close example of the library against four of the after-death entry that share the words:
+    # the seven neighbours are split, the centroids are not.
+    idx = _index(("圖書館的書要怎麼還", "faq", "civil.library"),
+                 ("家人過世要辦什麼", "faq", "office.after_death"), ("過世後要去哪裡辦手續", "faq", "office.after_death"),
+                 ("家人過世後的手續", "faq", "office.after_death"), ("過世要辦哪些事", "faq", "office.after_death"))
+    cols, v = idx._vector(nlu.normalize("家人過世了要怎麼辦手續"))
+    sims = dict(zip(idx.entry_ids, idx.centroid_similarities(cols, v).tolist()))
+    assert sims["office.after_death"] > 1.5 * sims["civil.library"]
+    g = idx.guess(nlu.normalize("家人過世了要怎麼辦手續"))
+    assert g.centroids[0][0] == "office.after_death"
+    # In the ranking, the centroid's share adds to the search's score (here the two are tied by the search).
+    ranked = nlu_learned.rerank([("civil.library", 3.0, None), ("office.after_death", 3.0, None)], g)
+    assert ranked[0][0] == "office.after_death" and ranked[0][1] > 3.0 + nlu_learned.CENTROID_WEIGHT * 0.5
+
+
 def test_the_examples_files_teach_labels_without_danger_lines_or_unknown_entries(tmp_path):
     f = tmp_path / "x.jsonl"
     f.write_text("\n".join([
