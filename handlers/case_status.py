@@ -31,7 +31,9 @@ def with_person(out: Outcome, active: bool, chat_type: str = "user") -> Outcome:
     phone = knowledge.contacts()["office"]["phone"]
     call = QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", ""))
     head = tuple(replace(r, quick_replies=()) for r in out.replies)
-    person = Text(t("case_status.complaint"), (call,) + menu_buttons(active=active))
+    no_case = out.replies[0].text == t("case_status.none")
+    person = Text(t("case_status.complaint_no_case" if no_case else "case_status.complaint"),
+                  (call,) + menu_buttons(active=active))
     return replace(out, replies=head + (person,))
 
 

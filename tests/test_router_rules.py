@@ -109,7 +109,7 @@ def test_a_complaint_shows_the_cases_and_offers_a_person(resident):
     ref = REF.search(" ".join(out)).group(0)
     out = r.says("我一年前就報了 路還是爛的")
     assert ref in out[0]                                       # the cases, as 我的案件 shows them
-    assert OFFICE_PHONE in out[-1] and "真人" in out[-1]
+    assert OFFICE_PHONE in out[-1] and "真人" in out[-1] and "等這麼久" in out[-1]
     labels = r.labels()
     assert "真人" in labels and "打電話給區公所" in labels
     button = r.button("打電話給區公所")
@@ -126,6 +126,9 @@ def test_a_plain_look_up_is_as_before(resident):
 def test_a_long_complaint_outside_a_conversation_also_offers_a_person(resident):
     out = resident.says("之前跟你們說過的那個水溝 到現在還是沒處理 到底要等多久啦")
     assert OFFICE_PHONE in out[-1] and "真人" in resident.labels()
+    # No case in this chat (it was reported by phone, 1999 or the chief): no apology for a wait the
+    # bot cannot see, but someone who can look it up.
+    assert "沒有查到您報過的案件" in out[-1] and "等這麼久" not in " ".join(out)
 
 
 def test_a_complaint_in_a_group_shows_no_cases():
