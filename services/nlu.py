@@ -169,6 +169,8 @@ def classify(text: str) -> Intent:
     rule_scores = dict(scores)
     elsewhere = _is_elsewhere(scores)
     guess = index.learned.guess(norm) if LEARNED and index.learned and not elsewhere else None
+    if guess is not None and len(norm) <= nlu_learned.SHORT_CHARS and guess.similarity < nlu_learned.SHORT_SIMILARITY:
+        guess = None   # 「沒有」 is not 「有沒有人在」: two characters say too little to resemble
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
@@ -297,11 +299,12 @@ def _rule_report_or_story(norm: str, scores: dict[str, float], distinctive: bool
 
 
 def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
-    """A road problem that floods or may fall "every time it rains" or "if a typhoon comes" is a road
-    report (a drain to clear, a tree to trim), not a disaster happening now; one told in a storm now,
+    """A road problem that floods or may fall "every time it rains" or "if a typhoon comes", or that a
+    storm now over left (storm_past), is a road report (a drain to clear, a tree to trim), not a
+    disaster happening now; one told in a storm now,
     or a road cut off (storm_now), is the storm's damage: the disaster report."""
     road, disaster = scores.get("road_report", 0), scores.get("disaster_report", 0)
-    if _has(norm, "habitual_or_worry"):
+    if _has(norm, "habitual_or_worry") or (_has(norm, "storm_past") and not _has(norm, "storm_now")):
         if road >= 1 and road <= disaster and not _has(norm, "disaster_now"):
             scores["road_report"] = disaster + 0.5
     elif _has(norm, "storm_now") and road >= 2 and disaster < road + 0.5:
