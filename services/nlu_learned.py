@@ -129,16 +129,23 @@ class Index:
         order = np.argsort(col, kind="stable")
         self.rows, self.weights = rows[order], w[order]
         self.starts = np.concatenate(([0], np.cumsum(df))).astype(np.int32)
-        # Each FAQ entry's centroid: the mean of its examples' unit vectors, unit length.
+        self._centroids()
+
+    def _centroids(self) -> None:
+        """Each FAQ entry's centroid (the mean of its examples' unit vectors, unit length), stored as
+        the examples are: ``crows[cstarts[c]:cstarts[c + 1]]`` are the entries with column c. Built in
+        int32 from the postings of the examples that name an entry (the web process's peak memory)."""
         self.entry_ids = sorted({e for e in self.entries if e})
         eidx = {e: i for i, e in enumerate(self.entry_ids)}
-        row_entry = np.array([eidx.get(e, -1) if e else -1 for e in self.entries], dtype=np.int64)
-        er = row_entry[self.rows]
-        colsorted = np.repeat(np.arange(len(self.vocab), dtype=np.int64), df)
-        keep = er >= 0
         ne = max(1, len(self.entry_ids))
-        ckeys, cinv = np.unique(colsorted[keep] * ne + er[keep], return_inverse=True)
+        row_entry = np.array([eidx.get(e, -1) if e else -1 for e in self.entries] or [-1], dtype=np.int32)
+        er = row_entry[self.rows]
+        keep = np.flatnonzero(er >= 0)
+        col = (np.searchsorted(self.starts, keep, side="right") - 1).astype(np.int32)
+        ckeys, cinv = np.unique(col * np.int32(ne) + er[keep], return_inverse=True)
+        del col
         cw = np.bincount(cinv, weights=self.weights[keep]).astype(np.float32)
+        del cinv, keep, er
         ccol, cent = ckeys // ne, (ckeys % ne).astype(np.int32)
         cn = np.sqrt(np.bincount(cent, weights=cw * cw, minlength=ne)).astype(np.float32)
         self.cweights = cw / np.where(cn > 0, cn, 1.0)[cent]
