@@ -264,9 +264,12 @@ def _answers_step(m: Message) -> bool:
 
 
 def _clearly_new(flow: Flow, intent: Intent) -> bool:
+    """A new question clear enough to interrupt a step: sure, strong, and said in words (the rules'
+    own score), not only like other messages (「沒有」 at the photo step resembles 「有沒有人在」)."""
     if intent.label in ("unknown", "greeting", FLOW_LABELS.get(flow.id)):
         return False
-    return intent.confidence >= 0.75 and intent.scores.get(intent.label, 0) >= 4.0
+    return intent.confidence >= 0.75 and intent.scores.get(intent.label, 0) >= 4.0 \
+        and intent.rule_scores.get(intent.label, 0) >= nlu.MIN_SCORE
 
 
 def _ask_new_request(m: Message) -> Outcome:

@@ -169,8 +169,6 @@ def classify(text: str) -> Intent:
     rule_scores = dict(scores)
     elsewhere = _is_elsewhere(scores)
     guess = index.learned.guess(norm) if LEARNED and index.learned and not elsewhere else None
-    if guess is not None and len(norm) <= nlu_learned.SHORT_CHARS and guess.similarity < nlu_learned.SHORT_SIMILARITY:
-        guess = None   # 「沒有」 is not 「有沒有人在」: two characters say too little to resemble
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides

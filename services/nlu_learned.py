@@ -39,8 +39,6 @@ ENTRY_WEIGHT = 8.0  # which service answers: the search's score gains ENTRY_WEIG
 MIN_SIMILARITY = 0.15  # votes count only when the nearest example is at least this similar (阿巴阿巴 is like nothing)
 CENTROID_WEIGHT = 4.0  # ... and CENTROID_WEIGHT x its share among the five entries whose centroid (the mean of
                        # all its examples) is closest to the message: every example counts, not only the seven nearest
-SHORT_CHARS = 2       # a message this short (沒有, 好啦) votes only with a close example:
-SHORT_SIMILARITY = 0.5   # ... at least this similar (cross-validation: 0, 0.45, 0.5, 0.7 within 3 lines)
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
 # Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case

@@ -89,12 +89,6 @@ def test_every_example_of_a_service_counts_through_its_centroid():
     assert ranked[0][0] == "office.after_death" and ranked[0][1] > 3.0 + nlu_learned.CENTROID_WEIGHT * 0.5
 
 
-def test_two_characters_vote_only_with_a_close_example(app):
-    # 「沒有」 (an answer to a step) resembles 「有沒有人在」 by its characters only: no label from that.
-    assert nlu.classify("沒有").label == "unknown"
-    assert nlu.classify("没有").label == "unknown"
-
-
 def test_the_examples_files_teach_labels_without_danger_lines_or_unknown_entries(tmp_path):
     f = tmp_path / "x.jsonl"
     f.write_text("\n".join([

@@ -134,3 +134,14 @@ def test_a_long_complaint_outside_a_conversation_also_offers_a_person(resident):
 def test_a_complaint_in_a_group_shows_no_cases():
     out = router.route(None, _text("我一年前就報了 路還是爛的", chat_type="group"), Ctx(), 1_780_000_000.0)
     assert len(out.replies) == 1 and OFFICE_PHONE not in out.replies[0].text
+
+
+def test_only_words_interrupt_a_step_resemblance_alone_does_not():
+    # 「沒有」 at the photo step: the examples' votes made it a request for a person (it resembles
+    # 「有沒有人在」), but no word of it says so; the step takes it (tests/test_road.py).
+    from services.nlu import Intent
+    road = router.FLOWS["road"]
+    by_votes = Intent("human", confidence=1.0, scores={"human": 4.7, "faq": 1.3}, rule_scores={"faq": 0.6})
+    by_words = Intent("human", confidence=1.0, scores={"human": 6.0}, rule_scores={"human": 3.0})
+    assert not router._clearly_new(road, by_votes)
+    assert router._clearly_new(road, by_words)
