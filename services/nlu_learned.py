@@ -3,9 +3,11 @@
 Every FAQ entry's title and example questions (knowledge/faq/) and every labelled message of
 knowledge/nlu/examples/*.jsonl is a TF-IDF vector of its character 1-3 grams (sublinear counts, unit
 length). A message's seven nearest examples vote for their label and service, weighted by cosine
-similarity squared. services/nlu.py adds the votes to the rules' scores (``fuse``), lets them help
-choose the service (``rerank``), and lets a message the rules cannot place take its neighbours'
-label when they agree (``fallback``). The safety layer never reads them (``Intent.by_rules``).
+similarity squared; every FAQ entry's centroid (the mean of all its examples) adds its share too, so
+a service with many examples is not outvoted by one close example of another. services/nlu.py adds
+the votes to the rules' scores (``fuse``), lets them and the centroids help choose the service
+(``rerank``), and lets a message the rules cannot place take its neighbours' label when they agree
+(``fallback``). The safety layer never reads them (``Intent.by_rules``).
 
 Nearest neighbours rather than a trained classifier: nothing to train (a knowledge edit published
 in the dashboard is learned by rebuilding the index, in well under a second), NumPy only (no SciPy
@@ -228,7 +230,8 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
 
 def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
     """The FAQ search's entries (id, score, keyword), each with ENTRY_WEIGHT x its share of the
-    neighbours' votes added; an entry only the neighbours name joins with its votes alone."""
+    neighbours' votes and CENTROID_WEIGHT x its share among the closest centroids added; an entry only
+    the neighbours or the centroids name joins with that alone."""
     if guess is None or not (guess.entry_votes or guess.centroids):
         return hits
     closeness = _closeness(guess.similarity)
