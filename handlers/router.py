@@ -107,7 +107,7 @@ def route(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float)
             out = with_meta(out, m.intent)
     # Last: the safety net (an answer that only guessed at a call for help becomes 119's, and says so
     # in its label).
-    return safety.first_119(inc, out)
+    return safety.first_119(inc, out, in_conversation=flow is not None)
 
 
 def _run(rules: tuple[Rule, ...], m: Message) -> Outcome:

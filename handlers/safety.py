@@ -32,6 +32,7 @@ from services.knowledge import t
 from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
 
 OWN_ANSWERS = ("medical", "water", "fire", "gas")
+FAQ_RULES = ("question.faq", "question.faq_programme")   # the router's rules that answer with an entry
 MAX_REPLIES = 5  # LINE's limit for one reply
 
 
@@ -116,11 +117,12 @@ def _hazard_notice() -> str:
     return t("disaster.notice.hazard", taipower=phones["taipower"])
 
 
-def first_119(inc: Incoming, out: Outcome) -> Outcome:
+def first_119(inc: Incoming, out: Outcome, in_conversation: bool = False) -> Outcome:
     """The router's safety net: an answer to a text that says, or sounds like, a person is in danger
     (``safety.alarm``) starts with 119. An answer whose first number already is 119 is left as it
-    is; a silent outcome stays silent."""
-    if inc.kind != "text" or not out.replies or not _heard(inc.text):
+    is; a silent outcome stays silent; an answer that only guessed, or gave a service's answer, becomes
+    119's own (``safety.heard``, labelled human) with the guesses or the service as buttons."""
+    if inc.kind != "text" or not out.replies or not _heard(inc.text, words_only=in_conversation):
         return out
     first = out.replies[0]
     if safety.starts_with_119(first.text):
@@ -133,6 +135,13 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
         items = (_call_button(), *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
         heard = replace(first, text=t("safety.heard"), quick_replies=items)
         return replace(out, replies=(heard, *out.replies[1:]), meta=dict(EMERGENCY_META))
+    entry = _answered_entry(out)
+    if entry is not None:
+        # A service's answer to a call for help (「工人從鐵皮屋頂掉下來 沒在動」 found 違章建築 by 鐵皮屋):
+        # 119's answer instead, the service one tap away as a button after the call button.
+        items = (_call_button(), postback(entry.title, f"faq={entry.id}", entry.title),
+                 *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
+        return replace(out, replies=(Text(t("safety.heard"), items),), meta=dict(EMERGENCY_META))
     line = t("safety.line")
     if len(out.replies) < MAX_REPLIES:
         return replace(out, replies=(Text(line), *out.replies))
@@ -141,9 +150,20 @@ def first_119(inc: Incoming, out: Outcome) -> Outcome:
     return replace(out, replies=(Text(line), *out.replies[:MAX_REPLIES - 1]))
 
 
-def _heard(text: str) -> bool:
+def _answered_entry(out: Outcome):
+    """The FAQ entry an outcome answers with, sure of it (a text answered by an entry, not a guess and
+    not a conversation's step): what the safety net turns into a button. None for anything else."""
+    if out.rule not in FAQ_RULES or not out.meta.get("topic") or out.question is not None:
+        return None
+    from services import faq as faq_data
+    return faq_data.base().get(out.meta["topic"])
+
+
+def _heard(text: str, words_only: bool = False) -> bool:
     """The words' danger, or the danger model's alarm (``safety.alarm``) - except for a fever or
-    dengue, whose own answer decides how urgent it is (warning signs: the emergency room, 119)."""
+    dengue, whose own answer decides how urgent it is (warning signs: the emergency room, 119). Inside
+    a conversation (``words_only``: 「跟我們住」 answers the welfare screener's household question) by the
+    words alone: the model learned from messages, not from answers to a step."""
     if safety.assess(text) is not None:
         return True
-    return safety.model_alarm(text) and not dengue_domain.fever_or_dengue(text)
+    return not words_only and safety.model_alarm(text) and not dengue_domain.fever_or_dengue(text)

@@ -258,6 +258,28 @@ def test_the_net_prefixes_one_line_and_does_not_repeat_119():
     assert len(merged.replies) == 5 and merged.replies[0].text.startswith(t("safety.line"))
 
 
+def test_a_services_answer_to_a_call_for_help_becomes_119s_with_the_service_as_a_button():
+    from handlers import safety as net
+    from handlers.flow import Incoming, Outcome
+    from services.messages import Text
+    inc = Incoming(kind="text", text="工人從鐵皮屋頂摔下來 叫不醒", event_id="t", user_id="U1", chat_id="U1")
+    answer = Outcome(replies=(Text("發現違章建築，可以向區公所檢舉。"),), rule="question.faq",
+                     meta={"intent": "faq", "topic": "agri.illegal_building", "confidence": 1.0})
+    out = net.first_119(inc, answer)
+    assert len(out.replies) == 1 and out.replies[0].text == t("safety.heard")
+    assert out.meta["intent"] == "human"
+    items = out.replies[0].quick_replies
+    assert items[0].uri == "tel:119" and items[1].data == "faq=agri.illegal_building"
+    # A calm message keeps its answer; an answer that starts with 119 is left as it is.
+    calm = Incoming(kind="text", text="違章建築怎麼檢舉", event_id="t", user_id="U1", chat_id="U1")
+    assert net.first_119(calm, answer) is answer
+    # A conversation's step keeps its question under the 119 line, whatever the words' label.
+    step = Outcome(replies=(Text("請問家裡有幾個人？"),), rule="active.step",
+                   meta={"intent": "faq", "topic": "agri.illegal_building", "confidence": 1.0})
+    kept = net.first_119(inc, step)
+    assert kept.replies[0].text == t("safety.line") and kept.replies[1].text == "請問家裡有幾個人？"
+
+
 # -- through the webhook ---------------------------------------------------------------------------
 
 def test_danger_through_the_webhook_gets_119_first_and_a_call_button(resident):

@@ -347,6 +347,7 @@ def test_typed_answers_are_understood_and_a_refusal_repeats_the_question(residen
     assert "住在哪裡" in out[-1] and "戶籍臺南，和家人住" in r.labels()
     out = r.says("跟我們住")
     assert "幾個人" in out[-1]
+    assert "119" not in " ".join(out)             # a step's answer is no call for help
     out = r.says("我跟我哥跟媽媽三個")
     assert "這3人" in out[-1]
     labels = r.labels()
