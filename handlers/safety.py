@@ -26,6 +26,7 @@ from typing import Any
 from handlers import disaster
 from handlers.flow import Context, Incoming, Outcome
 from services import dengue as dengue_domain
+from services import faq as faq_data
 from services import kinds
 from services import safety
 from services.knowledge import t
@@ -132,15 +133,13 @@ def first_119(inc: Incoming, out: Outcome, in_conversation: bool = False) -> Out
         # 「不太懂」 to a call for help. 119 and how to call it; the guesses stay as buttons, after the
         # call button, for a resident who meant something else. (The report offer keeps its question,
         # under the 119 line: a problem told may be both.)
-        items = (_call_button(), *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
-        heard = replace(first, text=t("safety.heard"), quick_replies=items)
+        heard = replace(first, text=t("safety.heard"), quick_replies=_call_first(first.quick_replies))
         return replace(out, replies=(heard, *out.replies[1:]), meta=dict(EMERGENCY_META))
     entry = _answered_entry(out)
     if entry is not None:
         # A service's answer to a call for help (「工人從鐵皮屋頂掉下來 沒在動」 found 違章建築 by 鐵皮屋):
         # 119's answer instead, the service one tap away as a button after the call button.
-        items = (_call_button(), postback(entry.title, f"faq={entry.id}", entry.title),
-                 *(q for q in first.quick_replies if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
+        items = _call_first((postback(entry.title, f"faq={entry.id}", entry.title), *first.quick_replies))
         return replace(out, replies=(Text(t("safety.heard"), items),), meta=dict(EMERGENCY_META))
     line = t("safety.line")
     if len(out.replies) < MAX_REPLIES:
@@ -155,8 +154,12 @@ def _answered_entry(out: Outcome):
     not a conversation's step): what the safety net turns into a button. None for anything else."""
     if out.rule not in FAQ_RULES or not out.meta.get("topic") or out.question is not None:
         return None
-    from services import faq as faq_data
     return faq_data.base().get(out.meta["topic"])
+
+
+def _call_first(items: tuple[QuickReply, ...]) -> tuple[QuickReply, ...]:
+    """The call-119 button, then the other buttons (no second call button), within LINE's limit."""
+    return (_call_button(), *(q for q in items if q.uri != "tel:119"))[:MAX_QUICK_REPLIES]
 
 
 def _heard(text: str, words_only: bool = False) -> bool:

@@ -161,14 +161,16 @@ def classify(text: str) -> Intent:
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
-    decided = _decided(norm, scores, scam=relief_key == "scam_entry")
+    scam = relief_key == "scam_entry"
+    decided = _decided(norm, scores, scam=scam)
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
     # matter; what the rules alone said is kept for the safety layer and the report offer.
     rule_scores = dict(scores)
     elsewhere = _is_elsewhere(scores)
-    guess = index.learned.guess(norm) if LEARNED and index.learned and not elsewhere else None
+    selling = _selling(norm, rule_scores)
+    guess = index.learned.guess(norm) if LEARNED and index.learned and not (elsewhere or selling) else None
     if guess is not None:
         nlu_learned.fuse(guess, scores, deceased(norm))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
@@ -178,7 +180,7 @@ def classify(text: str) -> Intent:
     if elsewhere:
         # Another place's matter (_rule_elsewhere): no service of this office to guess at.
         return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores, elsewhere=_place_named(norm))
-    if _selling(norm, rule_scores):
+    if selling:
         return Intent("unknown", confidence=1.0, scores=scores, rule_scores=rule_scores)
     ranked = _ranked(scores)
     guesses = tuple(h[0] for h in hits if h[1] >= 1.0)
@@ -191,7 +193,7 @@ def classify(text: str) -> Intent:
     confidence = max(0.0, min(1.0, confidence))
     # Which service: the search's ranking, with the neighbours' votes for entries added.
     topic = _services(norm, all_hits, guess)[0][0] if all_hits and label == "faq" else None
-    if label == "faq" and relief_key == "scam_entry":
+    if label == "faq" and scam:
         topic = relief   # a pasted scam text: the warning, whatever service its bait names
     if label == "faq":
         # Sure of a service only when one was named (close neighbours are related services), or when

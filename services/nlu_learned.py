@@ -166,26 +166,19 @@ class Index:
         return col, (v / norm).astype(np.float32)
 
     def similarities(self, text: str) -> np.ndarray:
-        sims = np.zeros(len(self.examples), dtype=np.float32)
-        cols, v = self._vector(text)
-        for c, weight in zip(cols.tolist(), v.tolist()):
-            lo, hi = self.starts[c], self.starts[c + 1]
-            sims[self.rows[lo:hi]] += weight * self.weights[lo:hi]
-        return sims
+        """The cosine of the text and each example."""
+        return _dot(self._vector(text), self.starts, self.rows, self.weights, len(self.examples))
 
-    def centroid_similarities(self, cols: np.ndarray, v: np.ndarray) -> np.ndarray:
+    def centroid_similarities(self, vector: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """The cosine of the text's vector (``_vector``) and each FAQ entry's centroid (``entry_ids``)."""
-        sims = np.zeros(len(self.entry_ids), dtype=np.float32)
-        for c, weight in zip(cols.tolist(), v.tolist()):
-            lo, hi = self.cstarts[c], self.cstarts[c + 1]
-            sims[self.crows[lo:hi]] += weight * self.cweights[lo:hi]
-        return sims
+        return _dot(vector, self.cstarts, self.crows, self.cweights, len(self.entry_ids))
 
     def guess(self, text: str, k: int | None = None) -> Guess | None:
         if not self.examples or not text:
             return None
         k = k or K
-        sims = self.similarities(text)
+        vector = self._vector(text)
+        sims = _dot(vector, self.starts, self.rows, self.weights, len(self.examples))
         top = np.argsort(-sims)[:k]
         if sims[top[0]] <= 0:
             return None
@@ -200,7 +193,7 @@ class Index:
         label, votes = labels.most_common(1)[0]
         cents: tuple = ()
         if CENTROID_WEIGHT and self.entry_ids:
-            csims = self.centroid_similarities(*self._vector(text))
+            csims = self.centroid_similarities(vector)
             ctop = np.argsort(-csims)[:5]
             cents = tuple((self.entry_ids[int(i)], float(csims[i])) for i in ctop if csims[i] > 0)
         entry, entry_votes = entries.most_common(1)[0] if entries else (None, 0.0)
@@ -208,6 +201,17 @@ class Index:
                      self.examples[int(top[0])].text,
                      tuple((lab, round(v / total, 4)) for lab, v in labels.most_common()),
                      tuple((e, round(v / total, 4)) for e, v in entries.most_common()), cents)
+
+
+def _dot(vector: tuple[np.ndarray, np.ndarray], starts: np.ndarray, rows: np.ndarray, weights: np.ndarray,
+         size: int) -> np.ndarray:
+    """The dot product of a vector (its columns and weights) with each of ``size`` stored rows, read
+    from postings sorted by column (``rows[starts[c]:starts[c + 1]]``, ``weights`` alike)."""
+    sims = np.zeros(size, dtype=np.float32)
+    for c, weight in zip(vector[0].tolist(), vector[1].tolist()):
+        lo, hi = starts[c], starts[c + 1]
+        sims[rows[lo:hi]] += weight * weights[lo:hi]
+    return sims
 
 
 def _closeness(similarity: float) -> float:

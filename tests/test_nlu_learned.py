@@ -79,8 +79,8 @@ def test_every_example_of_a_service_counts_through_its_centroid():
     idx = _index(("圖書館的書要怎麼還", "faq", "civil.library"),
                  ("家人過世要辦什麼", "faq", "office.after_death"), ("過世後要去哪裡辦手續", "faq", "office.after_death"),
                  ("家人過世後的手續", "faq", "office.after_death"), ("過世要辦哪些事", "faq", "office.after_death"))
-    cols, v = idx._vector(nlu.normalize("家人過世了要怎麼辦手續"))
-    sims = dict(zip(idx.entry_ids, idx.centroid_similarities(cols, v).tolist()))
+    vector = idx._vector(nlu.normalize("家人過世了要怎麼辦手續"))
+    sims = dict(zip(idx.entry_ids, idx.centroid_similarities(vector).tolist()))
     assert sims["office.after_death"] > 1.5 * sims["civil.library"]
     g = idx.guess(nlu.normalize("家人過世了要怎麼辦手續"))
     assert g.centroids[0][0] == "office.after_death"
