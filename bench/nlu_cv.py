@@ -8,7 +8,8 @@ examples index is built without that fold's lines, and the fold is scored throug
 ``nlu-eval``'s scoring code (``bot.cli.evaluate``): every line is scored by a bot that never learned
 it. The held-out files in tests/nlu/ are never read. Each setting prints intent and FAQ-answer
 accuracy summed over the folds, and the unsafe outcomes. With ``CV_SHOW=1`` every miss is printed to
-stderr (lines of the example files, which the bot learns from anyway).
+stderr (lines of the example files, which the bot learns from anyway); with ``CV_DUMP=FILE`` every
+scored line is appended to FILE as JSON.
 
 The rules (knowledge/nlu/lexicon.yaml) were written while reading some of these lines, so the
 absolute numbers are higher than on text nobody read; the comparison between settings of the
@@ -54,6 +55,10 @@ def _score(folds: list[list[str]], tmp: Path) -> dict:
         index.learned = nlu_learned.build(faq.base().entries, nlu.normalize, others + [train])
         nlu.install_faq_index(index)
         *rows, s = list(evaluate(str(test)))
+        if os.environ.get("CV_DUMP"):
+            with open(os.environ["CV_DUMP"], "a", encoding="utf-8") as fh:
+                for r in rows:
+                    fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
         for r in rows:
             if r.get("unsafe") and os.environ.get("CV_SHOW"):
                 print("UNSAFE", r["unsafe"], r["want"], "->", r["intent"], r.get("topic"), "|", r["text"], file=sys.stderr)

@@ -11,9 +11,13 @@ What ``urgent`` does, by what ``services.safety.assess`` finds (word lists in kn
   a fall or stroke at home is the welfare emergency answer (119 first, then gently 長照 1966);
   a report about a road with someone hurt is the report, with its danger notice first.
 - someone in the water, a fire, a gas leak: their own answers (119, and what not to do).
-- water or mud coming into a house, a house hit or fallen, someone trapped, someone hurt by the
-  disaster (屋頂被吹走 + 受傷): 119 first, then the disaster report (outside a conversation) or a
-  button to start it (inside another one). Words handlers/disaster/ already answers are left to it.
+- water or mud coming into a house, a house hit or fallen, someone trapped by a disaster, someone
+  hurt, cut off or unable to get out in a storm, flood or landslide happening now (屋頂被吹走 + 流血,
+  坍方 + 上面的人下不來), a power line down and sparking: 119 first, then the disaster report
+  (outside a conversation, labelled ``disaster_report``) or a button to start it (inside another
+  one). Words handlers/disaster/ already answers are left to it.
+- someone locked or stuck in (a car, a bathroom, a washing machine) with no disaster: 119's own
+  answer for a person trapped.
 
 Inside a disaster report the report's steps give 119 themselves (and the safety net checks them).
 In a group the bot only sees texts that mention it (bot/events.py), so it stays quiet otherwise.
@@ -65,17 +69,55 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         return None  # dengue's warning: the emergency room / 119 first
     if kind == "trapped" and disaster.urgent_words_in(inc.text):
         return None  # disaster's own answer: 119 first, then the report
-    if kind in ("trapped", "house") or (kind == "hurt" and disaster.detect_category(inc.text) not in (None, "people")):
+    place = disaster.detect_category(inc.text)
+    if kind == "trapped" and place in (None, "people"):
+        return _answer("trapped", state)  # locked in a car, a bathroom, a lift: no disaster to report
+    if kind in ("trapped", "house") or (kind == "hurt" and place not in (None, "people")):
+        return _disaster(state, inc, ctx, now)
+    if (kind in IN_A_DISASTER and _disaster_now(inc.text)) or (kind == "fire" and _sparking_wire(inc.text)):
+        # Hurt, cut off or unable to get out in a storm, a flood or a landslide (「屋頂被吹走 我媽頭被打到
+        # 在流血」, 「坍方 上面的人下不來」): 119 first, then the disaster report - not first aid for a
+        # collapse, nor the answer to an attacker. A wire down and sparking is Taipower's and the
+        # report's (1911, keep away), not a house fire.
         return _disaster(state, inc, ctx, now)
     if kind in bodily:
         if kind == "hurt" and _welfare_emergency(inc.text):
             return None  # a fall or an illness at home: welfare's 119 answer
-        if kind != "collapse" and _label(inc.text, understood) in kinds.report_labels():
-            return None  # a report with someone hurt: the report's danger notice, and the safety net
+        if kind != "collapse" and _label(inc.text, understood) in REPAIRS:
+            # A report with someone hurt: the report's danger notice, and the safety net. (A storm
+            # only named, with no damage that is the disaster's: 「颱風天阿公在家昏倒」 is the ambulance's.)
+            return None
         # Someone lying on the road, hit by a car or not responding: the ambulance's answer, not a
         # road report.
         kind = "medical"
     return _answer(kind, state)
+
+
+# Kinds whose words also fit a person caught in a disaster (hit by a flying roof: 被打到; cut off by a
+# landslide: 下不來, 走不動, 出不來): in a disaster happening now, the disaster's answer.
+IN_A_DISASTER = ("violence", "medical", "collapse", "hurt")
+# The reports whose own danger notice answers someone hurt at the problem (a pothole, a drain).
+REPAIRS = tuple(label for label in kinds.report_labels() if label != "disaster_report")
+
+
+def _disaster_now(text: str) -> bool:
+    """A landslide, or a flood, a fallen tree, a power line, a building or a road in a storm now."""
+    category = disaster.detect_category(text)
+    if category == "landslide":
+        return True
+    from services.nlu import normalize
+    from services.nlu_lexicon import has
+    norm = normalize(text)
+    storm = has(norm, "storm_now") or (safety.says(text, "storm_named") and not has(norm, "storm_past"))
+    return category not in (None, "people") and storm
+
+
+def _sparking_wire(text: str) -> bool:
+    """A power line down or sparking (電線 … 冒火花), with no house or field burning."""
+    from services.nlu import normalize
+    from services.nlu_text import has_any
+    power = next(c for c in disaster.config()["categories"] if c["id"] == "power")["words"]
+    return has_any(normalize(text), power) and not safety.words_found(text, "fire", without="sparks")
 
 
 def _welfare_emergency(text: str) -> bool:
@@ -86,6 +128,8 @@ def _welfare_emergency(text: str) -> bool:
 # How an emergency answered here is labelled (``route --json``, ``nlu-eval``): the message is for
 # people now (119's), not for a service's answer or a form, whatever its words' label.
 EMERGENCY_META = {"intent": "human", "topic": None, "confidence": 1.0}
+# ... and one answered with 119 and the disaster report that follows it: the report's label.
+DISASTER_META = {"intent": "disaster_report", "topic": None, "confidence": 1.0}
 
 
 def _answer(kind: str, state: dict[str, Any] | None) -> Outcome:
@@ -103,10 +147,10 @@ def _disaster(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: fl
     if state is None or not state.get("flow"):
         out = disaster.start(inc, ctx, now)
         if out.replies and out.replies[0].text == t("disaster.danger"):
-            return out  # the report's own 119 answer
+            return replace(out, meta=dict(DISASTER_META))  # the report's own 119 answer
         # The hazard notice would repeat what the 119 line says.
         kept = tuple(r for r in out.replies if r.text != _hazard_notice())
-        return replace(out, replies=(Text(t("safety.house")), *kept)[:MAX_REPLIES])
+        return replace(out, replies=(Text(t("safety.house")), *kept)[:MAX_REPLIES], meta=dict(DISASTER_META))
     items = (_call_button(), postback(t("disaster.labels.report_new"), "cmd=switch&flow=disaster"),
              postback(t("common.label.continue"), "cmd=continue"))
     return Outcome(replies=(Text(t("safety.house"), items),), keep_state=True)

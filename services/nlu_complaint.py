@@ -57,7 +57,7 @@ def complains(norm: str) -> bool:
     """Reported again and again, reported earlier, asked whether it is done yet, or reported before
     and still not done (or a long wait since)."""
     if _counted("complaint_again", "again_units").search(norm) or _nth_time(norm) or _reported_earlier(norm) \
-            or _has(norm, "done_yet"):
+            or _has(norm, "done_yet") or _counted("complaint_reported", "waited_units").search(norm):
         return True
     still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
     return still and _has(norm, "complaint_earlier")

@@ -130,6 +130,20 @@ def assess(text: str) -> Danger | None:
     return Danger(kind=next(k for k in KIND_ORDER if k in kinds), kinds=kinds)
 
 
+def words_found(text: str, kind: str, without: str | None = None) -> frozenset[str]:
+    """The words of one kind that a message says (not denied), as listed (normalised); ``without``:
+    a list of knowledge/safety.yaml's ``message`` whose phrases are taken out first."""
+    norm = _strip(_nlu().normalize(text or ""), "not_danger")
+    if without:
+        norm = _strip(norm, without)
+    return frozenset(w for w in _kind_words(kind) if _found(norm, w, kind in set(cfg()["message"].get("needs_person") or ())))
+
+
+def says(text: str, key: str) -> bool:
+    """Does a message hold a phrase of knowledge/safety.yaml's ``message`` list ``key``?"""
+    return _has(_nlu().normalize(text or ""), key)
+
+
 def _not_now(norm: str) -> bool:
     """Over (人沒事, 救回來), or asked about, imagined or past without a word that says now."""
     if _has(norm, "over_words"):

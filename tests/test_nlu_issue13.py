@@ -124,6 +124,17 @@ def test_a_complaint_about_an_earlier_report_wins_over_the_problem_it_names():
     assert nlu.classify("報修了兩個月 路燈還是不亮 晚上都不敢出門").label == "case_status"
 
 
+@pytest.mark.parametrize("text", ["報修三個月了", "反映兩個禮拜了", "路燈還沒修", "反射鏡那件咧",
+                                  "颱風前報的倒竹子還橫在路上欸", "里幹事有來拍照說要報修，請問現在怎麼樣了"])
+def test_a_long_wait_since_a_report_or_a_repair_not_done_is_a_case_look_up(text):
+    assert nlu.classify(text).label == "case_status"
+
+
+@pytest.mark.parametrize("text", ["路燈壞了", "我想報修路燈", "報修要怎麼報", "農路水泥裂開了 公所會修嗎"])
+def test_a_new_problem_or_how_to_report_is_not_a_case_look_up(text):
+    assert nlu.classify(text).label != "case_status"
+
+
 @pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
 def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
     assert nlu.classify(text).label == "faq"

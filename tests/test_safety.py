@@ -452,3 +452,51 @@ def test_a_thing_broken_for_long_is_no_emergency_for_the_model(text):
 
 def test_long_next_to_someone_unresponsive_is_still_danger():
     assert safety.alarm("阿伯坐在廟口頭垂下去很久了 叫他都沒反應")
+
+
+# -- danger in a disaster, a wire sparking, someone locked in (the ninth round) ------------------------
+
+@pytest.mark.parametrize("text", [
+    "屋頂被吹走 我媽頭被打到在流血",                                   # 被打到 by the roof, not by a person
+    "草山那條路坍方 上面的人下不來 下面的上不去",                        # cut off by a landslide
+    "雨太大了 溪水快淹到橋面 附近有些老人家走不動",
+    "颱風還在吹 阿伯被倒下來的竹子打到 頭一直流血",
+])
+def test_someone_hurt_or_cut_off_in_a_disaster_gets_119_then_the_disaster_report(text):
+    got = understand(text)
+    assert first_phone(got["reply"]) == "119", got["reply"]
+    assert got["intent"] == "disaster_report"
+    assert not got["reply"].startswith(t("safety.violence")) and "搶刀" not in got["reply"]  # no attacker
+    assert not got["reply"].startswith(t("safety.medical"))              # not first aid for a collapse
+
+
+def test_a_storm_only_named_leaves_a_collapse_to_the_ambulance():
+    got = understand("颱風天阿公在家昏倒叫不醒")
+    assert got["reply"].startswith(t("safety.medical")) and got["intent"] == "human"
+    assert "T.O.C.C." not in got["reply"]
+
+
+def test_a_power_line_sparking_is_the_disaster_report_not_a_house_fire():
+    got = understand("電線被樹壓斷掉在路上 還在冒火花")
+    assert first_phone(got["reply"]) == "119" and got["intent"] == "disaster_report"
+    assert not got["reply"].startswith(t("safety.fire"))
+    assert understand("電線走火 房子燒起來了")["reply"].startswith(t("safety.fire"))
+
+
+@pytest.mark.parametrize("text", ["兩歲的卡在洗衣機裡面 門打不開", "小孩被反鎖在車裡 外面好熱"])
+def test_someone_locked_in_with_no_disaster_gets_119_not_a_disaster_report(text):
+    got = understand(text)
+    assert got["reply"].startswith(t("safety.trapped")) and got["intent"] == "human"
+    assert "災情" not in got["reply"]
+
+
+@pytest.mark.parametrize("text", ["菜園旁邊有人丟一台舊洗衣機 裡面積水",
+                                  "中正里有一間沒人住的老厝 屋頂塌一半 裡面的缸都裝滿雨水 孑孓在游"])
+def test_an_empty_thing_or_house_is_no_emergency(text):
+    got = understand(text)
+    assert first_phone(got["reply"]) != "119" and got["intent"] == "dengue_report", got
+
+
+def test_water_coming_into_a_house_is_labelled_as_the_disaster_report_it_starts():
+    got = understand("山上的水一直往下沖 泥巴水跑進房子 一樓淹了十幾公分 還在漲 人都躲在二樓")
+    assert got["reply"].startswith(t("safety.house")) and got["intent"] == "disaster_report"

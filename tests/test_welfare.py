@@ -282,6 +282,32 @@ def test_past_illness_dengue_signs_and_trapped_people_are_not_this_hook(resident
     assert "119" in "".join(out) and "1966" not in "".join(out)          # disaster's own answer
 
 
+@pytest.mark.parametrize("text", [
+    "阿公中風以後都躺在床上 家裡有什麼補助或幫忙嗎",            # a lasting condition
+    "我爸中風 補助",                                              # a family asking what help there is
+    "阿嬤上禮拜跌倒開刀 出院後走不太動 要找長照打幾號",            # past, and a question
+    "弟弟在當兵，上個月爸爸突然中風，家裡只剩媽媽顧，可以申請提早退伍嗎",
+])
+def test_a_family_asking_for_help_after_a_stroke_or_fall_is_not_told_to_call_119_now(text):
+    from handlers.welfare import is_emergency
+    assert not is_emergency(text)
+    from bot.cli import understand
+    assert "請「現在」就打" not in understand(text)["reply"]
+
+
+def test_an_acute_fall_or_stroke_is_still_an_emergency_labelled_for_people():
+    from handlers.welfare import is_emergency
+    from bot.cli import understand
+    for text in ("阿嬤剛剛在浴室跌倒了", "我爸中風了怎麼辦"):
+        assert is_emergency(text)
+        got = understand(text)
+        assert got["reply"].startswith("⚠️") and "119" in got["reply"].splitlines()[0]
+        assert got["intent"] == "human"
+    # someone hurt at a pothole: the report with its 119 line, not a family's emergency at home
+    got = understand("路上有個大坑洞 剛剛有人騎車摔倒 頭在流血")
+    assert got["intent"] == "road_report" and got["reply"].splitlines()[0].count("119") == 1
+
+
 YOUNG_FAMILY = {"residence": "戶籍臺南，和家人住", "household": "3人", "income": "46,546～69,819元",
                 "children": "有，第2胎", "order": "第2胎", "newborn": "是", "age": "30到39歲",
                 "special": "不是", "crisis": "沒有", "movable": "250萬元以下", "real_estate": "沒有",

@@ -64,7 +64,7 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
                   postback(t("flows.welfare"), "flow=welfare"))
     replies = (Text(t("welfare.emergency.call", fire=fire)), Text(after, items))
     return Outcome(replies=replies, keep_state=True,
-                   meta={"intent": "welfare", "topic": "emergency", "confidence": 1.0})
+                   meta={"intent": "human", "topic": "emergency", "confidence": 1.0})
 
 
 def _q(name: str) -> Step:

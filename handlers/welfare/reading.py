@@ -144,7 +144,9 @@ def wants_screening(text: str) -> bool:
 
 def is_emergency(text: str) -> bool:
     """An acute injury or illness happening now (跌倒受傷, 中風, 胸痛…), not a past or lasting one
-    (「以前中風過」, 「行動不便」). A word right after a negation (沒有跌倒) does not count."""
+    (「以前中風過」, 「行動不便」, 「中風以後都躺在床上」) and not a family asking what help there is
+    (「我爸中風 補助」), unless a word says it is happening now (剛剛). A word right after a negation
+    (沒有跌倒) does not count."""
     norm = nlu.normalize(text or "")
     if not norm:
         return False
@@ -163,9 +165,12 @@ def is_emergency(text: str) -> bool:
             break
     if not hit:
         return False
+    if nlu.has_word(norm, "welfare.emergency.elsewhere_words"):
+        return False
     if nlu.has_word(norm, "welfare.emergency.now_words"):
         return True
-    return not nlu.has_word(norm, "welfare.emergency.past_words")
+    return not (nlu.has_word(norm, "welfare.emergency.past_words")
+                or nlu.has_word(norm, "welfare.emergency.request_words"))
 
 
 # -- amounts and numbers of people typed as answers ---------------------------------------------------
