@@ -74,7 +74,7 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         return _answer("trapped", state)  # locked in a car, a bathroom, a lift: no disaster to report
     if kind in ("trapped", "house") or (kind == "hurt" and place not in (None, "people")):
         return _disaster(state, inc, ctx, now)
-    if (kind in IN_A_DISASTER and _disaster_now(inc.text)) or (kind == "fire" and _sparking_wire(inc.text)):
+    if (kind in IN_A_DISASTER and _disaster_now(inc.text, place)) or (kind == "fire" and _sparking_wire(inc.text)):
         # Hurt, cut off or unable to get out in a storm, a flood or a landslide (「屋頂被吹走 我媽頭被打到
         # 在流血」, 「坍方 上面的人下不來」): 119 first, then the disaster report - not first aid for a
         # collapse, nor the answer to an attacker. A wire down and sparking is Taipower's and the
@@ -100,9 +100,9 @@ IN_A_DISASTER = ("violence", "medical", "collapse", "hurt")
 REPAIRS = tuple(label for label in kinds.report_labels() if label != "disaster_report")
 
 
-def _disaster_now(text: str) -> bool:
-    """A landslide, or a flood, a fallen tree, a power line, a building or a road in a storm now."""
-    category = disaster.detect_category(text)
+def _disaster_now(text: str, category: str | None) -> bool:
+    """A landslide, or a flood, a fallen tree, a power line, a building or a road (``category``, the
+    disaster report's reading of the text) in a storm now."""
     if category == "landslide":
         return True
     from services.nlu import normalize
