@@ -18,6 +18,8 @@ What ``urgent`` does, by what ``services.safety.assess`` finds (word lists in kn
   one). Words handlers/disaster/ already answers are left to it.
 - someone locked or stuck in (a car, a bathroom, a washing machine) with no disaster: 119's own
   answer for a person trapped.
+- someone who wants to die or to end their life (不想活了, 今天就想結束): the 1925 line's entry, which
+  says 119 or 110 first when the danger is now, whatever else the message asked (急難救助).
 
 Inside a disaster report the report's steps give 119 themselves (and the safety net checks them).
 In a group the bot only sees texts that mention it (bot/events.py), so it stays quiet otherwise.
@@ -69,6 +71,8 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
         return None  # dengue's warning: the emergency room / 119 first
     if kind == "trapped" and disaster.urgent_words_in(inc.text):
         return None  # disaster's own answer: 119 first, then the report
+    if kind == "self_harm":
+        return _self_harm(state)
     place = disaster.detect_category(inc.text)
     if kind == "trapped" and place in (None, "people"):
         return _answer("trapped", state)  # locked in a car, a bathroom, a lift: no disaster to report
@@ -141,6 +145,23 @@ def _answer(kind: str, state: dict[str, Any] | None) -> Outcome:
                        keep_state=True, meta=dict(EMERGENCY_META))
     return Outcome(replies=(Text(t(f"safety.{kind}"), (_call_button(),)),), keep_state=True,
                    meta=dict(EMERGENCY_META))
+
+
+def _self_harm(state: dict[str, Any] | None) -> Outcome:
+    """Wanting to die or to end one's life: the 1925 line's entry (119 or 110 first when the danger is
+    now, then 1925 and the office), whatever else the message asked, with the call button."""
+    entry = faq_data.base().get(SELF_HARM_ENTRY)
+    text = entry.text() if entry is not None else t("safety.heard")
+    # Labelled as the entry it answers with (a question about counselling gets the same answer).
+    meta = {"intent": "faq", "topic": SELF_HARM_ENTRY, "confidence": 1.0} if entry is not None else dict(EMERGENCY_META)
+    if state and state.get("flow"):
+        items = (_call_button(), postback(t("common.label.continue"), "cmd=continue"),
+                 postback(t("common.label.cancel"), "cmd=cancel"))
+        return Outcome(replies=(Text(text), Text(t("safety.back_to_flow"), items)), keep_state=True, meta=meta)
+    return Outcome(replies=(Text(text, (_call_button(),)),), keep_state=True, meta=meta)
+
+
+SELF_HARM_ENTRY = "office.mental_1925"
 
 
 def _disaster(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:

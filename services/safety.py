@@ -23,7 +23,7 @@ from typing import Any, Iterable, Iterator
 from services.knowledge import KNOWLEDGE_DIR, load
 
 # When a message fits several kinds, the first here decides what the bot does.
-KIND_ORDER = ("fire", "gas", "violence", "trapped", "house", "water", "medical", "collapse", "hurt")
+KIND_ORDER = ("fire", "gas", "violence", "trapped", "house", "water", "medical", "self_harm", "collapse", "hurt")
 PERSON_BEFORE = 5   # characters before (and after) a word where a person must be named (needs_person)
 PERSON_AFTER = 4
 SEP = "|"           # stands for a removed phrase; never part of a normalised word
@@ -126,6 +126,10 @@ def assess(text: str) -> Danger | None:
         for w in _kind_words(kind):
             rest = rest.replace(w, SEP)
     if _not_now(rest):
+        # Wanting to die is heard even beside money or forms (急難救助怎麼申請 … 今天就想結束); not when
+        # it is over, past or imagined (前陣子想不開 現在比較好了: the FAQ's 1925 answer then).
+        if "self_harm" in kinds and not _not_now(rest, about=False):
+            return Danger(kind="self_harm", kinds=frozenset({"self_harm"}))
         return None
     return Danger(kind=next(k for k in KIND_ORDER if k in kinds), kinds=kinds)
 
@@ -144,11 +148,12 @@ def says(text: str, key: str) -> bool:
     return _has(_nlu().normalize(text or ""), key)
 
 
-def _not_now(norm: str) -> bool:
-    """Over (人沒事, 救回來), or asked about, imagined or past without a word that says now."""
+def _not_now(norm: str, about: bool = True) -> bool:
+    """Over (人沒事, 救回來), or asked about (with ``about``), imagined or past without a word that
+    says now."""
     if _has(norm, "over_words"):
         return True
-    return not _has(norm, "now_words") and (_has(norm, "about_words") or _has(norm, "not_now_words"))
+    return not _has(norm, "now_words") and ((about and _has(norm, "about_words")) or _has(norm, "not_now_words"))
 
 
 def _denied_at(norm: str, i: int) -> bool:

@@ -500,3 +500,25 @@ def test_an_empty_thing_or_house_is_no_emergency(text):
 def test_water_coming_into_a_house_is_labelled_as_the_disaster_report_it_starts():
     got = understand("山上的水一直往下沖 泥巴水跑進房子 一樓淹了十幾公分 還在漲 人都躲在二樓")
     assert got["reply"].startswith(t("safety.house")) and got["intent"] == "disaster_report"
+
+
+@pytest.mark.parametrize("text", ["想問急難救助怎麼申請 我真的撐不下去了 今天就想結束 家裡有一瓶農藥",
+                                  "活著好累 真的不想活了", "工作沒了又欠一堆錢 有時候真的不想活了"])
+def test_wanting_to_die_gets_the_1925_answer_with_119_first_whatever_else_is_asked(text):
+    from services import faq
+    got = understand(text)
+    assert got["reply"].startswith(faq.base().get("office.mental_1925").text())
+    assert first_phone(got["reply"]) == "119" and got["topic"] == "office.mental_1925"
+    assert "急難救助" not in got["reply"]
+
+
+@pytest.mark.parametrize("text", ["跳樓大拍賣 全面五折", "想死你了 什麼時候回來"])
+def test_an_idiom_of_dying_is_no_emergency(text):
+    assert safety.assess(text) is None
+
+
+@pytest.mark.parametrize("text", ["貢丸卡住 抓脖子", "阿嬤早上起床就站不穩 一直往左邊倒 講話含含糊糊",
+                                  "阿公掉進魚塭 到現在還沒浮上來"])
+def test_more_ways_of_saying_danger_get_119_first(text):
+    assert safety.assess(text) is not None
+    assert first_phone(understand(text)["reply"]) == "119"
