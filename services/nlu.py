@@ -456,8 +456,8 @@ def _rule_welfare(norm: str, scores: dict[str, float], distinctive: bool, named:
                                 or (_has(norm, "fire_words") and _has(norm, "benefit_words"))):
         moved = scores.pop("welfare")
         scores["faq"] = max(scores.get("faq", 0.0), min(moved, 3.0) + (1.0 if distinctive else 0.0))
-    elif ((_has(norm, "screen_ask") and not named) or _has(norm, "screen_more")) and _has(norm, "someone") \
-            and scores.get("disaster_report", 0) < 2:
+    elif ((_has(norm, "screen_ask") and not named) or _has(norm, "screen_more")) \
+            and (_has(norm, "someone") or _has(norm, "persons_or_self")) and scores.get("disaster_report", 0) < 2:
         scores["welfare"] = scores.get("welfare", 0.0) + 3.0
         if "faq" in scores:
             scores["faq"] -= 2.0

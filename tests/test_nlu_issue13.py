@@ -135,6 +135,23 @@ def test_a_new_problem_or_how_to_report_is_not_a_case_look_up(text):
     assert nlu.classify(text).label != "case_status"
 
 
+@pytest.mark.parametrize("text", ["我爸87歲 耳朵不好 腳也不好 子女都在外地 政府有沒有什麼照顧",
+                                  "阿嬤快90了 除了重陽禮金 還有什麼可以領"])
+def test_what_else_or_what_care_an_elder_can_get_is_the_screener(text):
+    assert nlu.classify(text).label == "welfare"
+
+
+def test_moving_an_ancestors_grave_never_starts_the_screener():
+    intent = nlu.classify("想把阿祖的墳遷走 要申請什麼")
+    assert intent.label == "faq" and nlu.deceased(nlu.normalize("想把阿祖的墳遷走"))
+
+
+@pytest.mark.parametrize("text", ["風還在吹 門口那棵大樹倒下來把路堵住了 車開不出去",
+                                  "南178線 大樹倒下來壓在路中間 現在風還很大"])
+def test_a_tree_across_the_road_while_the_wind_still_blows_is_the_disaster_report(text):
+    assert nlu.classify(text).label == "disaster_report"
+
+
 @pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
 def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
     assert nlu.classify(text).label == "faq"
