@@ -152,6 +152,16 @@ def test_a_tree_across_the_road_while_the_wind_still_blows_is_the_disaster_repor
     assert nlu.classify(text).label == "disaster_report"
 
 
+@pytest.mark.parametrize("text", ["有人把一大袋垃圾丟在光和里公車亭旁邊", "路邊有人亂丟垃圾 還有舊沙發",
+                                  "公墓附近路邊有人丟了一台報廢機車", "路上有死狗", "路口地上的白線都看不到了 請重畫"])
+def test_rubbish_dumped_by_a_road_a_dead_animal_or_a_worn_marking_is_a_report(text):
+    assert nlu.classify(text).label == "road_report"
+
+
+def test_the_rubbish_trucks_times_are_still_the_faq():
+    assert (nlu.classify("垃圾車幾點會來").label, nlu.classify("垃圾車幾點會來").topic) == ("faq", "office.garbage")
+
+
 @pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
 def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
     assert nlu.classify(text).label == "faq"
