@@ -158,6 +158,11 @@ def test_rubbish_dumped_by_a_road_a_dead_animal_or_a_worn_marking_is_a_report(te
     assert nlu.classify(text).label == "road_report"
 
 
+@pytest.mark.parametrize("text", ["工寮旁邊的塑膠布皺皺的積了水", "教會後面沒人用的水池 水綠綠的", "岡林 一片死水"])
+def test_standing_water_described_without_the_word_dengue_is_a_breeding_site_report(text):
+    assert nlu.classify(text).label == "dengue_report"
+
+
 def test_the_rubbish_trucks_times_are_still_the_faq():
     assert (nlu.classify("垃圾車幾點會來").label, nlu.classify("垃圾車幾點會來").topic) == ("faq", "office.garbage")
 
