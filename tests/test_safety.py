@@ -522,3 +522,14 @@ def test_an_idiom_of_dying_is_no_emergency(text):
 def test_more_ways_of_saying_danger_get_119_first(text):
     assert safety.assess(text) is not None
     assert first_phone(understand(text)["reply"]) == "119"
+
+
+@pytest.mark.parametrize("text", ["我媽一個人住 從昨晚打電話都沒接 平常一定會接", "外婆電話都不接 line也沒讀 她一個人住",
+                                  "阿嬤一个人蹛 叫門攏無人應"])
+def test_an_elder_who_answers_no_call_or_door_gets_119_first(text):
+    assert first_phone(understand(text)["reply"]) == "119"
+
+
+@pytest.mark.parametrize("text", ["公所電話都不接 到底有沒有人上班", "我傳的訊息你們都沒讀嗎"])
+def test_the_office_not_answering_is_no_emergency(text):
+    assert safety.assess(text) is None
