@@ -130,6 +130,16 @@ def test_a_long_wait_since_a_report_or_a_repair_not_done_is_a_case_look_up(text)
     assert nlu.classify(text).label == "case_status"
 
 
+@pytest.mark.parametrize("text", ["之前說一個禮拜會來清 已經兩個禮拜了", "我們里長說他有幫我們報 可是到現在還沒消息",
+                                  "我有收到簡訊說已派工，但是都沒看到人", "怎麼還沒來"])
+def test_a_promise_not_kept_is_a_case_look_up(text):
+    assert nlu.classify(text).label == "case_status"
+
+
+def test_a_power_cut_asked_when_it_will_be_fixed_is_not_a_case_of_ours():
+    assert nlu.classify("從昨天晚上停電到現在 打台電都打不進去 什麼時候會來修").label != "case_status"
+
+
 @pytest.mark.parametrize("text", ["路燈壞了", "我想報修路燈", "報修要怎麼報", "農路水泥裂開了 公所會修嗎"])
 def test_a_new_problem_or_how_to_report_is_not_a_case_look_up(text):
     assert nlu.classify(text).label != "case_status"
