@@ -177,6 +177,16 @@ def test_the_rubbish_trucks_times_are_still_the_faq():
     assert (nlu.classify("垃圾車幾點會來").label, nlu.classify("垃圾車幾點會來").topic) == ("faq", "office.garbage")
 
 
+@pytest.mark.parametrize("text", ["我人在高雄上班 想反映台南老家的事 打1999會通嗎",
+                                  "我們村的廟明年要建醮 會在路邊搭棚 我在台北幫廟裡處理文書 要先向哪些單位報備"])
+def test_someone_living_elsewhere_asking_about_home_is_answered(text):
+    assert nlu.classify(text).label == "faq"
+
+
+def test_another_citys_own_matter_is_still_not_ours():
+    assert nlu.classify("我住高雄 我家門口的路燈壞了").label == "unknown"
+
+
 @pytest.mark.parametrize("text", ["要撤離的話去哪裡", "淹水救助金要怎麼申請"])
 def test_a_question_about_a_disaster_service_is_not_a_disaster_report(text):
     assert nlu.classify(text).label == "faq"
