@@ -173,6 +173,14 @@ def test_standing_water_described_without_the_word_dengue_is_a_breeding_site_rep
     assert nlu.classify(text).label == "dengue_report"
 
 
+@pytest.mark.parametrize("text, topic", [("我們這排今晚都沒電 冷氣也停了", "office.power_cut"),
+                                         ("電一直跳 一下有一下沒有", "office.power_cut"),
+                                         ("老人搭車卡", "office.senior_card"), ("重要號碼", "office.hotlines")])
+def test_a_service_asked_in_other_words_finds_its_entry(text, topic):
+    intent = nlu.classify(text)
+    assert (intent.label, intent.topic) == ("faq", topic)
+
+
 def test_the_rubbish_trucks_times_are_still_the_faq():
     assert (nlu.classify("垃圾車幾點會來").label, nlu.classify("垃圾車幾點會來").topic) == ("faq", "office.garbage")
 
