@@ -533,3 +533,11 @@ def test_an_elder_who_answers_no_call_or_door_gets_119_first(text):
 @pytest.mark.parametrize("text", ["公所電話都不接 到底有沒有人上班", "我傳的訊息你們都沒讀嗎"])
 def test_the_office_not_answering_is_no_emergency(text):
     assert safety.assess(text) is None
+
+
+@pytest.mark.parametrize("text", ["阿公規身軀咧掣 目睭吊白仁 以前毋捌按呢", "婆婆吃粿 噎住 不能說話", "熱水壺打翻 孫子的手燙紅 起水泡",
+                                  "公車站牌那邊有個老人倒地", "我老公 喝酒 打我 拿刀", "車子自動上鎖 寶寶在安全座椅上滿頭大汗",
+                                  "廚房 瓦斯 很臭 小孩頭暈"])
+def test_the_fifth_danger_sets_missed_phrasings_get_119_first(text):
+    assert safety.assess(text) is not None
+    assert first_phone(understand(text)["reply"]) == "119"
