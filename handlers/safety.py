@@ -37,10 +37,19 @@ from services import kinds
 from services import safety
 from services.knowledge import t
 from services.messages import MAX_QUICK_REPLIES, QuickReply, Text, postback
+from services.nlu import normalize
+from services.nlu_lexicon import has as lexicon_has
+from services.nlu_text import has_any
 
 OWN_ANSWERS = ("medical", "water", "fire", "gas")
 FAQ_RULES = ("question.faq", "question.faq_programme")   # the router's rules that answer with an entry
 MAX_REPLIES = 5  # LINE's limit for one reply
+# Kinds whose words also fit a person caught in a disaster (hit by a flying roof: 被打到; cut off by a
+# landslide: 下不來, 走不動, 出不來): in a disaster happening now, the disaster's answer.
+IN_A_DISASTER = ("violence", "medical", "collapse", "hurt")
+# The reports whose own danger notice answers someone hurt at the problem (a pothole, a drain).
+REPAIRS = tuple(label for label in kinds.report_labels() if label != "disaster_report")
+SELF_HARM_ENTRY = "office.mental_1925"   # the 1925 line's entry: the answer to wanting to die
 
 
 def _call_button() -> QuickReply:
@@ -97,31 +106,20 @@ def urgent(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float
     return _answer(kind, state)
 
 
-# Kinds whose words also fit a person caught in a disaster (hit by a flying roof: 被打到; cut off by a
-# landslide: 下不來, 走不動, 出不來): in a disaster happening now, the disaster's answer.
-IN_A_DISASTER = ("violence", "medical", "collapse", "hurt")
-# The reports whose own danger notice answers someone hurt at the problem (a pothole, a drain).
-REPAIRS = tuple(label for label in kinds.report_labels() if label != "disaster_report")
-
-
 def _disaster_now(text: str, category: str | None) -> bool:
     """A landslide, or a flood, a fallen tree, a power line, a building or a road (``category``, the
     disaster report's reading of the text) in a storm now."""
     if category == "landslide":
         return True
-    from services.nlu import normalize
-    from services.nlu_lexicon import has
     norm = normalize(text)
-    storm = has(norm, "storm_now") or (safety.says(text, "storm_named") and not has(norm, "storm_past"))
+    storm = lexicon_has(norm, "storm_now") or (safety.says(text, "storm_named") and not lexicon_has(norm, "storm_past"))
     return category not in (None, "people") and storm
 
 
 def _sparking_wire(text: str) -> bool:
     """A power line down or sparking (電線 … 冒火花), with no house or field burning."""
-    from services.nlu import normalize
-    from services.nlu_text import has_any
-    power = next(c for c in disaster.config()["categories"] if c["id"] == "power")["words"]
-    return has_any(normalize(text), power) and not safety.words_found(text, "fire", without="sparks")
+    return has_any(normalize(text), disaster.category_words("power")) \
+        and not safety.words_found(text, "fire", without="sparks")
 
 
 def _welfare_emergency(text: str) -> bool:
@@ -160,8 +158,6 @@ def _self_harm(state: dict[str, Any] | None) -> Outcome:
         return Outcome(replies=(Text(text), Text(t("safety.back_to_flow"), items)), keep_state=True, meta=meta)
     return Outcome(replies=(Text(text, (_call_button(),)),), keep_state=True, meta=meta)
 
-
-SELF_HARM_ENTRY = "office.mental_1925"
 
 
 def _disaster(state: dict[str, Any] | None, inc: Incoming, ctx: Context, now: float) -> Outcome:

@@ -116,9 +116,8 @@ def assess(text: str) -> Danger | None:
     if not norm:
         return None
     norm = _strip(norm, "not_danger")
-    needs_person = set(cfg()["message"].get("needs_person") or ())
     kinds = frozenset(kind for kind in KIND_ORDER
-                      if any(_found(norm, w, kind in needs_person) for w in _kind_words(kind)))
+                      if any(_found(norm, w, _needs_person(kind)) for w in _kind_words(kind)))
     if not kinds:
         return None
     rest = norm  # without the danger words themselves (昏過去 is not 過去)
@@ -140,7 +139,13 @@ def words_found(text: str, kind: str, without: str | None = None) -> frozenset[s
     norm = _strip(_nlu().normalize(text or ""), "not_danger")
     if without:
         norm = _strip(norm, without)
-    return frozenset(w for w in _kind_words(kind) if _found(norm, w, kind in set(cfg()["message"].get("needs_person") or ())))
+    person = _needs_person(kind)
+    return frozenset(w for w in _kind_words(kind) if _found(norm, w, person))
+
+
+def _needs_person(kind: str) -> bool:
+    """Do the kind's words count only with a person named near them (knowledge/safety.yaml)?"""
+    return kind in (cfg()["message"].get("needs_person") or ())
 
 
 def says(text: str, key: str) -> bool:

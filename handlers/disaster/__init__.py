@@ -32,8 +32,8 @@ from typing import Any
 from handlers.common import menu_buttons
 from handlers.disaster.confirm import ask_confirm, draft, facts, parse_confirm
 from handlers.disaster.reading import (FLOW_ID, SEVERITY_STEPS, VERSION, asks_of, category_ids, category_label,
-                                       config, detect_category, hints_in, in_danger, is_safe_word, life_danger,
-                                       notice_for, people_in, place_in_text, request_core, urgent_words,
+                                       category_words, config, detect_category, hints_in, in_danger, is_safe_word,
+                                       life_danger, notice_for, people_in, place_in_text, request_core, urgent_words,
                                        urgent_words_in, with_hints)
 from handlers.disaster.steps import (STEPS, ask_behalf, ask_category, ask_description, ask_people, ask_phone,
                                      ask_place, ask_village, count_step, option_step, parse_behalf, parse_category,
@@ -43,9 +43,9 @@ from services import villages
 from services.knowledge import t
 from services.messages import Text, postback
 
-__all__ = ["FLOW", "FLOW_ID", "STEPS", "VERSION", "category_ids", "category_label", "detect_category", "draft",
-           "facts", "in_danger", "info", "intercept", "life_danger", "place_in_text", "start", "urgent",
-           "urgent_words_in"]
+__all__ = ["FLOW", "FLOW_ID", "STEPS", "VERSION", "category_ids", "category_label", "category_words",
+           "detect_category", "draft", "facts", "in_danger", "info", "intercept", "life_danger", "place_in_text",
+           "start", "urgent", "urgent_words_in"]
 
 
 def _query(ctx: Context, name: str, default: Any = None, **kwargs: Any) -> Any:

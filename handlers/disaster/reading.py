@@ -37,11 +37,15 @@ def asks_of(category: str | None) -> list[str]:
     return []
 
 
+def category_words(cat_id: str) -> list[str]:
+    """The words that name a category (knowledge/disaster.yaml)."""
+    return next((list(c["words"]) for c in config()["categories"] if c["id"] == cat_id), [])
+
+
 def detect_category(text: str) -> str | None:
     norm = nlu.normalize(text)
-    by_id = {c["id"]: c for c in config()["categories"]}
     for cid in config()["detect_order"]:
-        if nlu.has_any(norm, by_id[cid]["words"]):
+        if nlu.has_any(norm, category_words(cid)):
             return cid
     return None
 
