@@ -46,7 +46,7 @@ FAQ_RULES = ("question.faq", "question.faq_programme")   # the router's rules th
 MAX_REPLIES = 5  # LINE's limit for one reply
 # Kinds whose words also fit a person caught in a disaster (hit by a flying roof: 被打到; cut off by a
 # landslide: 下不來, 走不動, 出不來): in a disaster happening now, the disaster's answer.
-IN_A_DISASTER = ("violence", "medical", "collapse", "hurt")
+IN_A_DISASTER = ("violence", "medical", "collapse", "hurt", "missing")
 # The reports whose own danger notice answers someone hurt at the problem (a pothole, a drain).
 REPAIRS = tuple(label for label in kinds.report_labels() if label != "disaster_report")
 SELF_HARM_ENTRY = "office.mental_1925"   # the 1925 line's entry: the answer to wanting to die

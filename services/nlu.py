@@ -162,7 +162,7 @@ def classify(text: str) -> Intent:
         scores["faq"] = min(scores["faq"], 1.0)
     _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     scam = relief_key == "scam_entry"
-    decided = _decided(norm, scores, scam=scam)
+    decided = _decided(norm, scores, scam=scam, named=named)
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
@@ -325,10 +325,11 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
     return _landmark_re().sub("|", norm) or norm
 
 
-def _decided(norm: str, scores: dict[str, float], scam: bool) -> str | None:
+def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
-    or a new installation asked about (the FAQ entry the search found)."""
+    or a new installation asked about (the FAQ entry the search found); a person asked for (human);
+    what help someone living could get, asked in general (the screener, when the rules put it first)."""
     if scam:
         return "faq"
     top = _top(scores)
@@ -337,7 +338,38 @@ def _decided(norm: str, scores: dict[str, float], scam: bool) -> str | None:
         return top
     if top == "faq" and _has(norm, "not_report"):
         return top
+    if _wants_person(norm, scores):
+        return "human"
+    if top == "welfare" and _screening_asked(norm, named):
+        return top
     return None
+
+
+def _screening_asked(norm: str, named: bool) -> bool:
+    """What help someone living could get, asked in general (lexicon ``screen_ask``, ``screen_more``)
+    about a person or a household: the screener, whichever service the neighbours resemble."""
+    return ((_has(norm, "screen_ask") and not named) or _has(norm, "screen_more")) \
+        and (_has(norm, "someone") or _has(norm, "persons_or_self")) and not deceased(norm) \
+        and not _has(norm, "not_welfare")
+
+
+def _wants_person(norm: str, scores: dict[str, float]) -> bool:
+    """A person asked for in so many words (lexicon ``person_wish``: 請承辦打給我, 轉接社會課, 社會課的
+    陳小姐在嗎), whatever service it names: the office's phone and hours (human), not that service's
+    entry. A report told beside it is the report (its flow asks for a phone), and a complaint about an
+    earlier report is the resident's cases with a person (case_status)."""
+    if max((scores.get(k, 0.0) for k in REPORTS), default=0.0) >= 2 or _complains(norm):
+        return False
+    # Not a call told (阿嬤打給我說…, 打電話給我媽) or passed on (請轉告): the word is not followed by
+    # one of ``person_wish_not_before``.
+    after = tuple(lexicon().rules.get("person_wish_not_before", ()))
+    for word in lexicon().rules.get("person_wish", ()):
+        start = norm.find(word)
+        while start >= 0:
+            if not norm.startswith(after, start + len(word)):
+                return True
+            start = norm.find(word, start + 1)
+    return False
 
 
 def _selling(norm: str, scores: dict[str, float]) -> bool:
@@ -456,8 +488,7 @@ def _rule_welfare(norm: str, scores: dict[str, float], distinctive: bool, named:
                                 or (_has(norm, "fire_words") and _has(norm, "benefit_words"))):
         moved = scores.pop("welfare")
         scores["faq"] = max(scores.get("faq", 0.0), min(moved, 3.0) + (1.0 if distinctive else 0.0))
-    elif ((_has(norm, "screen_ask") and not named) or _has(norm, "screen_more")) \
-            and (_has(norm, "someone") or _has(norm, "persons_or_self")) and scores.get("disaster_report", 0) < 2:
+    elif _screening_asked(norm, named) and scores.get("disaster_report", 0) < 2:
         scores["welfare"] = scores.get("welfare", 0.0) + 3.0
         if "faq" in scores:
             scores["faq"] -= 2.0

@@ -10,7 +10,7 @@ import re
 from services.nlu_lexicon import either as _either, has as _has, lexicon
 from services.nlu_text import normalize
 
-__all__ = ["complains", "complaint"]
+__all__ = ["complains", "complaint", "unanswered"]
 
 
 @functools.cache
@@ -53,11 +53,26 @@ def _nth_time(norm: str) -> bool:
     return bool(_nth_re().search(norm))
 
 
+def unanswered(norm: str) -> bool:
+    """報修路燈都沒有反應: a repair asked for or a complaint made (``unanswered_verbs``: not 通報 or 報案,
+    which call for help too) and no answer to it (``complaint_unanswered``), the verb found outside
+    the no-answer words (沒有反應 holds 反應)."""
+    words = lexicon().rules
+    silent = [w for w in words.get("complaint_unanswered", ()) if w in norm]
+    if not silent:
+        return False
+    rest = norm
+    for w in sorted(silent, key=len, reverse=True):
+        rest = rest.replace(w, "|")
+    return any(w in rest for w in words.get("unanswered_verbs", ()))
+
+
 def complains(norm: str) -> bool:
-    """Reported again and again, reported earlier, asked whether it is done yet, or reported before
-    and still not done (or a long wait since)."""
+    """Reported again and again, reported earlier, asked whether it is done yet, reported and not
+    answered, or reported before and still not done (or a long wait since)."""
     if _counted("complaint_again", "again_units").search(norm) or _nth_time(norm) or _reported_earlier(norm) \
-            or _has(norm, "done_yet") or _counted("complaint_reported", "waited_units").search(norm):
+            or _has(norm, "done_yet") or _counted("complaint_reported", "waited_units").search(norm) \
+            or unanswered(norm):
         return True
     still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
     return still and _has(norm, "complaint_earlier")

@@ -43,9 +43,15 @@ CENTROID_WEIGHT = 4.0  # ... and CENTROID_WEIGHT x its share among the five entr
                        # all its examples) is closest to the message: every example counts, not only the seven nearest
 FALLBACK_SHARE = 0.5   # a message the rules cannot place takes the vote's label when it has this share
 FALLBACK_SIMILARITY = 0.4   # ... and the nearest example is at least this similar
-# Labels the votes never give: an unknown message stays unknown by the rules; a greeting or a case
-# look-up is decided by its own words, never by resemblance.
-NEVER = ("unknown", "greeting", "case_status")
+# Labels the votes never give: a greeting or a case look-up is decided by its own words, never by
+# resemblance.
+NEVER = ("greeting", "case_status")
+# Chat, rumours and other places' matters that use the office's words (里長今天穿得好帥, 垃圾車的音樂):
+# the neighbours' votes for unknown count with their own weight, so that such a message is not answered
+# with the entry its words name. They never place a message the rules could not (``fallback``): one
+# not understood is unknown already.
+UNKNOWN_WEIGHT = 20.0
+RULES_TOLD = 2.0   # ... unless the rules gave another label than faq this much (services.nlu.MIN_SCORE)
 
 
 @dataclass(frozen=True)
@@ -223,8 +229,14 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
     if guess is None or guess.similarity < MIN_SIMILARITY:
         return
     closeness = _closeness(guess.similarity)
+    # Chat contests only an entry: a report, a person, a greeting or a case the words told stands.
+    told = any(score >= RULES_TOLD for label, score in scores.items() if label not in ("faq", "unknown"))
     for label, share in guess.votes:
         if label in NEVER or (label == "welfare" and deceased):
+            continue
+        if label == "unknown":
+            if not told:
+                scores[label] = round(scores.get(label, 0.0) + UNKNOWN_WEIGHT * share * closeness, 3)
             continue
         if label == "faq":
             # A service question counts as far as the neighbours agree on which service.
@@ -253,7 +265,7 @@ def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> li
 def fallback(guess: Guess | None, deceased: bool) -> str | None:
     """The label for a message the rules could not place, when its neighbours agree on one."""
     if (guess is None or guess.probability < FALLBACK_SHARE or guess.similarity < FALLBACK_SIMILARITY
-            or guess.label in NEVER or (guess.label == "welfare" and deceased)
+            or guess.label in NEVER or guess.label == "unknown" or (guess.label == "welfare" and deceased)
             # An answer only when the neighbours also agree on which service.
             or (guess.label == "faq" and (not guess.entry or guess.entry_probability < FALLBACK_SHARE))):
         return None

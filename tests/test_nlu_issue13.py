@@ -347,3 +347,49 @@ def test_a_problem_told_or_asked_to_be_handled_is_offered_as_a_report(text):
     got, out = _route(text)
     first = out.replies[0].text
     assert got["intent"] != "unknown" or ("通報" in first and "不太懂" not in first and "不太確定" not in first)
+
+
+# Tenth round: a person asked for in so many words, whatever service the message names.
+@pytest.mark.parametrize("text", ["兵役課的林先生在嗎", "請社會課承辦打我手機 晚上都可以", "麻煩轉戶政",
+                                  "急難救助的承辦是誰 我想跟他本人講", "里幹事可以撥個電話給我嗎 我不會打字"])
+def test_a_person_asked_for_by_a_services_name_is_a_person(text):
+    got = understand(text)
+    assert got["intent"] == "human" and "06-5731611" in got["reply"]
+
+
+@pytest.mark.parametrize("text,label", [("路燈不亮 請打給我", "road_report"),          # a report: its flow asks for a phone
+                                        ("報修兩個禮拜了 請承辦回電", "case_status")])  # the resident's cases, with a person
+def test_a_person_asked_for_beside_a_report_or_a_complaint_keeps_them(text, label):
+    assert nlu.classify(text).label == label
+
+
+@pytest.mark.parametrize("text", ["有人打電話給我阿嬤 說要領重陽禮金要先給身分證 是真的嗎", "大家請轉告 明天停水"])
+def test_a_call_told_or_a_message_passed_on_is_no_wish_for_a_person(text):
+    assert not nlu._wants_person(nlu.normalize(text), {})
+
+
+@pytest.mark.parametrize("text", ["區公所有什麼可以幫我阿嬤的 她九十了", "阮老母無收入 會使申請啥",
+                                  "我爸有領老農津貼 還能有別的嗎", "外公八十幾 一個人住 符合哪些補助"])
+def test_what_help_fits_someone_living_starts_the_screener_whatever_it_resembles(text):
+    got = understand(text)
+    assert got["intent"] == "welfare" and SCREENER in got["reply"]
+
+
+@pytest.mark.parametrize("text", ["阿公走了 家裡有什麼補助可以申請", "阮予人告 無錢請律師 敢有人會鬥相共"])
+def test_a_death_or_another_service_is_not_a_screening_request(text):
+    got = understand(text)
+    assert got["intent"] != "welfare" and SCREENER not in got["reply"]
+
+
+def test_the_neighbours_vote_for_chat_too():
+    """An unknown example near the message counts for unknown (UNKNOWN_WEIGHT): chat that uses the
+    office's words is not answered with an entry."""
+    from services import nlu_learned
+    scores = {"faq": 3.0}   # an entry the words found
+    guess = nlu_learned.Guess("unknown", 1.0, None, 0.0, 0.9, "x", votes=(("unknown", 1.0),))
+    nlu_learned.fuse(guess, scores, deceased=False)
+    assert scores["unknown"] == pytest.approx(nlu_learned.UNKNOWN_WEIGHT) and nlu_learned.UNKNOWN_WEIGHT > 0
+    assert nlu_learned.fallback(guess, deceased=False) is None   # never the label of a message the rules cannot place
+    for told in ({"road_report": 3.0, "faq": 3.5}, {"human": 2.0}):
+        nlu_learned.fuse(guess, told, deceased=False)
+        assert "unknown" not in told   # a report or a person the words told stands: chat contests only an entry

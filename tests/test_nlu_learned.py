@@ -47,14 +47,21 @@ def test_the_votes_add_to_the_rules_scores_scaled_by_closeness():
     assert scores["faq"] == 0.0          # no service agreed on: a faq vote adds nothing
 
 
-def test_the_votes_never_give_the_screener_after_a_death_nor_unknown_greeting_or_a_case():
+def test_the_votes_never_give_the_screener_after_a_death_nor_a_greeting_or_a_case():
     scores = {}
     votes = (("welfare", 0.4), ("unknown", 0.2), ("greeting", 0.2), ("case_status", 0.2))
     nlu_learned.fuse(_guess("welfare", 0.4, votes=votes), scores, deceased=True)
-    assert scores == {}
+    assert set(scores) == {"unknown"}    # chat's votes count (against an entry); never the others
     assert nlu_learned.fallback(_guess("welfare", 0.9), deceased=True) is None
-    for label in nlu_learned.NEVER:
+    for label in (*nlu_learned.NEVER, "unknown"):
         assert nlu_learned.fallback(_guess(label, 0.9), deceased=False) is None
+
+
+def test_chats_votes_leave_a_report_or_a_person_the_words_told():
+    votes = (("unknown", 0.8), ("road_report", 0.2))
+    for told in ({"road_report": 2.5, "faq": 4.0}, {"human": 3.0}, {"greeting": 3.0}):
+        nlu_learned.fuse(_guess("unknown", 0.8, votes=votes), told, deceased=False)
+        assert "unknown" not in told
 
 
 def test_the_fallback_needs_agreement_closeness_and_for_an_answer_a_service():

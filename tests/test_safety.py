@@ -541,3 +541,35 @@ def test_the_office_not_answering_is_no_emergency(text):
 def test_the_fifth_danger_sets_missed_phrasings_get_119_first(text):
     assert safety.assess(text) is not None
     assert first_phone(understand(text)["reply"]) == "119"
+
+
+@pytest.mark.parametrize("text", ["外孫仔跋落去魚池", "鐵牛仔翻過去 壓著人", "阿母婚倒 叫不起來", "grandma passed out 快幫忙",
+                                  "伊講心肝頭艱苦 冷汗直流", "阿伯安眠藥吃一整排 叫不太醒", "工人碰到高壓電 掉下來",
+                                  "他在打我 我躲在廁所", "土石流 house buried 裡面有人"])
+def test_the_sixth_danger_sets_missed_phrasings_get_119_first(text):
+    assert safety.assess(text) is not None
+    assert first_phone(understand(text)["reply"]) == "119"
+
+
+@pytest.mark.parametrize("text", ["廢棄魚池好多蚊子", "這裡很多蚊子 咬 小孩", "活動中心的AED在哪裡 想去上課"])
+def test_words_near_the_sixth_sets_are_no_emergency(text):
+    assert safety.assess(text) is None
+
+
+@pytest.mark.parametrize("text", ["阿公失智 走失了 找了一個下午", "孫仔揣無 四歲", "小孩不見了 在市場"])
+def test_someone_missing_now_gets_119_or_110_first_and_what_to_tell_them(text):
+    got = understand(text)
+    assert safety.assess(text).kind == "missing"
+    assert first_phone(got["reply"]) == "119" and "110" in got["reply"] and "穿什麼衣服" in got["reply"]
+
+
+@pytest.mark.parametrize("text", ["阿嬤的手機不見了", "失智老人走失怎麼預防 有手鍊可以申請嗎", "阿公以前走失過 想申請愛心手鍊"])
+def test_something_lost_or_a_past_or_asked_about_wandering_is_no_missing_person(text):
+    danger = safety.assess(text)
+    assert danger is None or danger.kind != "missing"
+
+
+def test_a_repair_not_answered_is_a_complaint_not_a_person_unresponsive():
+    assert understand("我報修路燈都沒有反應")["intent"] == "case_status"
+    got = understand("我要通報 路邊有人倒著都沒有反應")
+    assert first_phone(got["reply"]) == "119"
