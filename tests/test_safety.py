@@ -573,3 +573,8 @@ def test_a_repair_not_answered_is_a_complaint_not_a_person_unresponsive():
     assert understand("我報修路燈都沒有反應")["intent"] == "case_status"
     got = understand("我要通報 路邊有人倒著都沒有反應")
     assert first_phone(got["reply"]) == "119"
+
+
+def test_someone_shut_in_by_a_landslide_who_asks_to_be_rescued_gets_119_and_the_report():
+    got = understand("阿母一個人住山頂 後壁崩山 門予土堵住 伊驚甲 拜託誰會當先去救她")
+    assert first_phone(got["reply"]) == "119" and got["intent"] == "disaster_report"
