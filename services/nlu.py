@@ -329,7 +329,7 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
     or a new installation asked about (the FAQ entry the search found); a person asked for (human);
-    what help someone living could get, asked in general (the screener, when the rules put it first)."""
+    what help someone living could get, asked in general (the screener, over an entry its words name)."""
     if scam:
         return "faq"
     top = _top(scores)
@@ -340,8 +340,9 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
         return top
     if _wants_person(norm, scores):
         return "human"
-    if top == "welfare" and _screening_asked(norm, named):
-        return top
+    if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
+            and max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < MIN_SCORE:
+        return "welfare"
     return None
 
 
