@@ -60,7 +60,7 @@
         if (list) { list.appendChild(listItem(c)); }
       });
       if (bounds.length === 1) { map.setView(bounds[0], 16); }
-      else if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16 }); }
+      else if (bounds.length > 1) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 16, animate: false }); }
       if (!cases.length) { say(el.dataset.labelNone); }
       else if (data.truncated) { say(el.dataset.labelTruncated); }
     })

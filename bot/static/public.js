@@ -36,7 +36,7 @@
             fillColor: COLOURS[c.s] || COLOURS.open, fillOpacity: 0.9 }).addTo(map).bindPopup(popup(c));
           bounds.push([c.lat, c.lng]);
         });
-        if (bounds.length) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15 }); }
+        if (bounds.length) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 15, animate: false }); }  // the view settles before data-loaded is set
         else if (status) { status.textContent = el.dataset.labelNone || ""; }
         el.dataset.loaded = String(bounds.length);
       })
