@@ -265,6 +265,11 @@ def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool 
         scores["unknown"] = max(0.0, scores["unknown"] - 0.5)
 
 
+def _report_score(scores: dict[str, float]) -> float:
+    """The best report label's score (road, dengue, disaster)."""
+    return max((scores.get(k, 0.0) for k in REPORTS), default=0.0)
+
+
 def _best_report(scores: dict[str, float]) -> str:
     return max(REPORTS, key=lambda k: (scores.get(k, 0.0), -REPORTS.index(k)))
 
@@ -320,7 +325,7 @@ def _landmark_re() -> re.Pattern[str]:
 def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
     """The text the FAQ search reads: with a report told (a report label's words score 2 or more), a
     landmark that says where (內庄活動中心旁邊) is left out: it is the place, not the service asked about."""
-    if max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < 2:
+    if _report_score(scores) < 2:
         return norm
     return _landmark_re().sub("|", norm) or norm
 
@@ -341,7 +346,7 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
-            and max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < MIN_SCORE:
+            and _report_score(scores) < MIN_SCORE:
         return "welfare"
     return None
 
@@ -359,24 +364,21 @@ def _wants_person(norm: str, scores: dict[str, float]) -> bool:
     陳小姐在嗎), whatever service it names: the office's phone and hours (human), not that service's
     entry. A report told beside it is the report (its flow asks for a phone), and a complaint about an
     earlier report is the resident's cases with a person (case_status)."""
-    if max((scores.get(k, 0.0) for k in REPORTS), default=0.0) >= 2 or _complains(norm):
-        return False
-    # Not a call told (阿嬤打給我說…, 打電話給我媽) or passed on (請轉告): the word is not followed by
-    # one of ``person_wish_not_before``.
-    after = tuple(lexicon().rules.get("person_wish_not_before", ()))
-    for word in lexicon().rules.get("person_wish", ()):
-        start = norm.find(word)
-        while start >= 0:
-            if not norm.startswith(after, start + len(word)):
-                return True
-            start = norm.find(word, start + 1)
-    return False
+    return _report_score(scores) < 2 and not _complains(norm) and bool(_person_wish_re().search(norm))
+
+
+@functools.cache
+def _person_wish_re() -> re.Pattern[str]:
+    """A phrase of ``person_wish`` not followed by one of ``person_wish_not_before``: not a call told
+    (阿嬤打給我說…, 打電話給我媽) or a message passed on (請轉告)."""
+    words = lexicon().rules
+    return re.compile(f"(?:{_either(words.get('person_wish', ()))})(?!{_either(words.get('person_wish_not_before', ()))})")
 
 
 def _selling(norm: str, scores: dict[str, float]) -> bool:
     """Selling or buying something (lexicon ``selling``) with no report told (a report label's words
     under 2) and no complaint: an advertisement, not a question for the office."""
-    return _has(norm, "selling") and max((scores.get(k, 0.0) for k in REPORTS), default=0.0) < 2 \
+    return _has(norm, "selling") and _report_score(scores) < 2 \
         and not _complains(norm)
 
 
@@ -455,7 +457,7 @@ def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, 
     # A fine for it or a new one wanted (孑孓罰款, 想加裝路燈): the entry that found it, not a report
     # (dengue's information, when it leads, answers the fines itself).
     if _has(norm, "not_report"):
-        scores["faq"] = max(scores["faq"], max((scores.get(k, 0.0) for k in REPORTS), default=0.0) + 0.5)
+        scores["faq"] = max(scores["faq"], _report_score(scores) + 0.5)
     # A question about money or a place after a disaster (淹水救助金要怎麼申請, 要撤離去哪裡) is for
     # the FAQ when it names a service, not a disaster report.
     if scores.get("disaster_report", 0) > 0 and asks and not reports and "faq" in scores \

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from services.knowledge import KNOWLEDGE_DIR, load
+from services.nlu_complaint import unanswered   # 報修…都沒有反應: the office did not answer, not a person
 
 # When a message fits several kinds, the first here decides what the bot does.
 KIND_ORDER = ("fire", "gas", "violence", "trapped", "house", "water", "medical", "self_harm", "collapse", "hurt",
@@ -102,7 +103,7 @@ def person_near(norm: str, i: int, size: int) -> bool:
 
 
 def _person_near(norm: str, i: int, size: int) -> bool:
-    # The word itself may name the person (阿公不見了, 找不到人: the missing kind's combos).
+    # The word itself may name the person (阿公不見了, 人不見了: the missing kind's words and combos).
     window = norm[max(0, i - PERSON_BEFORE):i] + SEP + norm[i:i + size] + SEP + norm[i + size:i + size + PERSON_AFTER]
     window = _strip(window, "not_person")
     return any(w in window for w in _message_words("person_words"))
@@ -209,16 +210,9 @@ def model_text(text: str, lasting: bool = True) -> str | None:
     imagined or only asked about, or has lasted long (壞了很久) or is a repair not answered (報修
     都沒有反應; unless ``lasting`` is False), or denies a danger word (the model reads no negation)."""
     norm = _strip(_nlu().normalize(text or ""), "not_danger")
-    if not norm or _not_now(norm) or _denied(norm) or (lasting and (_has(norm, "long_standing") or _unanswered(norm))):
+    if not norm or _not_now(norm) or _denied(norm) or (lasting and (_has(norm, "long_standing") or unanswered(norm))):
         return None
     return norm
-
-
-def _unanswered(norm: str) -> bool:
-    """A repair asked for and not answered (報修路燈都沒有反應: the office, not a person, did not
-    respond), as services/nlu_complaint reads it."""
-    from services.nlu_complaint import unanswered
-    return unanswered(norm)
 
 
 def passes_gate(text: str) -> bool:
