@@ -160,9 +160,9 @@ def classify(text: str) -> Intent:
         matched["faq"] = hits[0][2] or matched.get("faq")
     elif "faq" in scores:
         scores["faq"] = min(scores["faq"], 1.0)
-    _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
+    how_report = _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     scam = relief_key == "scam_entry"
-    decided = _decided(norm, scores, scam=scam, named=named)
+    decided = _decided(norm, scores, scam=scam, named=named, how_report=how_report)
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
@@ -245,24 +245,27 @@ REPORTS = kinds.report_labels()  # road, dengue, disaster (knowledge/kinds.yaml)
 
 
 def _adjust(norm: str, scores: dict[str, float], distinctive: bool, named: bool = False,
-            top_kw: str | None = None) -> None:
-    """Rules no single word can carry, in this order (a rule reads what the ones before it changed)."""
+            top_kw: str | None = None) -> str | None:
+    """Rules no single word can carry, in this order (a rule reads what the ones before it changed).
+    Returns the report label asked how to report (怎麼報倒樹), if any."""
     lex = lexicon()
     asks = any(w in norm for w in lex.question)
     reports = any(w in norm for w in lex.report)
-    if _rule_report_or_story(norm, scores, distinctive, top_kw, asks):
+    how_report = _rule_report_or_story(norm, scores, distinctive, top_kw, asks)
+    if how_report:
         asks, reports = False, True
     _rule_road_not_disaster(norm, scores)
     _rule_complaint(norm, scores)
     _rule_dengue(scores, asks, reports)
     if _rule_elsewhere(norm, scores):
-        return
+        return None
     _rule_faq_or_report(norm, scores, distinctive, asks, reports)
     _rule_greeting(norm, scores, asks)
     _rule_welfare(norm, scores, distinctive, named)
     # Unrelated topics lose to any office word.
     if "unknown" in scores:
         scores["unknown"] = max(0.0, scores["unknown"] - 0.5)
+    return how_report
 
 
 def _report_score(scores: dict[str, float]) -> float:
@@ -275,8 +278,9 @@ def _best_report(scores: dict[str, float]) -> str:
 
 
 def _rule_report_or_story(norm: str, scores: dict[str, float], distinctive: bool, top_kw: str | None,
-                          asks: bool) -> bool:
-    """True when the text is a request to report something (it then asks nothing and reports)."""
+                          asks: bool) -> str | None:
+    """The report label when the text is a request to report something (it then asks nothing and
+    reports), else None."""
     best_report = _best_report(scores)
     how = [w for w in lexicon().rules.get("report_how", ()) if w in norm]
     if how:
@@ -294,13 +298,13 @@ def _rule_report_or_story(norm: str, scores: dict[str, float], distinctive: bool
             scores[best_report] = scores.get(best_report, 0.0) + 2.0
             if "faq" in scores:
                 scores["faq"] -= 3.0
-            return True
+            return best_report
     # A story about a problem (since when, what happened) without a question: a report.
     if not asks and _has(norm, "story_words") and scores.get(best_report, 0) >= 2:
         scores[best_report] += 1.5
         if "faq" in scores:
             scores["faq"] -= 1.5
-    return False
+    return None
 
 
 def _rule_road_not_disaster(norm: str, scores: dict[str, float]) -> None:
@@ -330,7 +334,8 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
     return _landmark_re().sub("|", norm) or norm
 
 
-def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False) -> str | None:
+def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False,
+             how_report: str | None = None) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); a road problem in a storm now (the disaster report); a fine
     or a new installation asked about (the FAQ entry the search found); a person asked for (human);
@@ -338,6 +343,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     if scam:
         return "faq"
     top = _top(scores)
+    if how_report and top == how_report:
+        return top
     if top == "disaster_report" and _has(norm, "storm_now") and not _has(norm, "habitual_or_worry") \
             and scores.get("road_report", 0) >= 2:
         return top

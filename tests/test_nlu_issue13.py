@@ -393,3 +393,26 @@ def test_the_neighbours_vote_for_chat_too():
     for told in ({"road_report": 3.0, "faq": 3.5}, {"human": 2.0}):
         nlu_learned.fuse(guess, told, deceased=False)
         assert "unknown" not in told   # a report or a person the words told stands: chat contests only an entry
+
+
+# Eleventh round: asking how to report a problem decides the report; the weather said now or over.
+def test_how_to_report_a_problem_is_decided_as_its_report():
+    """The examples' votes do not turn "how do I report X" into a question about X's service."""
+    scores = {"road_report": 4.0, "faq": 1.0}
+    assert nlu._decided(nlu.normalize("樹倒了要打給誰"), scores, scam=False, how_report="road_report") == "road_report"
+    assert nlu._decided(nlu.normalize("樹倒了"), scores, scam=False) is None
+    for text in ("請問竹子倒在路上要報給誰", "巷口那個大坑洞 要去哪裡報"):
+        assert understand(text)["intent"] == "road_report"
+
+
+@pytest.mark.parametrize("text,label", [("雨下得好大 往睦光的路邊坡土一直滑下來", "disaster_report"),
+                                        ("現在風很強 竹子一支一支倒在路上", "disaster_report"),
+                                        ("沒下雨也一直掉小石頭 路邊那個坡 請來看看", "road_report"),
+                                        ("上個月大雨沖壞的農路 到現在還沒人修", "road_report")])
+def test_rain_told_now_or_over_decides_storm_or_repair(text, label):
+    assert nlu.classify(text).label == label
+
+
+@pytest.mark.parametrize("text", ["路中間一條死蛇", "南179又坍了"])
+def test_a_dead_animal_or_a_slip_is_never_not_understood(text):
+    assert nlu.classify(text).label in ("road_report", "disaster_report")
