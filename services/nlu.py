@@ -172,7 +172,7 @@ def classify(text: str) -> Intent:
     selling = _selling(norm, rule_scores)
     guess = index.learned.guess(norm) if LEARNED and index.learned and not (elsewhere or selling) else None
     if guess is not None:
-        nlu_learned.fuse(guess, scores, deceased(norm))
+        nlu_learned.fuse(guess, scores, deceased(norm), no_one=_no_one(norm, scores))
         _rule_complaint(norm, scores)    # a complaint about an earlier report still decides
         if decided:
             _lead(scores, decided)       # and so do the rules of _decided
@@ -356,6 +356,12 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
             and _report_score(scores) < MIN_SCORE:
         return "welfare"
     return None
+
+
+def _no_one(norm: str, scores: dict[str, float]) -> bool:
+    """Does a message name no help and no one it could be for (no welfare word, no family member,
+    no age, no elder)? Then the examples' votes do not start the screener."""
+    return scores.get("welfare", 0.0) <= 0 and not _has(norm, "persons") and not _has(norm, "elder_words")
 
 
 def _screening_asked(norm: str, named: bool) -> bool:

@@ -35,7 +35,7 @@ K = 7              # neighbours that vote
 POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far more than loose ones
 # How the votes join the rules (chosen by cross-validation, bench/nlu_cv.py; the alternatives measured
 # and not kept are in docs/nlu.md):
-WEIGHT = 9.0       # a label's score gains WEIGHT x its share of the votes x closeness
+WEIGHT = 9.0      # a label's score gains WEIGHT x its share of the votes x closeness
 FULL_SIMILARITY = 0.5   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
 ENTRY_WEIGHT = 8.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
 MIN_SIMILARITY = 0.15  # votes count only when the nearest example is at least this similar (阿巴阿巴 is like nothing)
@@ -224,8 +224,9 @@ def _closeness(similarity: float) -> float:
     return min(1.0, similarity / FULL_SIMILARITY)
 
 
-def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
-    """Add the neighbours' votes to the rules' label scores (never the screener for a death)."""
+def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool, no_one: bool = False) -> None:
+    """Add the neighbours' votes to the rules' label scores (never the screener for a death, nor for
+    a message that names no one and no help: ``no_one``, 我要申請證明 is a certificate)."""
     if guess is None or guess.similarity < MIN_SIMILARITY:
         return
     closeness = _closeness(guess.similarity)
@@ -233,6 +234,8 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool) -> None:
     told = any(score >= RULES_TOLD for label, score in scores.items() if label not in ("faq", "unknown"))
     for label, share in guess.votes:
         if label in NEVER or (label == "welfare" and deceased):
+            continue
+        if label == "welfare" and no_one:
             continue
         if label == "unknown":
             if not told:

@@ -61,7 +61,7 @@ def _route(text):
     return _route_text(text)
 
 
-@pytest.mark.parametrize("text,flow", [("那邊有一個東西破掉", "road"),               # something broken, nothing more to go on
+@pytest.mark.parametrize("text,flow", [("那邊有一個東西歪掉", "road"),               # something askew, nothing more to go on
                                        ("我家門口那邊一直有怪味道 很久了", "road")])  # a problem told: the general report
 def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
     got, out = _route(text)
@@ -93,17 +93,20 @@ def test_something_broken_by_a_landmark_for_long_starts_the_report():
     # understood as a road report (it was offered as one before): the report starts at its first step.
     got, out = _route("廟旁邊那個東西壞了很久")
     assert got["intent"] == "road_report" and "哪一種問題" in out.replies[0].text
+    # Since the eleventh round, so is something broken with no place at all (那邊有一個東西破掉).
+    got, out = _route("那邊有一個東西破掉")
+    assert got["intent"] == "road_report" and "哪一種問題" in out.replies[-1].text
 
 
 def test_the_offer_button_starts_the_report_with_the_words_already_said(resident):
-    out = resident.says("那邊有一個東西破掉")
+    out = resident.says("那邊有一個東西歪掉")
     assert "通報" in out[-1]
     out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
     resident.taps("路燈故障")
     resident.sends_location(*ZUOZHEN_LI)
     out = resident.taps("略過")
-    assert "確認" in out[-1] and "那邊有一個東西破掉" in out[-1]                # the words said first are the description
+    assert "確認" in out[-1] and "那邊有一個東西歪掉" in out[-1]                # the words said first are the description
 
 
 # -- rules added from the tune part's misses -----------------------------------------------------
@@ -416,3 +419,16 @@ def test_rain_told_now_or_over_decides_storm_or_repair(text, label):
 @pytest.mark.parametrize("text", ["路中間一條死蛇", "南179又坍了"])
 def test_a_dead_animal_or_a_slip_is_never_not_understood(text):
     assert nlu.classify(text).label in ("road_report", "disaster_report")
+
+
+def test_the_neighbours_do_not_start_the_screener_for_no_one():
+    """A message with no word of help and no one it could be for (我要申請證明) takes no welfare vote;
+    an elder or an age named keeps it (爸剛滿65 有啥)."""
+    from services import nlu_learned
+    guess = nlu_learned.Guess("welfare", 1.0, None, 0.0, 0.9, "x", votes=(("welfare", 1.0),))
+    scores = {"faq": 2.0}
+    nlu_learned.fuse(guess, scores, deceased=False, no_one=nlu._no_one(nlu.normalize("我要申請證明"), scores))
+    assert "welfare" not in scores
+    for text in ("爸剛滿65 有啥", "90歲 要申請啥", "阿伯截肢 要申請啥"):
+        assert not nlu._no_one(nlu.normalize(text), {})
+    assert nlu.classify("媽70 都沒領過").label == "welfare"

@@ -578,3 +578,11 @@ def test_a_repair_not_answered_is_a_complaint_not_a_person_unresponsive():
 def test_someone_shut_in_by_a_landslide_who_asks_to_be_rescued_gets_119_and_the_report():
     got = understand("阿母一個人住山頂 後壁崩山 門予土堵住 伊驚甲 拜託誰會當先去救她")
     assert first_phone(got["reply"]) == "119" and got["intent"] == "disaster_report"
+
+
+@pytest.mark.parametrize("text", ["龜殼花咬到我兒子的腳", "我媽被鐮刀割到 壓了好久血還是止不住",
+                                  "颱風停電 阿公的呼吸器快沒電了", "地震 阿公被衣櫃壓住"])
+def test_the_seventh_danger_sets_words(text):
+    """Words the seventh danger set's part to learn from showed missing: the hills' venomous snakes by
+    name, bleeding that will not stop, a breathing machine without power, someone pinned."""
+    assert safety.assess(text) is not None

@@ -68,7 +68,7 @@ def test_a_danger_the_words_miss_still_gets_the_119_line_first_and_its_answer():
     is what the bot would have said anyway."""
     from bot.cli import understand
     from tests.test_safety import _first_reply
-    text = "龜殼花咬到我兒子的腳"   # a venomous snake bit a child: no word of knowledge/safety.yaml
+    text = "阿公被蜈蚣咬 整隻手腫起來 人喘喘的"   # a bite, a swollen arm, short of breath: no word of knowledge/safety.yaml
     assert safety.assess(text) is None and safety.alarm(text)
     assert safety.first_phone(_first_reply(text)) == "119"
     reply = understand(text)["reply"]
