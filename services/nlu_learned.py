@@ -35,7 +35,7 @@ K = 7              # neighbours that vote
 POWER = 2.0        # a vote weighs similarity ** POWER: close examples count far more than loose ones
 # How the votes join the rules (chosen by cross-validation, bench/nlu_cv.py; the alternatives measured
 # and not kept are in docs/nlu.md):
-WEIGHT = 9.0      # a label's score gains WEIGHT x its share of the votes x closeness
+WEIGHT = 9.0       # a label's score gains WEIGHT x its share of the votes x closeness
 FULL_SIMILARITY = 0.5   # closeness = nearest similarity / FULL_SIMILARITY, at most 1
 ENTRY_WEIGHT = 8.0  # which service answers: the search's score gains ENTRY_WEIGHT x the entry's share x closeness
 MIN_SIMILARITY = 0.15  # votes count only when the nearest example is at least this similar (阿巴阿巴 is like nothing)
