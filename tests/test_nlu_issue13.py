@@ -432,3 +432,10 @@ def test_the_neighbours_do_not_start_the_screener_for_no_one():
     for text in ("爸剛滿65 有啥", "90歲 要申請啥", "阿伯截肢 要申請啥"):
         assert not nlu._no_one(nlu.normalize(text), {})
     assert nlu.classify("媽70 都沒領過").label == "welfare"
+
+
+@pytest.mark.parametrize("text", ["我爸不在了 他的老農津貼怎麼辦", "阿嬤上個月走掉了 家裡可以申請什麼",
+                                  "靈堂設在家裡 鄰居會不會抗議 有補助嗎"])
+def test_a_death_told_as_gone_or_by_its_rites_never_starts_the_screener(text):
+    assert nlu.deceased(nlu.normalize(text))
+    assert SCREENER not in understand(text)["reply"]
