@@ -434,8 +434,14 @@ def test_the_neighbours_do_not_start_the_screener_for_no_one():
     assert nlu.classify("媽70 都沒領過").label == "welfare"
 
 
-@pytest.mark.parametrize("text", ["我爸不在了 他的老農津貼怎麼辦", "阿嬤上個月走掉了 家裡可以申請什麼",
+@pytest.mark.parametrize("text", ["我爸上禮拜走掉了 他的老農津貼怎麼辦", "阿嬤上個月走掉了 家裡可以申請什麼",
                                   "靈堂設在家裡 鄰居會不會抗議 有補助嗎"])
 def test_a_death_told_as_gone_or_by_its_rites_never_starts_the_screener(text):
     assert nlu.deceased(nlu.normalize(text))
     assert SCREENER not in understand(text)["reply"]
+
+
+def test_parents_not_around_is_no_death():
+    """不在了 is also "not around": a grandchild raised by a grandmother is screened for (it was tried as a
+    death word and left out)."""
+    assert not nlu.deceased(nlu.normalize("孫子給阿嬤養，爸媽都不在了，有什麼補助"))
