@@ -337,9 +337,10 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
 def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False,
              how_report: str | None = None) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
-    warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road problem in a storm now (the disaster report); a fine
-    or a new installation asked about (the FAQ entry the search found); a person asked for (human);
-    what help someone living could get, asked in general (the screener, over an entry its words name)."""
+    warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
+    problem in a storm now (the disaster report); a fine or a new installation asked about (the FAQ
+    entry the search found); a person asked for (human); what help someone living could get, asked in
+    general (the screener, over an entry its words name)."""
     if scam:
         return "faq"
     top = _top(scores)

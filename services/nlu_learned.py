@@ -233,9 +233,7 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool, no_one: 
     # Chat contests only an entry: a report, a person, a greeting or a case the words told stands.
     told = any(score >= RULES_TOLD for label, score in scores.items() if label not in ("faq", "unknown"))
     for label, share in guess.votes:
-        if label in NEVER or (label == "welfare" and deceased):
-            continue
-        if label == "welfare" and no_one:
+        if label in NEVER or (label == "welfare" and (deceased or no_one)):
             continue
         if label == "unknown":
             if not told:
