@@ -338,8 +338,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
              how_report: str | None = None) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
-    problem in a storm now (the disaster report); a fine or a new installation asked about (the FAQ
-    entry the search found); a person asked for (human); what help someone living could get, asked in
+    problem in a storm now (the disaster report); a fine or a new installation asked about, or a power
+    or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help someone living could get, asked in
     general (the screener, over an entry its words name)."""
     if scam:
         return "faq"
@@ -351,6 +351,9 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
         return top
     if top == "faq" and _has(norm, "not_report"):
         return top
+    if top == "faq" and _has(norm, "outage_words") and not _has(norm, "storm_now") and not _has(norm, "disaster_now") \
+            and scores.get("disaster_report", 0.0) < MIN_SCORE:
+        return top      # a power or water cut and no storm told: the utility's number (its entry)
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \

@@ -9,10 +9,12 @@ the votes to the rules' scores (``fuse``), lets them and the centroids help choo
 (``rerank``), and lets a message the rules cannot place take its neighbours' label when they agree
 (``fallback``). The safety layer never reads them (``Intent.by_rules``).
 
-Nearest neighbours rather than a trained classifier: nothing to train (a knowledge edit published
-in the dashboard is learned by rebuilding the index, in well under a second), NumPy only (no SciPy
-or scikit-learn in the worker: issue 13's memory limit), and every decision can be explained by the
-examples that made it. The settings were chosen by cross-validation on residents' messages
+Nearest neighbours first: nothing to train (a knowledge edit published in the dashboard is learned
+by rebuilding the index, in well under a second), NumPy only (no SciPy or scikit-learn in the worker:
+issue 13's memory limit), and every decision can be explained by the examples that made it. Beside
+them, a linear classifier of the labels (``label_model``: services/nlu_linear.py), learned once per
+process from the labelled files, weighs every n-gram by what it says across all the examples; its
+probabilities join the votes in ``fuse``. The settings were chosen by cross-validation on residents' messages
 (bench/nlu_cv.py) and the result measured on held-out messages: see docs/nlu.md.
 """
 from __future__ import annotations
@@ -52,6 +54,14 @@ NEVER = ("greeting", "case_status")
 # not understood is unknown already.
 UNKNOWN_WEIGHT = 20.0
 RULES_TOLD = 2.0   # ... unless the rules gave another label than faq this much (services.nlu.MIN_SCORE)
+# A second reader of the same examples: a linear classifier over their character n-grams
+# (services/nlu_linear.LinearModel), trained on the labelled files (not the FAQ entries' own questions,
+# which staff edit: publishing an edit never retrains it). Where the neighbours weigh the few closest
+# examples, it weighs every n-gram by what it says across all of them (真的假的, 好漂亮 and 哈哈 say
+# chat wherever they stand). Each label's score gains LINEAR_WEIGHT x its probability, with the votes'
+# exceptions (NEVER, no screener for a death or for no one, chat never against a label the rules told).
+LINEAR_WEIGHT = 6.0
+LINEAR_EPOCHS = 10
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Guess:
     votes: tuple[tuple[str, float], ...] = ()   # every label's share, best first
     entry_votes: tuple[tuple[str, float], ...] = ()   # every FAQ entry's share, best first
     centroids: tuple[tuple[str, float], ...] = ()     # the entries' centroids' similarity, best first
+    linear: tuple[tuple[str, float], ...] = ()        # the linear classifier's probability of each label
 
 
 # A run of digits is one "0": a phone or case number says nothing about what a message asks
@@ -79,13 +90,13 @@ class Guess:
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def _buckets(text: str) -> tuple[np.ndarray, np.ndarray]:
+def _buckets(text: str, buckets: int = BUCKETS, ngrams: tuple[int, ...] = NGRAMS) -> tuple[np.ndarray, np.ndarray]:
     """The bucket of each character n-gram of the text, and where each n-gram starts; an n-gram
     across a NUL (between two joined texts) is left out. Hashed in NumPy from the code points, so the
     same in every process and with no Python object per n-gram."""
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
     out, where = [], []
-    for n in NGRAMS:
+    for n in ngrams:
         if len(cp) < n:
             continue
         size = len(cp) - n + 1
@@ -96,7 +107,7 @@ def _buckets(text: str) -> tuple[np.ndarray, np.ndarray]:
             h = h * np.uint64(1_000_003) + part
             ok &= part != 0
         h ^= h >> np.uint64(29)
-        out.append((h * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(40))[ok] % np.uint64(BUCKETS))
+        out.append((h * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(40))[ok] % np.uint64(buckets))
         where.append(np.nonzero(ok)[0])
     if not out:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
@@ -113,8 +124,9 @@ class Index:
     A rare collision of two n-grams in one bucket only blurs a vote a little.
     """
 
-    def __init__(self, examples: list[Example]):
+    def __init__(self, examples: list[Example], linear=None):
         self.examples = examples
+        self.linear = linear     # a LinearModel over the labels, or None
         self.labels = [e.label for e in examples]
         self.entries = [e.entry for e in examples]
         n = len(examples)
@@ -203,10 +215,14 @@ class Index:
             ctop = np.argsort(-csims)[:5]
             cents = tuple((self.entry_ids[int(i)], float(csims[i])) for i in ctop if csims[i] > 0)
         entry, entry_votes = entries.most_common(1)[0] if entries else (None, 0.0)
+        linear: tuple = ()
+        if self.linear is not None:
+            p = self.linear.probabilities(text)
+            linear = tuple((c, round(float(p[i]), 4)) for i, c in enumerate(self.linear.classes))
         return Guess(label, votes / total, entry, entry_votes / total, float(sims[top[0]]),
                      self.examples[int(top[0])].text,
                      tuple((lab, round(v / total, 4)) for lab, v in labels.most_common()),
-                     tuple((e, round(v / total, 4)) for e, v in entries.most_common()), cents)
+                     tuple((e, round(v / total, 4)) for e, v in entries.most_common()), cents, linear)
 
 
 def _dot(vector: tuple[np.ndarray, np.ndarray], starts: np.ndarray, rows: np.ndarray, weights: np.ndarray,
@@ -232,17 +248,26 @@ def fuse(guess: Guess | None, scores: dict[str, float], deceased: bool, no_one: 
     closeness = _closeness(guess.similarity)
     # Chat contests only an entry: a report, a person, a greeting or a case the words told stands.
     told = any(score >= RULES_TOLD for label, score in scores.items() if label not in ("faq", "unknown"))
+    hinted = dict(scores)    # what the rules alone said
+
+    def counts(label: str) -> bool:
+        return not (label in NEVER or (label == "welfare" and (deceased or no_one)) or (label == "unknown" and told))
+
     for label, share in guess.votes:
-        if label in NEVER or (label == "welfare" and (deceased or no_one)):
+        if not counts(label):
             continue
         if label == "unknown":
-            if not told:
-                scores[label] = round(scores.get(label, 0.0) + UNKNOWN_WEIGHT * share * closeness, 3)
+            scores[label] = round(scores.get(label, 0.0) + UNKNOWN_WEIGHT * share * closeness, 3)
             continue
         if label == "faq":
             # A service question counts as far as the neighbours agree on which service.
             share = min(share, guess.entry_probability)
         scores[label] = round(scores.get(label, 0.0) + WEIGHT * share * closeness, 3)
+    for label, probability in guess.linear:
+        if counts(label):
+            if label == "dengue_report" and not (hinted.get(label) or hinted.get("dengue_info")):
+                continue    # a breeding site the words did not hint at (那邊有一個東西歪掉 is no mosquito)
+            scores[label] = round(scores.get(label, 0.0) + LINEAR_WEIGHT * probability, 3)
 
 
 def rerank(hits: list[tuple[str, float, str | None]], guess: Guess | None) -> list[tuple[str, float, str | None]]:
@@ -316,11 +341,31 @@ def build(entries, normalize, files: list[Path] | None = None) -> Index:
             if text:
                 examples.append(Example(text, "faq", e.id))
     ids = {e.id for e in entries}
-    for path in (example_files() if files is None else files):
+    files = example_files() if files is None else files
+    for path in files:
         examples.extend(read_examples(path, normalize, ids))
-    index = Index(list(dict.fromkeys(examples)))   # a text in two files votes once
+    linear = None
+    if LINEAR_WEIGHT:
+        linear = label_model(tuple((str(p), p.stat().st_mtime) for p in files if p.exists()), normalize)
+    index = Index(list(dict.fromkeys(examples)), linear)   # a text in two files votes once
     _give_back_memory()
     return index
+
+
+@functools.lru_cache(maxsize=2)
+def label_model(files: tuple[tuple[str, float], ...], normalize):
+    """The linear classifier of the labels, learned from the labelled files ((path, mtime) pairs: a
+    file changed on disk is learned again); a text with two labels teaches both. About 5 s for ten
+    thousand lines, once per process (bot/worker.warm_up builds the index)."""
+    from services.nlu_linear import LinearModel
+    rows = []
+    for path, mtime in files:
+        for text, label, _faq in _file_lines(path, mtime):
+            norm = normalize(text)
+            if norm:
+                rows.append((norm, label))
+    rows = list(dict.fromkeys(rows))
+    return LinearModel(rows, epochs=LINEAR_EPOCHS, rate=0.5, l2=1e-5) if rows else None
 
 
 def _give_back_memory() -> None:

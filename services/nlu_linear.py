@@ -1,9 +1,10 @@
 """A linear classifier over the presence of character n-grams: multinomial logistic regression
-trained with AdaGrad, in NumPy. Used for the danger alarm (services/safety_learned.py, two classes);
-measured for the label votes of understanding and not kept (docs/nlu.md).
+trained with AdaGrad, in NumPy. Used for the danger alarm (services/safety_learned.py, two classes)
+and for the labels of understanding (services/nlu_learned.label_model, beside the neighbours' votes).
 
-Features are the distinct character 1-3 grams of the normalised text, hashed as the examples index
-hashes them (services/nlu_learned._buckets: the same in every process), digits masked. Training
+Features are the distinct character 1-3 grams of the normalised text (``features``), hashed as the
+examples index hashes them (services/nlu_learned._buckets: the same in every process) into a wider
+space, digits masked. Training
 visits the rows in a seeded order for a fixed number of epochs, so the same rows give the same
 model everywhere; only the n-grams seen in training are kept (a sorted ``vocab`` and its weights).
 """
@@ -15,13 +16,22 @@ from typing import Sequence
 import numpy as np
 
 SEED = 20261205
+# The n-grams are hashed into 2**24 buckets, not the examples index's 2**18: only the buckets seen in
+# training are stored, so the wider space costs nothing, and an n-gram no line had (a keyboard mash's
+# "rty") no longer shares a bucket, and its weight, with one that had (at 2**18 most buckets are taken,
+# and "qwertyuiop" sounded like danger at 0.9998).
+BUCKETS = 1 << 24
 
 
 def features(norm: str) -> np.ndarray:
-    """The sorted, distinct n-gram buckets of a normalised text."""
+    """The sorted, distinct n-gram buckets of a normalised text: its 2- and 3-grams, and its single
+    characters except Latin letters (a letter alone means nothing, and the few English lines, most of
+    them calls for help, had taught e, r and t to sound like danger)."""
     from services.nlu_learned import _DIGITS, _buckets
-    buckets, _ = _buckets(_DIGITS.sub("0", norm))
-    return np.unique(buckets)
+    text = _DIGITS.sub("0", norm)
+    pairs, _ = _buckets(text, BUCKETS, (2, 3))
+    single, _ = _buckets("".join(c for c in text if ord(c) > 127), BUCKETS, (1,))
+    return np.unique(np.concatenate((pairs, single)))
 
 
 class LinearModel:

@@ -171,3 +171,61 @@ def test_the_report_offer_needs_words_not_resemblance():
     worded = nlu.Intent("unknown", scores={"road_report": 3.0}, rule_scores={"road_report": 1.0})
     assert nlu.report_hint("嚕嚕嘰嘰", voted) is None
     assert nlu.report_hint("嚕嚕嘰嘰", worded) == "road_report"
+
+
+# -- the linear classifier of the labels (nlu_learned.label_model) --------------------------------
+
+def _linear_guess(linear, sim=0.6):
+    return Guess("faq", 0.0, None, 0.0, sim, "x", (), (), (), linear)
+
+
+def test_the_linear_models_probabilities_join_the_votes_with_the_same_exceptions():
+    linear = (("road_report", 0.5), ("unknown", 0.3), ("welfare", 0.1), ("case_status", 0.05), ("greeting", 0.05))
+    scores = {}
+    nlu_learned.fuse(_linear_guess(linear), scores, deceased=True)
+    assert scores == {"road_report": pytest.approx(nlu_learned.LINEAR_WEIGHT * 0.5),
+                      "unknown": pytest.approx(nlu_learned.LINEAR_WEIGHT * 0.3)}   # never the screener after a death
+    told = {"human": 3.0}
+    nlu_learned.fuse(_linear_guess(linear), told, deceased=False)
+    assert "unknown" not in told and told["welfare"] > 0     # chat never against a label the words told
+    nlu_learned.fuse(_linear_guess(linear, sim=0.05), nothing := {}, deceased=False)
+    assert nothing == {}                                     # like nothing the bot knows: no say at all
+
+
+def test_the_linear_model_never_starts_a_dengue_report_the_words_did_not_hint_at():
+    scores = {"faq": 1.4}
+    nlu_learned.fuse(_linear_guess((("dengue_report", 0.9), ("road_report", 0.1))), scores, deceased=False)
+    assert "dengue_report" not in scores and scores["road_report"] > 0
+    scores = {"dengue_report": 1.0}
+    nlu_learned.fuse(_linear_guess((("dengue_report", 0.9),)), scores, deceased=False)
+    assert scores["dengue_report"] == pytest.approx(1.0 + nlu_learned.LINEAR_WEIGHT * 0.9)
+
+
+def test_the_label_model_learns_the_labelled_files_once(tmp_path):
+    f = tmp_path / "x.jsonl"
+    lines = [{"text": t, "intent": "road_report"} for t in ("嚕嚕嘰嘰咕壞了", "嚕嚕嘰嘰咕又壞", "那個嚕嚕嘰壞掉")]
+    lines += [{"text": t, "intent": "unknown"} for t in ("哈哈今天好熱", "哈哈你們吃飽沒", "真的假的哈哈")]
+    lines += [{"text": "有人受困嚕嚕", "intent": "disaster_report", "danger": True}]      # danger lines teach no label
+    f.write_text("\n".join(json.dumps(l, ensure_ascii=False) for l in lines) + "\n", encoding="utf-8")
+    key = ((str(f), f.stat().st_mtime),)
+    model = nlu_learned.label_model(key, nlu.normalize)
+    assert model is nlu_learned.label_model(key, nlu.normalize)        # learned once per process
+    assert model.classes == ("road_report", "unknown")
+    p = dict(zip(model.classes, model.probabilities(nlu.normalize("嚕嚕嘰嘰咕 壞"))))
+    assert p["road_report"] > 0.8
+    p = dict(zip(model.classes, model.probabilities(nlu.normalize("哈哈 真的嗎"))))
+    assert p["unknown"] > 0.8
+
+
+def test_publishing_an_edit_rebuilds_the_index_but_not_the_label_model(app):
+    with app.app_context():
+        first = nlu_learned.build(faq.base().entries, nlu.normalize)
+        again = nlu_learned.build(faq.base().entries[1:], nlu.normalize)
+        assert first.linear is not None and again.linear is first.linear
+        assert {"faq", "unknown", "road_report", "welfare"} <= set(first.linear.classes)
+
+
+def test_a_latin_letter_alone_is_no_feature_of_the_linear_models():
+    from services.nlu_linear import features
+    assert len(features("abc")) == 3           # ab, bc, abc: no a, b, c
+    assert len(features("阿公")) == 3          # 阿, 公, 阿公

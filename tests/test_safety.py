@@ -131,7 +131,6 @@ NEAR_MISS = [
     "我爸中風好幾年了 可以申請什麼",
     "水溝蓋破一個洞 小孩可能會卡進去",
     "阿嬤骨折三個月了 有看護補助嗎",
-    "路邊的電線桿翻覆在田裡",
     "車子卡在泥巴裡 可以請人拖嗎",
 ]
 
@@ -586,3 +585,22 @@ def test_the_seventh_danger_sets_words(text):
     """Words the seventh danger set's part to learn from showed missing: the hills' venomous snakes by
     name, bleeding that will not stop, a breathing machine without power, someone pinned."""
     assert safety.assess(text) is not None
+
+
+@pytest.mark.parametrize("text", ["qwertyuiop", "asdfghjkl", "thank you so much", "okokok"])
+def test_a_keyboard_mash_or_plain_english_never_sounds_like_danger(text):
+    # At 2**18 buckets the letters of 「qwertyuiop」 shared the weights of danger's n-grams (0.9998);
+    # the linear models now hash into 2**24 and read no Latin letter alone (services/nlu_linear.py).
+    assert not safety.alarm(text)
+    assert "119" not in understand(text)["reply"]
+
+
+def test_a_fallen_power_pole_is_no_danger_to_the_words_and_gets_taipowers_number():
+    # Since the linear classifier of the labels joined the votes (2026-12-06), a pole fallen into a
+    # field is understood as storm damage, like the chiefs' reports it resembles: the disaster report,
+    # whose answer leads with the conditional 119 line and gives Taipower's 1911. The safety words still
+    # find no danger in it (it was a near-miss above, when it was a road report).
+    text = "路邊的電線桿翻覆在田裡"
+    assert safety.assess(text) is None
+    got = understand(text)
+    assert got["intent"] == "disaster_report" and "1911" in got["reply"]
