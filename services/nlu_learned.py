@@ -23,12 +23,14 @@ import ctypes
 import ctypes.util
 import functools
 import json
-import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from services import nlu_linear
+from services.nlu_linear import DIGITS, ngram_buckets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "knowledge" / "nlu" / "examples"
 NGRAMS = (1, 2, 3)
@@ -85,33 +87,10 @@ class Guess:
     linear: tuple[tuple[str, float], ...] = ()        # the linear classifier's probability of each label
 
 
-# A run of digits is one "0": a phone or case number says nothing about what a message asks
-# (case numbers are the rules' business), and its digits would pair unrelated messages.
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def _buckets(text: str, buckets: int = BUCKETS, ngrams: tuple[int, ...] = NGRAMS) -> tuple[np.ndarray, np.ndarray]:
-    """The bucket of each character n-gram of the text, and where each n-gram starts; an n-gram
-    across a NUL (between two joined texts) is left out. Hashed in NumPy from the code points, so the
-    same in every process and with no Python object per n-gram."""
-    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    out, where = [], []
-    for n in ngrams:
-        if len(cp) < n:
-            continue
-        size = len(cp) - n + 1
-        h = np.full(size, n, dtype=np.uint64)
-        ok = np.ones(size, dtype=bool)
-        for k in range(n):
-            part = cp[k:k + size]
-            h = h * np.uint64(1_000_003) + part
-            ok &= part != 0
-        h ^= h >> np.uint64(29)
-        out.append((h * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(40))[ok] % np.uint64(buckets))
-        where.append(np.nonzero(ok)[0])
-    if not out:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return np.concatenate(out).astype(np.int64), np.concatenate(where)
+def _buckets(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The bucket of each character 1-3 gram of the text, and where each n-gram starts
+    (services/nlu_linear.ngram_buckets into this index's ``BUCKETS``)."""
+    return ngram_buckets(text, BUCKETS, NGRAMS)
 
 
 class Index:
@@ -131,7 +110,7 @@ class Index:
         self.entries = [e.entry for e in examples]
         n = len(examples)
         # Every n-gram of every example at once (the texts joined by NUL), counted per row with np.unique.
-        texts = [_DIGITS.sub("0", e.text) for e in examples]
+        texts = [DIGITS.sub("0", e.text) for e in examples]
         lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=n)
         buckets, starts = _buckets("\0".join(texts))
         owner = np.repeat(np.arange(n, dtype=np.int64), lengths)[starts]
@@ -172,7 +151,7 @@ class Index:
 
     def _vector(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         """The text's columns (n-grams some example has) and their TF-IDF weights, unit length."""
-        hashed, _ = _buckets(_DIGITS.sub("0", text))
+        hashed, _ = _buckets(DIGITS.sub("0", text))
         if not len(hashed) or not len(self.vocab):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         buckets, counts = np.unique(hashed, return_counts=True)
@@ -357,7 +336,6 @@ def label_model(files: tuple[tuple[str, float], ...], normalize):
     """The linear classifier of the labels, learned from the labelled files ((path, mtime) pairs: a
     file changed on disk is learned again); a text with two labels teaches both. About 5 s for ten
     thousand lines, once per process (bot/worker.warm_up builds the index)."""
-    from services.nlu_linear import LinearModel
     rows = []
     for path, mtime in files:
         for text, label, _faq in _file_lines(path, mtime):
@@ -365,7 +343,7 @@ def label_model(files: tuple[tuple[str, float], ...], normalize):
             if norm:
                 rows.append((norm, label))
     rows = list(dict.fromkeys(rows))
-    return LinearModel(rows, epochs=LINEAR_EPOCHS, rate=0.5, l2=1e-5) if rows else None
+    return nlu_linear.LinearModel(rows, epochs=LINEAR_EPOCHS, rate=0.5, l2=1e-5) if rows else None
 
 
 def _give_back_memory() -> None:
