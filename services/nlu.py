@@ -163,6 +163,8 @@ def classify(text: str) -> Intent:
     how_report = _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     scam = relief_key == "scam_entry"
     decided = _decided(norm, scores, scam=scam, named=named, how_report=how_report)
+    if not decided and _top(scores) == "dengue_info" and hits and hits[0][0].startswith("civil.dengue_"):
+        decided = "dengue_info"   # dengue asked about, and its entry found: the dengue information
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
