@@ -162,9 +162,8 @@ def classify(text: str) -> Intent:
         scores["faq"] = min(scores["faq"], 1.0)
     how_report = _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     scam = relief_key == "scam_entry"
-    decided = _decided(norm, scores, scam=scam, named=named, how_report=how_report)
-    if not decided and _top(scores) == "dengue_info" and hits and hits[0][0].startswith("civil.dengue_"):
-        decided = "dengue_info"   # dengue asked about, and its entry found: the dengue information
+    decided = _decided(norm, scores, scam=scam, named=named, how_report=how_report,
+                       entry=hits[0][0] if hits else None)
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
@@ -337,12 +336,13 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
 
 
 def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False,
-             how_report: str | None = None) -> str | None:
+             how_report: str | None = None, entry: str | None = None) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
     problem in a storm now (the disaster report); a fine or a new installation asked about, or a power
-    or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help someone living could get, asked in
-    general (the screener, over an entry its words name)."""
+    or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help
+    someone living could get, asked in general (the screener, over an entry its words name); dengue
+    asked about with a dengue entry the search found first (``entry``: the dengue information)."""
     if scam:
         return "faq"
     top = _top(scores)
@@ -361,6 +361,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
             and _report_score(scores) < MIN_SCORE:
         return "welfare"
+    if top == "dengue_info" and entry and entry.startswith("civil.dengue_"):
+        return top      # the dengue information answers from the same knowledge, with its buttons
     return None
 
 

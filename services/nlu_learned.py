@@ -14,8 +14,8 @@ by rebuilding the index, in well under a second), NumPy only (no SciPy or scikit
 issue 13's memory limit), and every decision can be explained by the examples that made it. Beside
 them, a linear classifier of the labels (``label_model``: services/nlu_linear.py), learned once per
 process from the labelled files, weighs every n-gram by what it says across all the examples; its
-probabilities join the votes in ``fuse``. The settings were chosen by cross-validation on residents' messages
-(bench/nlu_cv.py) and the result measured on held-out messages: see docs/nlu.md.
+probabilities join the votes in ``fuse``. The settings were chosen by cross-validation on residents'
+messages (bench/nlu_cv.py) and the result measured on held-out messages: see docs/nlu.md.
 """
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services import nlu_linear
-from services.nlu_linear import DIGITS, ngram_buckets
+from services.nlu_linear import DIGITS, LinearModel, ngram_buckets
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "knowledge" / "nlu" / "examples"
 NGRAMS = (1, 2, 3)
@@ -343,7 +342,7 @@ def label_model(files: tuple[tuple[str, float], ...], normalize):
             if norm:
                 rows.append((norm, label))
     rows = list(dict.fromkeys(rows))
-    return nlu_linear.LinearModel(rows, epochs=LINEAR_EPOCHS, rate=0.5, l2=1e-5) if rows else None
+    return LinearModel(rows, epochs=LINEAR_EPOCHS, rate=0.5, l2=1e-5) if rows else None
 
 
 def _give_back_memory() -> None:
