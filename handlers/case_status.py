@@ -8,7 +8,8 @@ from handlers.flow import Context, Outcome
 from services.knowledge import category_label
 from services.knowledge import t
 from services import knowledge
-from services.messages import QuickReply, Text
+from services import faq as faq_data
+from services.messages import QuickReply, Text, postback
 from services.clock import local
 from services.submissions import CaseView
 
@@ -35,6 +36,21 @@ def with_person(out: Outcome, active: bool, chat_type: str = "user") -> Outcome:
     person = Text(t("case_status.complaint_no_case" if no_case else "case_status.complaint"),
                   (call,) + menu_buttons(active=active))
     return replace(out, replies=head + (person,))
+
+
+def application(entry_id: str, active: bool, chat_type: str = "user") -> Outcome:
+    """An application made at the office, online or through the village (a subsidy, a certificate)
+    asked after: this chat holds only the reports sent in it, so say so and give the person who can
+    look it up (the office phone as a call button), with the entry of what was applied for as a
+    button when one was named. Nothing private is read: the same in a group."""
+    entry = faq_data.base().get(entry_id) if entry_id else None
+    what = t("case_status.application_named", title=entry.title) if entry else t("case_status.application_any")
+    phone = knowledge.contacts()["office"]["phone"]
+    items = (QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", "")),)
+    if entry is not None:
+        items += (postback(entry.title, f"faq={entry.id}", entry.title),)
+    return Outcome(replies=(Text(t("case_status.application", what=what), items + menu_buttons(active=active)),),
+                   keep_state=True)
 
 
 def answer(ctx: Context, user_id: str | None, ref: str | None, active: bool, chat_type: str = "user") -> Outcome:

@@ -19,7 +19,9 @@ Precedence (the table ``RULES``; ``FRESH`` is its tail):
                                         the rich menu's words typed work as the tap)
   own commands   own.<kind>             each conversation's ``intercept`` hook (綁定 CODE, 平安,
                                         訂閱防疫提醒, a typed answer to the screener's question)
-  look-ups       case_lookup.complaint  a complaint about an earlier report: the cases, and a person
+  look-ups       case_lookup.application   an application made at the office asked after (補助審過了嗎):
+                                        who can look it up (the office phone), not this chat's cases
+                 case_lookup.complaint  a complaint about an earlier report: the cases, and a person
                  case_lookup            a case number, 我的案件, ``action=my_cases`` (the flow stays)
   active step    active.switch_flow     a menu tap on another conversation: ask before switching
                  active.resume          a menu tap on this conversation: ask its question again
@@ -214,6 +216,12 @@ def _is_complaint(m: Message) -> bool:
     return m.text and m.intent.label == "case_status" and nlu.complaint(m.inc.text)
 
 
+def _application_asked(m: Message) -> bool:
+    """An application made at the office asked after (nlu ``Intent.application``): not a report of
+    this chat, so not the resident's cases."""
+    return bool(m.text) and m.intent.label == "case_status" and m.intent.application is not None
+
+
 def _complaint_lookup(m: Message) -> bool:
     return _case_lookup(m) is not None and _is_complaint(m)
 
@@ -367,6 +375,8 @@ RULES: tuple[Rule, ...] = (
     Rule("command.continue", _cmd("continue"), _continue),
     Rule("command.switch", _switch, lambda m: STARTERS[m.inc.data["flow"]](as_menu_tap(m.inc), m.ctx, m.now)),
     *(Rule(f"own.{mod.FLOW.id}", _always, _intercept(mod.intercept)) for mod in CONVERSATIONS if hasattr(mod, "intercept")),
+    Rule("case_lookup.application", _application_asked,
+         lambda m: case_status.application(m.intent.application, active=m.active, chat_type=m.inc.chat_type)),
     Rule("case_lookup.complaint", _complaint_lookup, lambda m: _with_person(_look_up(m), m)),
     Rule("case_lookup", lambda m: _case_lookup(m) is not None, _look_up),
     Rule("active.switch_flow", _in_flow(lambda m: _target(m) and _target(m) != m.flow.id and _target(m) in FLOWS),

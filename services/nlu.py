@@ -66,6 +66,9 @@ class Intent:
     rule_scores: dict[str, float] | None = field(default=None, compare=False)
     # Another city or district the message is about (lexicon ``elsewhere``): not this office's matter.
     elsewhere: str | None = None
+    # An application already made, asked after (``_application_asked``): the entry of what was
+    # applied for when one was named, else "" (None: not such a question).
+    application: str | None = None
 
     @property
     def by_rules(self) -> str:
@@ -162,8 +165,9 @@ def classify(text: str) -> Intent:
         scores["faq"] = min(scores["faq"], 1.0)
     how_report = _adjust(norm, scores, distinctive, named, hits[0][2] if hits else None)
     scam = relief_key == "scam_entry"
+    application = _application_asked(norm, scores)
     decided = _decided(norm, scores, scam=scam, named=named, how_report=how_report,
-                       entry=hits[0][0] if hits else None)
+                       entry=hits[0][0] if hits else None, application=application)
     if decided:
         _lead(scores, decided)
     # The labelled examples vote (services/nlu_learned.py), unless the rules found another city's
@@ -202,8 +206,11 @@ def classify(text: str) -> Intent:
         if not distinctive and not named and decided != "faq":
             confidence = min(confidence, 0.45)
     best = (hits[0][0], round(hits[0][1], 3)) if hits else None
+    applied = None
+    if label == "case_status" and application:
+        applied = hits[0][0] if hits and (distinctive or named) else ""
     return Intent(label, matched.get(label), None, topic, confidence, guesses, best_faq=best, scores=scores,
-                  rule_scores=rule_scores)
+                  rule_scores=rule_scores, application=applied)
 
 
 def _services(norm: str, hits, guess) -> list[tuple[str, float, str | None]]:
@@ -335,14 +342,18 @@ def _without_landmarks(norm: str, scores: dict[str, float]) -> str:
     return _landmark_re().sub("|", norm) or norm
 
 
+GREETING_ALONE = 8   # characters: a greeting the rules kept (no other label's words) this short is one
+
+
 def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False,
-             how_report: str | None = None, entry: str | None = None) -> str | None:
+             how_report: str | None = None, entry: str | None = None, application: bool = False) -> str | None:
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
     problem in a storm now (the disaster report); a fine or a new installation asked about, or a power
     or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help
     someone living could get, asked in general (the screener, over an entry its words name); dengue
-    asked about with a dengue entry the search found first (``entry``: the dengue information)."""
+    asked about with a dengue entry the search found first (``entry``: the dengue information); an
+    application already made, asked after (``application``: its progress, case_status)."""
     if scam:
         return "faq"
     top = _top(scores)
@@ -356,6 +367,10 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     if top == "faq" and _has(norm, "outage_words") and not _has(norm, "storm_now") and not _has(norm, "disaster_now") \
             and scores.get("disaster_report", 0.0) < MIN_SCORE:
         return top      # a power or water cut and no storm told: the utility's number (its entry)
+    if application:
+        return "case_status"
+    if top == "greeting" and len(norm) <= GREETING_ALONE:
+        return top      # a greeting and nothing asked yet (您好，請問一下): the greeting, whatever it resembles
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
@@ -364,6 +379,16 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     if top == "dengue_info" and entry and entry.startswith("civil.dengue_"):
         return top      # the dengue information answers from the same knowledge, with its buttons
     return None
+
+
+def _application_asked(norm: str, scores: dict[str, float]) -> bool:
+    """An application already made, asked after (lexicon ``application_status``, ``application_made``
+    and ``application_words`` all found: 我上個月申請的育兒津貼 審核好了嗎): only the person in charge can
+    look it up. Not when a new application is asked about (``application_not``: 有補助嗎), a problem is
+    reported beside it, or an earlier report is complained about."""
+    return _has(norm, "application_status") and _has(norm, "application_made") \
+        and _has(norm, "application_words") and not _has(norm, "application_not") \
+        and _report_score(scores) < 2 and not _complains(norm)
 
 
 def _no_one(norm: str, scores: dict[str, float]) -> bool:

@@ -464,3 +464,15 @@ def test_dengue_asked_about_with_its_entry_found_is_the_dengue_information(text,
     # knowledge, with its own buttons (tests/test_dengue.py), so the rule decides it (services/nlu.py).
     got = understand(text)
     assert got["intent"] == "dengue_info" and words in got["reply"]
+
+
+@pytest.mark.parametrize("text", ["您好，請問一下", "你好 請問一下"])
+def test_a_greeting_with_nothing_asked_yet_is_the_greeting(text):
+    # Decided by the rules (services/nlu._decided, GREETING_ALONE): the examples' votes once made
+    # 「您好，請問一下」 (the shared dev set) a road report, because reports often open with it.
+    assert nlu.classify(text).label == "greeting"
+
+
+@pytest.mark.parametrize("text", ["水勾阻塞 臭死", "水溝阻塞了"])
+def test_a_blocked_drain_is_never_not_understood(text):
+    assert understand(text)["intent"] == "road_report"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from click.testing import CliRunner
 
 from handlers import router
@@ -24,7 +25,7 @@ def _text(text: str, chat_type: str = "user") -> Incoming:
 def test_the_table_is_in_the_documented_order():
     names = [r.name for r in router.RULES]
     order = ["follow", "expired", "flow_changed", "urgent.safety", "media", "command.cancel", "own.disaster",
-             "case_lookup.complaint", "case_lookup", "active.new_question", "active.step", "question", "fallback"]
+             "case_lookup.application", "case_lookup.complaint", "case_lookup", "active.new_question", "active.step", "question", "fallback"]
     assert [n for n in names if n in order] == order
     assert names.index("urgent.welfare") < names.index("command.cancel") < names.index("own.dengue")
     assert len(set(names)) == len(names)
@@ -129,6 +130,47 @@ def test_a_long_complaint_outside_a_conversation_also_offers_a_person(resident):
     # No case in this chat (it was reported by phone, 1999 or the chief): no apology for a wait the
     # bot cannot see, but someone who can look it up.
     assert "沒有查到您報過的案件" in out[-1] and "等這麼久" not in " ".join(out)
+
+
+# (c) an application made at the office, asked after ------------------------------------------------
+
+def test_an_application_asked_after_gets_who_can_look_it_up_not_the_reports(resident):
+    """A subsidy or a certificate is applied for at the office, online or through the village, never
+    in this chat: the bot says it cannot see it and gives the person who can (the office phone), with
+    the programme's entry as a button; not 「您目前沒有案件紀錄。要報修…」, not the programme's rules."""
+    out = resident.says("我上個月申請的育兒津貼 審核好了嗎")
+    assert len(out) == 1 and "「育兒津貼」申請的進度" in out[0] and OFFICE_PHONE in out[0]
+    assert "要報修" not in out[0]
+    labels = resident.labels()
+    assert "打電話給區公所" in labels and "育兒津貼" in labels and "真人" in labels
+    assert resident.button("打電話給區公所")["action"]["uri"] == "tel:065731611"
+    out = resident.taps("育兒津貼")                          # the entry, if that is what they wanted
+    assert "育兒津貼" in out[0] and "5,000" in out[0]
+
+
+def test_an_application_asked_after_with_a_report_made_here_still_names_no_case(resident):
+    r = resident
+    r.deliver(postback_event(r.user, "flow=road"))
+    r.taps("坑洞/路面破損")
+    r.sends_location(*ZUOZHEN_LI)
+    r.taps("略過")
+    r.says("坑洞很大")
+    ref = REF.search(" ".join(r.taps("確認送出"))).group(0)
+    out = r.says("阿母的急難救助申請兩個禮拜了 錢怎麼還沒下來")
+    assert "「急難救助」申請的進度" in out[0] and ref not in " ".join(out)
+    assert r.says("我的案件")[0].count(ref) == 1               # the report is where it was
+
+
+@pytest.mark.parametrize("text,label", [("老農津貼每個月幾號入帳", "faq"), ("育兒津貼要怎麼申請", "faq"),
+                                        ("上禮拜報的路燈修好了沒", "case_status")])
+def test_a_programmes_question_or_a_reports_look_up_is_no_application(text, label):
+    got = nlu.classify(text)
+    assert got.label == label and got.application is None
+
+
+def test_an_application_asked_after_in_a_group_is_the_same_answer():
+    out = router.route(None, _text("補充兵申請沒消息", chat_type="group"), Ctx(), 1_780_000_000.0)
+    assert out.rule == "case_lookup.application" and OFFICE_PHONE in out.replies[0].text
 
 
 def test_a_complaint_in_a_group_shows_no_cases():
