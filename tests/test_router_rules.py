@@ -99,15 +99,19 @@ def test_in_a_group_the_screener_button_is_not_offered():
 
 # (b) a complaint about an earlier report: the cases, and a person -------------------------------
 
-def test_a_complaint_shows_the_cases_and_offers_a_person(resident):
-    r = resident
+def _files_a_pothole(r) -> str:
+    """The resident files a pothole report in the chat; its case number."""
     r.deliver(postback_event(r.user, "flow=road"))
     r.taps("坑洞/路面破損")
     r.sends_location(*ZUOZHEN_LI)
     r.taps("略過")
     r.says("坑洞很大")
-    out = r.taps("確認送出")
-    ref = REF.search(" ".join(out)).group(0)
+    return REF.search(" ".join(r.taps("確認送出"))).group(0)
+
+
+def test_a_complaint_shows_the_cases_and_offers_a_person(resident):
+    r = resident
+    ref = _files_a_pothole(r)
     out = r.says("我一年前就報了 路還是爛的")
     assert ref in out[0]                                       # the cases, as 我的案件 shows them
     assert OFFICE_PHONE in out[-1] and "真人" in out[-1] and "等這麼久" in out[-1]
@@ -150,12 +154,7 @@ def test_an_application_asked_after_gets_who_can_look_it_up_not_the_reports(resi
 
 def test_an_application_asked_after_with_a_report_made_here_still_names_no_case(resident):
     r = resident
-    r.deliver(postback_event(r.user, "flow=road"))
-    r.taps("坑洞/路面破損")
-    r.sends_location(*ZUOZHEN_LI)
-    r.taps("略過")
-    r.says("坑洞很大")
-    ref = REF.search(" ".join(r.taps("確認送出"))).group(0)
+    ref = _files_a_pothole(r)
     out = r.says("阿母的急難救助申請兩個禮拜了 錢怎麼還沒下來")
     assert "「急難救助」申請的進度" in out[0] and ref not in " ".join(out)
     assert r.says("我的案件")[0].count(ref) == 1               # the report is where it was
