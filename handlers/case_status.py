@@ -24,13 +24,18 @@ def _status(view: CaseView) -> str:
     return t(f"status.{view.status}")
 
 
+def _call_office() -> QuickReply:
+    """The button that calls the office (its phone from knowledge/contacts.yaml)."""
+    phone = knowledge.contacts()["office"]["phone"]
+    return QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", ""))
+
+
 def with_person(out: Outcome, active: bool, chat_type: str = "user") -> Outcome:
     """A complaint about an earlier report: the cases as ``answer`` gives them, then a person — the
     office phone (a call button) and the menu's 「真人」 under the last message. In a group, as ``answer``."""
     if chat_type != "user" or not out.replies:
         return out
-    phone = knowledge.contacts()["office"]["phone"]
-    call = QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", ""))
+    call = _call_office()
     head = tuple(replace(r, quick_replies=()) for r in out.replies)
     no_case = out.replies[0].text == t("case_status.none")
     person = Text(t("case_status.complaint_no_case" if no_case else "case_status.complaint"),
@@ -45,8 +50,7 @@ def application(entry_id: str, active: bool, chat_type: str = "user") -> Outcome
     button when one was named. Nothing private is read: the same in a group."""
     entry = faq_data.base().get(entry_id) if entry_id else None
     what = t("case_status.application_named", title=entry.title) if entry else t("case_status.application_any")
-    phone = knowledge.contacts()["office"]["phone"]
-    items = (QuickReply("uri", t("case_status.call_office"), uri="tel:" + phone.replace("-", "")),)
+    items = (_call_office(),)
     if entry is not None:
         items += (postback(entry.title, f"faq={entry.id}", entry.title),)
     return Outcome(replies=(Text(t("case_status.application", what=what), items + menu_buttons(active=active)),),

@@ -5,7 +5,8 @@ and for the labels of understanding (services/nlu_learned.label_model, beside th
 Features are the distinct character 1-3 grams of the normalised text (``features``), hashed from their
 code points (``ngram_buckets``, also the examples index's hash: the same in every process) into a
 wider space than the index's, digits masked. Training visits the rows in a seeded order for a fixed
-number of epochs, so the same rows give the same model everywhere; only the n-grams seen in training are kept (a sorted ``vocab`` and its weights).
+number of epochs, so the same rows give the same model everywhere; only the n-grams seen in training
+are kept (a sorted ``vocab`` and its weights).
 """
 from __future__ import annotations
 
