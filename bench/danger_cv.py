@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HELD_OUT = tuple(ROOT / "tests" / "nlu" / f"danger{n}-heldout.jsonl" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10))
+HELD_OUT = tuple(ROOT / "tests" / "nlu" / f"danger{n}-heldout.jsonl" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
 
 
 def main() -> None:

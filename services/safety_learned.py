@@ -33,7 +33,7 @@ from services.nlu_learned import EXAMPLES
 from services.nlu_linear import LinearModel
 
 DANGER_DIR = EXAMPLES.parent / "danger"
-THRESHOLD = 0.75     # probability above which a message sounds like danger now (bench/danger_cv.py)
+THRESHOLD = 0.65     # probability above which a message sounds like danger now (bench/danger_cv.py)
 EPOCHS = 30
 RATE = 0.5           # AdaGrad's step
 L2 = 1e-5
