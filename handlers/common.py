@@ -58,9 +58,10 @@ def welcome(ctx: Any = None) -> Outcome:
 
 
 def is_thanks(text: str) -> bool:
-    """A short thank-you (「謝謝」, 「感恩喔」, 「多謝🙏」): it gets a short answer, not the greeting."""
+    """A short thank-you (「謝謝」, 「感恩喔」, 「多謝🙏」), or thanks for a repair done (「感謝公所 路燈已經亮了」):
+    it gets a short answer, not the greeting's list of what the bot does."""
     bare = nlu.normalize(text or "")
-    return 0 < len(bare) <= 8 and nlu.has_word(bare, "common.thanks_words")
+    return bool(bare) and nlu.has_word(bare, "common.thanks_words") and (len(bare) <= 8 or nlu.repair_thanked(bare))
 
 
 def thanks(ctx: Any = None) -> Outcome:

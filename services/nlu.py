@@ -39,7 +39,7 @@ from services.submissions import normalize_ref
 __all__ = ["CONFIDENT", "LABELS", "LEARNED", "MIN_SCORE", "PRECEDENCE", "REPORTS",
            "RULE_LISTS", "FaqIndex", "Intent", "Lexicon", "build_faq_index", "candidate_index", "classify",
            "complaint", "deceased", "faq_index", "has_any", "has_word", "install_faq_index", "lexicon",
-           "names_benefit", "normalize", "normalize_word", "normalized_words", "report_hint"]
+           "names_benefit", "normalize", "normalize_word", "normalized_words", "repair_thanked", "report_hint"]
 
 # The kinds' labels come from knowledge/kinds.yaml (services/kinds.py), the rest are the router's own.
 LABELS = kinds.routing_labels() + ("faq", "case_status", "human", "greeting", "unknown")
@@ -353,7 +353,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help
     someone living could get, asked in general (the screener, over an entry its words name); dengue
     asked about with a dengue entry the search found first (``entry``: the dengue information); an
-    application already made, asked after (``application``: its progress, case_status)."""
+    application already made, asked after (``application``: its progress, case_status); thanks for a
+    repair done (the greeting, when ``_rule_greeting`` put it first)."""
     if scam:
         return "faq"
     top = _top(scores)
@@ -371,6 +372,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
         return "case_status"
     if top == "greeting" and len(norm) <= GREETING_ALONE:
         return top      # a greeting and nothing asked yet (您好，請問一下): the greeting, whatever it resembles
+    if top == "greeting" and repair_thanked(norm):
+        return top      # thanks for a repair done (多謝 彼支路燈閣光矣): the thanks, not the thing's report
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
@@ -511,12 +514,18 @@ def _rule_faq_or_report(norm: str, scores: dict[str, float], distinctive: bool, 
         scores["faq"] = max(scores["faq"], scores["disaster_report"] + 0.5)
 
 
+def repair_thanked(norm: str) -> bool:
+    """Does a normalised message say a repair is done (路燈已經亮了, 水溝清甲真清氣), with no new problem
+    after it (``thanks_but``: 可是又不亮了)? With a thanks word it is a thank-you, not a report."""
+    return _has(norm, "fixed_thanks") and not _has(norm, "thanks_but")
+
+
 def _rule_greeting(norm: str, scores: dict[str, float], asks: bool) -> None:
     """Thanks for a repair done (路燈修好了 謝謝你們) is a thank-you, not a new report; otherwise
     greetings give way to any real request."""
     if norm in lexicon().rules.get("greeting_whole", ()):
         scores["greeting"] = max(scores.values(), default=0.0) + 3.0
-    elif _has(norm, "fixed_thanks") and "greeting" in scores and not asks:
+    elif repair_thanked(norm) and "greeting" in scores and not asks:
         scores["greeting"] = max(scores.values()) + 1.0
     elif "greeting" in scores and any(v >= MIN_SCORE for k, v in scores.items() if k != "greeting"):
         scores.pop("greeting")

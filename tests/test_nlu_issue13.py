@@ -481,3 +481,31 @@ def test_a_greeting_with_nothing_asked_yet_is_the_greeting(text):
 @pytest.mark.parametrize("text", ["水勾阻塞 臭死", "水溝阻塞了"])
 def test_a_blocked_drain_is_never_not_understood(text):
     assert understand(text)["intent"] == "road_report"
+
+
+@pytest.mark.parametrize("text", ["感謝 巷口那支路燈昨天就亮起來了", "多謝 阮兜後壁彼條水溝清甲足清氣",
+                                  "謝謝你們來補路 那個坑補平了 騎車不會再跳"])
+def test_thanks_for_a_repair_done_is_a_thank_you_not_a_new_report(text):
+    # Decided by the rules (nlu.repair_thanked, _decided): the thing named (路燈, 水溝, 坑) made the
+    # examples' votes start its report, asking a resident who is only saying thank you for a place.
+    got = understand(text)
+    assert got["intent"] == "greeting" and got["reply"].startswith("不客氣")
+
+
+@pytest.mark.parametrize("text", ["謝謝你們換了路燈 可是這禮拜又不亮了", "多謝恁 路燈光矣 毋過邊仔水溝蓋破一空"])
+def test_thanks_that_turns_to_a_new_problem_is_the_problem(text):
+    assert understand(text)["intent"] == "road_report"
+
+
+@pytest.mark.parametrize("text", ["阮阿母的中低收入戶 去公所辦一個月矣 猶無消息", "身障補助上禮拜在公所申請的 有通過嗎",
+                                  "上個月申請中低收入 什麼時候會通知", "急難救助申請了 錢什麼時候會下來"])
+def test_an_application_asked_after_in_other_words(text):
+    got = understand(text)
+    assert got["intent"] == "case_status" and got["rule"] == "case_lookup.application"
+    assert "06-5731611" in got["reply"]
+
+
+def test_when_will_it_be_told_is_not_when_will_the_road_reopen():
+    # 「什麼時候會通」 (a road cut in a storm) was found inside 「什麼時候會通知」.
+    assert nlu.classify("上個月申請中低收入 什麼時候會通知").label != "disaster_report"
+    assert nlu.classify("南168坍方 路什麼時候會通").label == "disaster_report"

@@ -186,3 +186,15 @@ def test_only_words_interrupt_a_step_resemblance_alone_does_not():
     by_words = Intent("human", confidence=1.0, scores={"human": 6.0}, rule_scores={"human": 3.0})
     assert not router._clearly_new(road, by_votes)
     assert router._clearly_new(road, by_words)
+
+
+# (d) thanks for a repair done ------------------------------------------------------------------------
+
+def test_thanks_for_a_repair_done_gets_thanks_and_starts_nothing(resident):
+    """「多謝 阮兜頭前彼支路燈閣光矣」 once started a street-light report and asked for its place: a resident
+    saying thank you got a form. Now the short thanks, the menu's buttons, and no conversation."""
+    out = resident.says("多謝恁 阮兜頭前彼支路燈今仔日閣光矣")
+    assert len(out) == 1 and out[0].startswith("不客氣")
+    assert "地點" not in out[0]
+    out = resident.says("我的案件")                               # nothing was filed, nothing is waiting
+    assert out[0].startswith("您目前沒有案件紀錄")
