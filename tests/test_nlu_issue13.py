@@ -509,3 +509,14 @@ def test_when_will_it_be_told_is_not_when_will_the_road_reopen():
     # 「什麼時候會通」 (a road cut in a storm) was found inside 「什麼時候會通知」.
     assert nlu.classify("上個月申請中低收入 什麼時候會通知").label != "disaster_report"
     assert nlu.classify("南168坍方 路什麼時候會通").label == "disaster_report"
+
+
+@pytest.mark.parametrize("text", ["阮阿母八十外 一个人蹛 敢有錢通領", "我先生中風 我一個人顧他又要養小孩 政府有沒有幫忙",
+                                  "我妹離婚自己帶兩個小孩 公所可以幫她嗎"])
+def test_help_for_a_household_asked_in_general_starts_the_screener(text):
+    assert nlu.classify(text).label == "welfare"
+
+
+@pytest.mark.parametrize("text", ["有沒有人可以幫我 我看不懂這個要按哪裡", "鄰居圍牆蓋到我的地 有人可以幫忙講和嗎"])
+def test_someone_to_help_with_something_else_is_not_the_screener(text):
+    assert nlu.classify(text).label != "welfare"
