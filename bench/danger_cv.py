@@ -9,7 +9,7 @@ are cut into folds; for each fold the model is trained without it and the fold i
 with nothing that says past, imagined, asked about or denied). Printed per setting: dangers heard
 (of the danger lines), alarms on near-misses (of the near-miss lines) and on the examples (lines
 that are not about danger), by the words alone and by words or model. The held-out set
-(tests/nlu/danger2- to danger8-heldout.jsonl) is scored last with the configured settings, only
+(every tests/nlu/dangerN-heldout.jsonl) is scored last with the configured settings, only
 to report: alarms, and replies (through the router) whose first phone number is 119.
 """
 from __future__ import annotations
@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-HELD_OUT = tuple(ROOT / "tests" / "nlu" / f"danger{n}-heldout.jsonl" for n in (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+# Every held-out danger set (tests/nlu/dangerN-heldout.jsonl), in the order they were written.
+HELD_OUT = tuple(sorted((ROOT / "tests" / "nlu").glob("danger*-heldout.jsonl"),
+                        key=lambda p: int(p.name.removeprefix("danger").removesuffix("-heldout.jsonl"))))
 
 
 def main() -> None:

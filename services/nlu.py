@@ -370,10 +370,10 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
         return top      # a power or water cut and no storm told: the utility's number (its entry)
     if application:
         return "case_status"
-    if top == "greeting" and len(norm) <= GREETING_ALONE:
-        return top      # a greeting and nothing asked yet (您好，請問一下): the greeting, whatever it resembles
-    if top == "greeting" and repair_thanked(norm):
-        return top      # thanks for a repair done (多謝 彼支路燈閣光矣): the thanks, not the thing's report
+    if top == "greeting" and (len(norm) <= GREETING_ALONE or repair_thanked(norm)):
+        # A greeting and nothing asked yet (您好，請問一下), or thanks for a repair done (多謝 彼支路燈閣光矣):
+        # the greeting, whatever the thing it names resembles.
+        return top
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
