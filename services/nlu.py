@@ -350,7 +350,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
     """A label the rules decide and the examples' votes do not change: a pasted scam text (the
     warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
     problem in a storm now (the disaster report); a fine or a new installation asked about, or a power
-    or water cut with no storm (the FAQ entry the search found); a person asked for (human); what help
+    or water cut with no storm (the FAQ entry the search found); a problem told with a call asked for
+    (its report); a person asked for (human); what help
     someone living could get, asked in general (the screener, over an entry its words name); dengue
     asked about with a dengue entry the search found first (``entry``: the dengue information); an
     application already made, asked after (``application``: its progress, case_status); thanks for a
@@ -374,6 +375,8 @@ def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = Fals
         # A greeting and nothing asked yet (您好，請問一下), or thanks for a repair done (多謝 彼支路燈閣光矣):
         # the greeting, whatever the thing it names resembles.
         return top
+    if top in REPORTS and _has(norm, "problem_words") and not _complains(norm) and _person_wish_re().search(norm):
+        return top      # a problem told and a call asked for (路燈不亮 請打給我): the report, whose flow asks for a phone
     if _wants_person(norm, scores):
         return "human"
     if scores.get("welfare", 0.0) >= MIN_SCORE and _screening_asked(norm, named) \
