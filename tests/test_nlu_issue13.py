@@ -61,7 +61,9 @@ def _route(text):
     return _route_text(text)
 
 
-@pytest.mark.parametrize("text,flow", [("那邊有一個東西歪掉", "road")])               # something askew, nothing more to go on
+# Something broken, nothing more to go on. (「那邊有一個東西歪掉」 was offered until the fifteenth round's
+# examples, which start its report at once: the offer is for what the votes are unsure of.)
+@pytest.mark.parametrize("text,flow", [("那裡有東西斷掉", "road")])
 def test_a_problem_not_understood_is_offered_as_a_report(text, flow):
     got, out = _route(text)
     assert got["intent"] in ("unknown", "faq")
@@ -94,11 +96,14 @@ def test_something_broken_by_a_landmark_for_long_starts_the_report():
     assert got["intent"] == "road_report" and "哪一種問題" in out.replies[0].text
     # Something broken with no place and no thing named (那邊有一個東西破掉) is offered the report: the
     # eleventh round's examples started it at once, the fourteenth round's chat (那邊有一個…) made the
-    # learned votes unsure again. Either way it is never 「不太懂」.
+    # learned votes unsure again, and since the fifteenth they lean to an entry they are unsure of
+    # (faq, 0.45), whose answer is the same offer. Either way it is never 「不太懂」 and never an entry.
     got, out = _route("那邊有一個東西破掉")
-    assert got["intent"] in ("road_report", "unknown")
     text = "\n".join(r.text for r in out.replies)
-    assert ("哪一種問題" in text if got["intent"] == "road_report" else "通報問題" in text and "道路報修" in text)
+    if got["intent"] == "road_report":
+        assert "哪一種問題" in text
+    else:
+        assert got["confidence"] < 0.5 and "通報問題" in text and "道路報修" in text
     assert "不太懂" not in text
     # Since the twelfth round (the linear classifier), so is a smell at the door for long.
     got, out = _route("我家門口那邊一直有怪味道 很久了")
@@ -106,14 +111,14 @@ def test_something_broken_by_a_landmark_for_long_starts_the_report():
 
 
 def test_the_offer_button_starts_the_report_with_the_words_already_said(resident):
-    out = resident.says("那邊有一個東西歪掉")
+    out = resident.says("那裡有東西斷掉")
     assert "通報" in out[-1]
     out = resident.taps(resident.labels()[0])
     assert "哪一種問題" in out[-1]
     resident.taps("路燈故障")
     resident.sends_location(*ZUOZHEN_LI)
     out = resident.taps("略過")
-    assert "確認" in out[-1] and "那邊有一個東西歪掉" in out[-1]                # the words said first are the description
+    assert "確認" in out[-1] and "那裡有東西斷掉" in out[-1]                # the words said first are the description
 
 
 # -- rules added from the tune part's misses -----------------------------------------------------
