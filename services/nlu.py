@@ -391,10 +391,11 @@ def _application_asked(norm: str, scores: dict[str, float]) -> bool:
     """An application already made, asked after (lexicon ``application_status``, ``application_made``
     and ``application_words`` all found: 我上個月申請的育兒津貼 審核好了嗎): only the person in charge can
     look it up. Not when a new application is asked about (``application_not``: 有補助嗎), a problem is
-    reported beside it, or an earlier report is complained about."""
+    reported beside it (a report's words and a problem told: 路燈又壞了; the storm words of 颱風過後申請的災害
+    救助金 only name the relief), or an earlier report is complained about."""
     return _has(norm, "application_status") and _has(norm, "application_made") \
         and _has(norm, "application_words") and not _has(norm, "application_not") \
-        and _report_score(scores) < 2 and not _complains(norm)
+        and (_report_score(scores) <= MIN_SCORE or not _has(norm, "problem_words")) and not _complains(norm)
 
 
 def _no_one(norm: str, scores: dict[str, float]) -> bool:

@@ -373,7 +373,9 @@ def test_a_problem_told_or_asked_to_be_handled_is_offered_as_a_report(text):
 
 # Tenth round: a person asked for in so many words, whatever service the message names.
 @pytest.mark.parametrize("text", ["兵役課的林先生在嗎", "請社會課承辦打我手機 晚上都可以", "麻煩轉戶政",
-                                  "急難救助的承辦是誰 我想跟他本人講", "里幹事可以撥個電話給我嗎 我不會打字"])
+                                  "急難救助的承辦是誰 我想跟他本人講", "里幹事可以撥個電話給我嗎 我不會打字",
+                                  # fifteenth round: the head of the office, a meeting, a call to someone's home
+                                  "我要找區長 有事情當面講", "阿公不會打字 可以打去他家嗎"])
 def test_a_person_asked_for_by_a_services_name_is_a_person(text):
     got = understand(text)
     assert got["intent"] == "human" and "06-5731611" in got["reply"]
@@ -454,7 +456,9 @@ def test_the_neighbours_do_not_start_the_screener_for_no_one():
 
 
 @pytest.mark.parametrize("text", ["我爸上禮拜走掉了 他的老農津貼怎麼辦", "阿嬤上個月走掉了 家裡可以申請什麼",
-                                  "靈堂設在家裡 鄰居會不會抗議 有補助嗎"])
+                                  "靈堂設在家裡 鄰居會不會抗議 有補助嗎",
+                                  # a time ago between the person and 走了 (fifteenth round)
+                                  "我先生三個月前走了 我跟兩個孩子可以申請什麼"])
 def test_a_death_told_as_gone_or_by_its_rites_never_starts_the_screener(text):
     assert nlu.deceased(nlu.normalize(text))
     assert SCREENER not in understand(text)["reply"]
@@ -503,7 +507,10 @@ def test_thanks_that_turns_to_a_new_problem_is_the_problem(text):
 
 
 @pytest.mark.parametrize("text", ["阮阿母的中低收入戶 去公所辦一個月矣 猶無消息", "身障補助上禮拜在公所申請的 有通過嗎",
-                                  "上個月申請中低收入 什麼時候會通知", "急難救助申請了 錢什麼時候會下來"])
+                                  "上個月申請中低收入 什麼時候會通知", "急難救助申請了 錢什麼時候會下來",
+                                  # fifteenth round: a storm's relief (颱風 alone is no report told beside it),
+                                  # and how long the review takes
+                                  "颱風過後申請的災害救助金 兩個禮拜了 什麼時候會撥", "農損救助送件了 審核要多久"])
 def test_an_application_asked_after_in_other_words(text):
     got = understand(text)
     assert got["intent"] == "case_status" and got["rule"] == "case_lookup.application"
