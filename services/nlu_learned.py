@@ -62,7 +62,7 @@ RULES_TOLD = 2.0   # ... unless the rules gave another label than faq this much 
 # chat wherever they stand). Each label's score gains LINEAR_WEIGHT x its probability, with the votes'
 # exceptions (NEVER, no screener for a death or for no one, chat never against a label the rules told).
 # Chosen by cross-validation (bench/nlu_cv.py, docs/nlu.md): with the fifteenth round's examples,
-# 8 and 4 epochs routed 47 more of 14,544 lines than 6 and 10 (fewer epochs overfit less).
+# weight 8 and 4 epochs routed 47 more of 14,544 lines than 6 and 10.
 LINEAR_WEIGHT = 8.0
 LINEAR_EPOCHS = 4
 
