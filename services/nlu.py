@@ -347,15 +347,14 @@ GREETING_ALONE = 8   # characters: a greeting the rules kept (no other label's w
 
 def _decided(norm: str, scores: dict[str, float], scam: bool, named: bool = False,
              how_report: str | None = None, entry: str | None = None, application: bool = False) -> str | None:
-    """A label the rules decide and the examples' votes do not change: a pasted scam text (the
-    warning, never the welfare screener); how to report a problem (its report, ``how_report``); a road
-    problem in a storm now (the disaster report); a fine or a new installation asked about, or a power
-    or water cut with no storm (the FAQ entry the search found); a problem told with a call asked for
-    (its report); a person asked for (human); what help someone living could get, asked in general
-    (the screener, over an entry its words name); dengue
-    asked about with a dengue entry the search found first (``entry``: the dengue information); an
-    application already made, asked after (``application``: its progress, case_status); thanks for a
-    repair done (the greeting, when ``_rule_greeting`` put it first)."""
+    """A label the rules decide and the examples' votes do not change: a pasted scam text (the warning,
+    never the welfare screener); how to report a problem (its report, ``how_report``); a road problem in
+    a storm now (the disaster report); a fine or a new installation asked about, or a power or water cut
+    with no storm (the FAQ entry the search found); a problem told with a call asked for (its report); a
+    person asked for (human); what help someone living could get, asked in general (the screener, over
+    an entry its words name); dengue asked about with a dengue entry the search found first (``entry``:
+    the dengue information); an application already made, asked after (``application``: its progress,
+    case_status); thanks for a repair done (the greeting, when ``_rule_greeting`` put it first)."""
     if scam:
         return "faq"
     top = _top(scores)
