@@ -524,7 +524,9 @@ def test_when_will_it_be_told_is_not_when_will_the_road_reopen():
 
 
 @pytest.mark.parametrize("text", ["阮阿母八十外 一个人蹛 敢有錢通領", "我先生中風 我一個人顧他又要養小孩 政府有沒有幫忙",
-                                  "我妹離婚自己帶兩個小孩 公所可以幫她嗎"])
+                                  "我妹離婚自己帶兩個小孩 公所可以幫她嗎",
+                                  # fifteenth round: what the government can pay for, in Mandarin and Taiwanese
+                                  "爸爸癱瘓在床 我辭職在家照顧 政府能補助什麼", "阮阿爸破病佇厝 我一个人顧 有啥物會當領"])
 def test_help_for_a_household_asked_in_general_starts_the_screener(text):
     assert nlu.classify(text).label == "welfare"
 
