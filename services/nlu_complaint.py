@@ -67,12 +67,23 @@ def unanswered(norm: str) -> bool:
     return any(w in rest for w in words.get("unanswered_verbs", ()))
 
 
+@functools.cache
+def _bare_reported_re() -> re.Pattern[str]:
+    """報三個月, 已經報兩個月了, 報三工矣: 報 alone and the wait since (a number, a unit of ``waited_units``), not
+    the end of another word (``reported_bare_not_after``: 預報三天) and not a time ago (報三天前壞的)."""
+    words = lexicon().rules
+    alt = lambda key: _either(words.get(key, ()))
+    before = "".join(f"(?<!{re.escape(w)})" for w in words.get("reported_bare_not_after", ()))
+    return re.compile(f"{before}(?:{alt('reported_bare')})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+"
+                      f"(?:{alt('waited_units')})(?!{alt('ago_words')})")
+
+
 def complains(norm: str) -> bool:
     """Reported again and again, reported earlier, asked whether it is done yet, reported and not
     answered, or reported before and still not done (or a long wait since)."""
     if _counted("complaint_again", "again_units").search(norm) or _nth_time(norm) or _reported_earlier(norm) \
             or _has(norm, "done_yet") or _counted("complaint_reported", "waited_units").search(norm) \
-            or unanswered(norm):
+            or _bare_reported_re().search(norm) or unanswered(norm):
         return True
     still = _has(norm, "complaint_still") or bool(_counted("complaint_waited", "waited_units").search(norm))
     return still and _has(norm, "complaint_earlier")

@@ -24,7 +24,7 @@ RULE_LISTS = ("report_how", "story_words", "complaint_earlier", "complaint_still
               "persons_or_self", "someone", "problem_words", "fixed_thanks", "thanks_but", "where_how", "fillers", "habitual_or_worry", "disaster_now", "screen_more",
               "death_entries", "complaint_again", "again_units", "complaint_waited", "complaint_reported", "waited_units", "count_links",
               "number_words", "not_deceased", "earlier_time", "earlier_verbs", "earlier_not_verb", "earlier_not_after",
-              "lives_at", "place_before", "place_after", "lives_word", "lives_self", "done_yet", "greeting_whole", "not_report", "link_words", "scam_bait", "storm_now", "request_words", "nth_words", "landmarks", "landmark_after", "outage_entries", "outage_words", "selling", "storm_past", "person_wish", "person_wish_not_before", "complaint_unanswered", "unanswered_verbs", "elder_words", "application_status", "application_made", "application_words", "application_not")
+              "lives_at", "place_before", "place_after", "lives_word", "lives_self", "done_yet", "greeting_whole", "not_report", "link_words", "scam_bait", "storm_now", "request_words", "nth_words", "landmarks", "landmark_after", "outage_entries", "outage_words", "selling", "storm_past", "person_wish", "person_wish_not_before", "complaint_unanswered", "unanswered_verbs", "reported_bare_not_after", "reported_bare", "ago_words", "elder_words", "application_status", "application_made", "application_words", "application_not")
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import understand
 from services import nlu
+from services.nlu_complaint import complaint
 from tests.helpers import ZUOZHEN_LI
 
 TUNED = [json.loads(line) for line in (Path(__file__).parent / "nlu" / "issue13-tuned.jsonl").open(encoding="utf-8")]
@@ -140,9 +141,19 @@ def test_a_complaint_about_an_earlier_report_wins_over_the_problem_it_names():
 
 
 @pytest.mark.parametrize("text", ["報修三個月了", "反映兩個禮拜了", "路燈還沒修", "反射鏡那件咧",
-                                  "颱風前報的倒竹子還橫在路上欸", "里幹事有來拍照說要報修，請問現在怎麼樣了"])
+                                  "颱風前報的倒竹子還橫在路上欸", "里幹事有來拍照說要報修，請問現在怎麼樣了",
+                                  # fifteenth round: 報 alone and the wait since
+                                  "水溝報兩個禮拜了 都沒人來看", "竹仔倒佇路中央 報三工矣"])
 def test_a_long_wait_since_a_report_or_a_repair_not_done_is_a_case_look_up(text):
     assert nlu.classify(text).label == "case_status"
+
+
+@pytest.mark.parametrize("text,label", [("幫我報三天沒亮的路燈 在岡林國小前面", "road_report"),   # a report still to make
+                                        ("我想報兩個月前就破掉的水溝蓋", "road_report"),
+                                        ("氣象預報三天後颱風會來 沙包去哪裡領", "faq")])        # 預報 is no report
+def test_report_and_a_number_of_days_is_no_complaint_when_the_report_is_still_to_make(text, label):
+    assert not complaint(text)
+    assert nlu.classify(text).label == label
 
 
 @pytest.mark.parametrize("text", ["之前說一個禮拜會來清 已經兩個禮拜了", "我們里長說他有幫我們報 可是到現在還沒消息",
