@@ -72,10 +72,9 @@ def _bare_reported_re() -> re.Pattern[str]:
     """報三個月, 已經報兩個月了, 報三工矣: 報 alone and the wait since (a number, a unit of ``waited_units``), not
     the end of another word (``reported_bare_not_after``: 預報三天) and not a time ago (報三天前壞的)."""
     words = lexicon().rules
-    alt = lambda key: _either(words.get(key, ()))
     before = "".join(f"(?<!{re.escape(w)})" for w in words.get("reported_bare_not_after", ()))
-    return re.compile(f"{before}(?:{alt('reported_bare')})(?:{alt('count_links')})?(?:[0-9]|{alt('number_words')})+"
-                      f"(?:{alt('waited_units')})(?!{alt('ago_words')})")
+    waited = _counted("reported_bare", "waited_units").pattern
+    return re.compile(f"{before}{waited}(?!{_either(words.get('ago_words', ()))})")
 
 
 def complains(norm: str) -> bool:
